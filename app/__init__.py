@@ -1,0 +1,119 @@
+"""Kundröst: anonymous, multilingual customer-satisfaction surveys.
+
+`create_app()` builds the application from a `Config` (by default read from
+the environment). Features are blueprints, registered below in one list.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from flask import Flask, render_template
+from flask_compress import Compress
+from flask_login import current_user
+from flask_wtf.csrf import CSRFProtect
+
+from . import db, errors, i18n, logs, migrate, web
+from .accounts.policy import Permission, can
+from .config import Config
+
+csrf = CSRFProtect()
+compress = Compress()
+
+
+class KundrostFlask(Flask):
+    def log_exception(self, exc_info) -> None:
+        logs.log_exception_anonymously(self, exc_info)
+
+
+def create_app(config: Config | None = None, *, instance_path: str | None = None) -> Flask:
+    config = config or Config.from_env()
+    app = KundrostFlask(
+        __name__, instance_path=instance_path, instance_relative_config=True, static_folder=None
+    )
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_flask(app, config)
+
+    db.init_app(app, config.resolved_database_url(app.instance_path))
+    i18n.init_app(app)
+    web.init_app(app)
+    logs.init_app(app)
+    errors.init_app(app)
+    migrate.init_app(app)
+    csrf.init_app(app)
+    compress.init_app(app)
+    _init_limiter(app, config)
+    _register_blueprints(app)
+    _register_cli(app)
+
+    app.jinja_env.globals.update(Permission=Permission, can=can, current_user=current_user)
+    app.context_processor(lambda: {"municipality_name": config.municipality_name})
+    app.add_url_rule("/", "home", _home)
+    app.add_url_rule("/health", "health", _health)
+    return app
+
+
+def _configure_flask(app: Flask, config: Config) -> None:
+    app.config.update(
+        KUNDROST=config,
+        SECRET_KEY=config.resolved_secret_key(app.instance_path),
+        SESSION_COOKIE_NAME="kr",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.secure_cookies,
+        PERMANENT_SESSION_LIFETIME=config.staff_session_ttl,
+        # The respondent grant has its own clock; a CSRF token lives as long as its session.
+        WTF_CSRF_TIME_LIMIT=None,
+        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        COMPRESS_ALGORITHM=["br", "gzip"],
+        COMPRESS_MIN_SIZE=200,
+        COMPRESS_BR_LEVEL=5,
+        RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
+        RATELIMIT_HEADERS_ENABLED=False,
+    )
+
+
+def _init_limiter(app: Flask, config: Config) -> None:
+    from .limits import limiter
+
+    limiter.init_app(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .accounts.views import bp as accounts_bp
+    from .accounts.views import login_manager
+    from .analytics.views import bp as analytics_bp
+    from .campaigns.views import bp as campaigns_bp
+    from .respond.views import bp as respond_bp
+
+    # No context processor: it would load the user - and run Flask-Login's
+    # session protection - on every respondent page. Staff templates read the
+    # `current_user` global instead.
+    login_manager.init_app(app, add_context_processor=False)
+    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp):
+        app.register_blueprint(blueprint)
+
+
+def _register_cli(app: Flask) -> None:
+    from .accounts.cli import users_cli
+    from .demo import demo_command
+    from .i18n.cli import i18n_cli
+    from .organisation.cli import organisation_cli
+    from .surveys.cli import surveys_cli
+
+    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, demo_command):
+        app.cli.add_command(command)
+
+
+def _home():
+    return render_template("home.html", today=date.today())
+
+
+def _health():
+    from sqlalchemy import text
+
+    from .db import db_session
+
+    db_session.execute(text("SELECT 1"))
+    return {"status": "ok"}

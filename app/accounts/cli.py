@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from ..db import db_session
+from ..organisation.models import Provider
+from .models import Role, User
+from .services import AccountError, create_user
+
+users_cli = AppGroup("users", help="Staff accounts.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--provider", "provider_name", help="For --role provider: the provider's name.")
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+def create_command(username: str, role: str, provider_name: str | None, password: str) -> None:
+    """Create a staff account."""
+    provider = None
+    if provider_name:
+        provider = db_session.scalar(select(Provider).where(Provider.name == provider_name))
+        if provider is None:
+            raise click.ClickException(f"no provider named {provider_name!r}")
+    try:
+        create_user(db_session, username, password, Role(role), provider)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db_session.commit()
+    click.echo(f"created {role} account {username!r}")
+
+
+@users_cli.command("list")
+def list_command() -> None:
+    """Show staff accounts."""
+    for user in db_session.scalars(select(User).order_by(User.username)):
+        state = "" if user.active else "  (inactive)"
+        click.echo(f"{user.username:<24} {user.role.value}{state}")

@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..db import Base
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    #: A quality developer: creates campaigns, reads all results.
+    ANALYST = "analyst"
+    #: Types in paper forms.
+    ENTRY = "entry"
+    #: Sees one provider's results only.
+    PROVIDER = "provider"
+
+
+class User(UserMixin, Base):
+    __tablename__ = "staff_user"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'provider') = (provider_id IS NOT NULL)", name="provider_role_has_provider"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    #: argon2id hash, see accounts.passwords.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, values_callable=lambda roles: [r.value for r in roles], native_enum=False,
+             length=20, create_constraint=True, name="role")
+    )
+    #: Set for the provider role only: the one provider whose results this user sees.
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,58 @@
+"""Writes and reads of staff accounts."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..organisation.models import Provider
+from .models import Role, User
+from .passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
+
+
+class AccountError(ValueError):
+    pass
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: Role,
+    provider: Provider | None = None,
+) -> User:
+    username = username.strip()
+    if not username:
+        raise AccountError("username is empty")
+    if len(password) < MIN_LENGTH:
+        raise AccountError(f"password must have at least {MIN_LENGTH} characters")
+    if (role is Role.PROVIDER) != (provider is not None):
+        raise AccountError("a provider account needs exactly one provider; other roles none")
+    if find_user(session, username) is not None:
+        raise AccountError(f"user {username!r} exists already")
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role,
+        provider_id=provider.id if provider else None,
+        active=True,
+    )
+    session.add(user)
+    return user
+
+
+def find_user(session: Session, username: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = find_user(session, username)
+    # verify_password runs the full hash also for unknown users: equal timing.
+    if not verify_password(user.password_hash if user else None, password):
+        return None
+    if user is None or not user.active:
+        return None
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+        session.commit()
+    return user

@@ -1,0 +1,1 @@
+"""Results for quality developers: response counts, response rates and NKI."""

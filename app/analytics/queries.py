@@ -1,0 +1,121 @@
+"""Aggregations in SQL: the database does the counting, Python only shapes rows.
+
+NKI follows the survey's index definition (docs/surveys.md): each
+response's personal score over the index questions it answered, then the
+mean of those scores per provider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Float, case, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from ..campaigns.models import Campaign, Invitation
+from ..organisation.models import Provider
+from ..respond.models import Answer, Response
+from ..surveys.definition import SurveyDefinition
+
+
+@dataclass(frozen=True)
+class ProviderResult:
+    provider_id: int | None
+    provider_name: str
+    complete: int
+    partial: int
+    #: Responses with at least one answered index question.
+    index_n: int
+    #: None when there are no index answers at all.
+    index_value: float | None
+    invitations: int
+    invitations_answered: int
+
+    @property
+    def responses(self) -> int:
+        return self.complete + self.partial
+
+    @property
+    def response_rate(self) -> float | None:
+        return self.invitations_answered / self.invitations if self.invitations else None
+
+
+def personal_score(definition: SurveyDefinition):
+    """SQL expression: one response's score from its index answers (aggregate over answers)."""
+    index = definition.index
+    value = cast(Answer.value, Float)
+    if index.method == "mean":
+        return func.avg(value)
+    if index.method == "share_positive":
+        threshold = definition.index_scale().positive_from
+        return func.avg(case((Answer.value >= threshold, 100.0), else_=0.0))
+    # scb100: weighted mean of 1..points mapped onto 0..100.
+    points = definition.index_scale().points
+    weights = index.weights or {key: 1 / len(index.questions) for key in index.questions}
+    weight = case(*((Answer.question_key == key, literal(w)) for key, w in weights.items()), else_=0.0)
+    return (func.sum(value * weight) / func.sum(weight) - 1) * 100.0 / (points - 1)
+
+
+def _index_scores(campaign: Campaign, definition: SurveyDefinition):
+    """Subquery (response_id, score) for every response of the campaign with an index answer."""
+    return (
+        select(Answer.response_id, personal_score(definition).label("score"))
+        .join(Response, Response.id == Answer.response_id)
+        .where(
+            Response.campaign_id == campaign.id,
+            Answer.question_key.in_(definition.index.questions),
+            Answer.value.is_not(None),
+        )
+        .group_by(Answer.response_id)
+        .subquery()
+    )
+
+
+def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResult]:
+    scores = _index_scores(campaign, campaign.survey_version.definition)
+    response_rows = session.execute(
+        select(
+            Response.provider_id,
+            func.count().filter(Response.status == "complete"),
+            func.count().filter(Response.status == "partial"),
+            func.count(scores.c.score),
+            func.avg(scores.c.score),
+        )
+        .outerjoin(scores, scores.c.response_id == Response.id)
+        .where(Response.campaign_id == campaign.id)
+        .group_by(Response.provider_id)
+    ).all()
+    invitation_rows = session.execute(
+        select(
+            Invitation.provider_id,
+            func.count(),
+            func.count().filter(Invitation.responded.is_(True)),
+        )
+        .where(Invitation.campaign_id == campaign.id)
+        .group_by(Invitation.provider_id)
+    ).all()
+    by_provider = {row[0]: row[1:] for row in response_rows}
+    invited = {row[0]: row[1:] for row in invitation_rows}
+    names = dict(session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(
+        [p.id for p in campaign.providers] + list(by_provider) + list(invited)
+    ))).all())
+    results = []
+    for provider_id in sorted(names, key=lambda pid: names[pid].lower()):
+        complete, partial, index_n, index_value = by_provider.get(provider_id, (0, 0, 0, None))
+        issued, answered = invited.get(provider_id, (0, 0))
+        results.append(
+            ProviderResult(provider_id, names[provider_id], complete, partial, index_n,
+                           float(index_value) if index_value is not None else None, issued, answered)
+        )
+    return results
+
+
+def campaign_total(session: Session, campaign: Campaign, rows: list[ProviderResult]) -> ProviderResult:
+    """The whole campaign: NKI over every response, not a mean of provider means."""
+    scores = _index_scores(campaign, campaign.survey_version.definition)
+    index_n, index_value = session.execute(select(func.count(scores.c.score), func.avg(scores.c.score))).one()
+    return ProviderResult(
+        None, "", sum(r.complete for r in rows), sum(r.partial for r in rows), index_n,
+        float(index_value) if index_value is not None else None,
+        sum(r.invitations for r in rows), sum(r.invitations_answered for r in rows),
+    )

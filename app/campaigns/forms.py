@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class CampaignForm(FlaskForm):
+    name = StringField(
+        _l("Name"),
+        validators=[InputRequired(message=_l("Give the campaign a name.")), Length(max=200)],
+        description=_l('For example "Samhällsorientering, tertial 1 2027".'),
+    )
+    survey_version = SelectField(_l("Survey"), coerce=int)
+    starts_on = DateField(_l("First day"), validators=[InputRequired(message=_l("Enter a date."))])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(message=_l("Enter a date."))])
+    providers = MultiCheckboxField(
+        _l("Providers"), coerce=int,
+        validators=[InputRequired(message=_l("Choose at least one provider."))],
+    )
+    programmes = MultiCheckboxField(
+        _l("Programmes"), coerce=int,
+        validators=[InputRequired(message=_l("Choose at least one programme."))],
+    )
+    languages = MultiCheckboxField(
+        _l("Languages"),
+        validators=[InputRequired(message=_l("Choose at least one language."))],
+    )
+
+    def validate_ends_on(self, field):
+        if self.starts_on.data and field.data and field.data < self.starts_on.data:
+            raise ValidationError(_l("The last day cannot be before the first day."))
+
+
+class InvitationForm(FlaskForm):
+    provider = SelectField(_l("Provider"), coerce=int)
+    programme = SelectField(_l("Programme"), coerce=int)
+    language = SelectField(_l("Language"))
+    count = IntegerField(
+        _l("Number of links"),
+        default=10,
+        validators=[
+            InputRequired(message=_l("Enter how many links you need.")),
+            NumberRange(min=1, max=5000, message=_l("Between 1 and 5000 links at a time.")),
+        ],
+    )
+    output = SelectField(
+        _l("Show as"),
+        choices=[
+            SelectChoice("page", _l("A list on the page")),
+            SelectChoice("csv", _l("A CSV file to download")),
+        ],
+    )

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base
+from ..organisation.models import Programme, Provider
+from ..surveys.models import SurveyVersion
+
+campaign_provider = Table(
+    "campaign_provider",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("provider_id", ForeignKey("provider.id"), primary_key=True),
+)
+
+campaign_programme = Table(
+    "campaign_programme",
+    Base.metadata,
+    Column("campaign_id", ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True),
+    Column("programme_id", ForeignKey("programme.id"), primary_key=True),
+)
+
+
+class Campaign(Base):
+    """A survey version run over a period, e.g. "SO, tertial 1 2027"."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
+    #: First and last day customers can answer (inclusive, local dates).
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    survey_version: Mapped[SurveyVersion] = relationship()
+    providers: Mapped[list[Provider]] = relationship(
+        secondary=campaign_provider, order_by=Provider.name
+    )
+    programmes: Mapped[list[Programme]] = relationship(
+        secondary=campaign_programme, order_by=Programme.code
+    )
+    language_rows: Mapped[list[CampaignLanguage]] = relationship(
+        cascade="all, delete-orphan", order_by="CampaignLanguage.language"
+    )
+
+    @property
+    def languages(self) -> list[str]:
+        return [row.language for row in self.language_rows]
+
+    def is_open_on(self, day: date) -> bool:
+        return self.starts_on <= day <= self.ends_on
+
+
+class CampaignLanguage(Base):
+    __tablename__ = "campaign_language"
+
+    campaign_id: Mapped[int] = mapped_column(
+        ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True
+    )
+    language: Mapped[str] = mapped_column(String(8), primary_key=True)
+
+
+class ScopeMixin:
+    """Where a link leads: campaign, provider, programme, language and channel."""
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    provider_id: Mapped[int] = mapped_column(ForeignKey("provider.id"))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    language: Mapped[str] = mapped_column(String(8))
+    #: sms | qr | paper | web - how the customer reached the survey.
+    channel: Mapped[str] = mapped_column(String(10))
+
+
+class Invitation(ScopeMixin, Base):
+    """A single-use link for one customer.
+
+    Holds only the hash of its token and whether it was used: nothing here
+    can be matched with a response (no time of answer, no response id).
+    """
+
+    __tablename__ = "invitation"
+    __table_args__ = (
+        Index("ix_invitation_cell", "campaign_id", "provider_id", "programme_id", "language", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 of the token; the token itself exists only in the link sent.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    responded: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_on: Mapped[date] = mapped_column(Date)
+
+
+class OpenLink(ScopeMixin, Base):
+    """A reusable link for posters and QR codes, one per scope."""
+
+    __tablename__ = "open_link"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "provider_id", "programme_id", "language", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)

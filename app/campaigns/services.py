@@ -1,0 +1,111 @@
+"""Writes for campaigns: creating them, their open links and invitations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from itertools import product
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..organisation.models import Programme, Provider
+from ..surveys.models import SurveyVersion
+from .models import Campaign, CampaignLanguage, Invitation, OpenLink
+from .tokens import OPEN_LINK_CODE_LENGTH, new_token, token_hash
+
+
+class CampaignError(ValueError):
+    pass
+
+
+def create_campaign(
+    session: Session,
+    *,
+    name: str,
+    survey_version: SurveyVersion,
+    starts_on: date,
+    ends_on: date,
+    providers: list[Provider],
+    programmes: list[Programme],
+    languages: list[str],
+) -> Campaign:
+    """A campaign with one open link per provider x programme x language."""
+    if ends_on < starts_on:
+        raise CampaignError("ends before it starts")
+    unsupported = set(languages) - set(survey_version.definition.languages)
+    if unsupported:
+        raise CampaignError(f"the survey has no text in {sorted(unsupported)}")
+    campaign = Campaign(
+        name=name,
+        survey_version=survey_version,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        providers=list(providers),
+        programmes=list(programmes),
+        language_rows=[CampaignLanguage(language=code) for code in sorted(set(languages))],
+    )
+    session.add(campaign)
+    session.flush()
+    for provider, programme, language in product(providers, programmes, sorted(set(languages))):
+        session.add(
+            OpenLink(
+                campaign_id=campaign.id,
+                provider_id=provider.id,
+                programme_id=programme.id,
+                language=language,
+                channel="qr",
+                code=new_token(OPEN_LINK_CODE_LENGTH),
+            )
+        )
+    return campaign
+
+
+@dataclass(frozen=True)
+class IssuedInvitation:
+    token: str
+    language: str
+
+
+def issue_invitations(
+    session: Session,
+    campaign: Campaign,
+    *,
+    provider: Provider,
+    programme: Programme,
+    language: str,
+    count: int,
+    channel: str = "sms",
+    today: date | None = None,
+) -> list[IssuedInvitation]:
+    """Create `count` single-use links; the tokens are returned once and never stored."""
+    if provider not in campaign.providers or programme not in campaign.programmes:
+        raise CampaignError("provider or programme is not part of this campaign")
+    if language not in campaign.languages:
+        raise CampaignError("language is not part of this campaign")
+    if not 1 <= count <= 5000:
+        raise CampaignError("count must be between 1 and 5000")
+    issued = [IssuedInvitation(new_token(), language) for _ in range(count)]
+    session.add_all(
+        Invitation(
+            campaign_id=campaign.id,
+            provider_id=provider.id,
+            programme_id=programme.id,
+            language=language,
+            channel=channel,
+            token_hash=token_hash(item.token),
+            created_on=today or date.today(),
+        )
+        for item in issued
+    )
+    return issued
+
+
+def open_links(session: Session, campaign: Campaign) -> list[OpenLink]:
+    return list(
+        session.scalars(
+            select(OpenLink)
+            .where(OpenLink.campaign_id == campaign.id)
+            .order_by(OpenLink.provider_id, OpenLink.programme_id, OpenLink.language)
+        )
+    )

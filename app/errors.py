@@ -1,0 +1,46 @@
+"""Error pages in the visitor's language, in the look of the side they came from."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .logs import is_respondent_path
+from .respond.views import handle_csrf_error
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(CSRFError, _csrf_error)
+
+
+def _messages(status: int) -> tuple[str, str]:
+    if status == 404:
+        return _("Page not found"), _("Check the address, or go back to where you came from.")
+    if status == 403:
+        return _("Not allowed"), _("Your account does not give access to this page.")
+    if status == 429:
+        return _("Too many attempts"), _("Wait a minute and try again.")
+    if status >= 500:
+        return _("Something went wrong"), _("Nothing you did caused this. Please try again in a moment.")
+    return _("The request could not be handled"), _("Go back and try again.")
+
+
+def _http_error(error: HTTPException):
+    heading, text = _messages(error.code or 500)
+    return render_template("error.html", heading=heading, text=text), error.code or 500
+
+
+def _csrf_error(error: CSRFError):
+    if is_respondent_path(request.path):
+        return handle_csrf_error(error)
+    heading = _("The form had expired")
+    text = _("For your security, forms expire. Nothing was saved: go back, reload the page and try again.")
+    return render_template("error.html", heading=heading, text=text), 400
+
+
+def internal_error_page():
+    heading, text = _messages(500)
+    return render_template("error.html", heading=heading, text=text), 500

@@ -1,0 +1,10 @@
+"""Every model, imported in one place so the metadata is complete (Alembic, tests)."""
+
+from .accounts.models import User  # noqa: F401
+from .campaigns.models import Campaign, CampaignLanguage, Invitation, OpenLink  # noqa: F401
+from .db import Base
+from .organisation.models import Programme, Provider  # noqa: F401
+from .respond.models import Answer, Response  # noqa: F401
+from .surveys.models import SurveyVersion  # noqa: F401
+
+metadata = Base.metadata

@@ -1,0 +1,1 @@
+"""Providers and programmes: who delivers what a municipality buys."""

@@ -1,0 +1,90 @@
+"""The grant: what a customer's browser holds after opening a link.
+
+A link's token is exchanged at once for a grant kept in the signed session
+cookie, so the token leaves the address bar. The grant names the scope to
+answer for and expires after `respondent_grant_ttl`; answers typed before it
+expired are kept beside it as a draft (on the customer's phone only) and
+are filled in again when the same link is opened again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from datetime import timedelta
+
+from flask import session
+
+GRANT_KEY = "grant"
+DRAFT_KEY = "draft"
+INVITATION = "i"
+OPEN_LINK = "o"
+
+
+@dataclass(frozen=True)
+class Grant:
+    #: "i" for a single-use invitation, "o" for an open (QR/poster) link.
+    kind: str
+    #: Id of the invitation or open link.
+    link_id: int
+    campaign_id: int
+    provider_id: int
+    programme_id: int
+    language: str
+    channel: str
+    #: Unix time the link was opened; kept only in the customer's cookie.
+    issued_at: int
+
+    @property
+    def identity(self) -> str:
+        """Stable across re-openings of the same link: drafts are bound to it."""
+        return f"{self.kind}{self.link_id}"
+
+    def expired(self, ttl: timedelta, now: float | None = None) -> bool:
+        return (now if now is not None else time.time()) - self.issued_at > ttl.total_seconds()
+
+
+def issue(link, kind: str) -> Grant:
+    grant = Grant(
+        kind=kind,
+        link_id=link.id,
+        campaign_id=link.campaign_id,
+        provider_id=link.provider_id,
+        programme_id=link.programme_id,
+        language=link.language,
+        channel=link.channel,
+        issued_at=int(time.time()),
+    )
+    draft = session.get(DRAFT_KEY)
+    if draft and draft.get("for") != grant.identity:
+        # Someone else's unsent answers on a shared phone: never show them.
+        session.pop(DRAFT_KEY)
+    session[GRANT_KEY] = asdict(grant)
+    return grant
+
+
+def current() -> Grant | None:
+    raw = session.get(GRANT_KEY)
+    if not raw:
+        return None
+    try:
+        return Grant(**raw)
+    except TypeError:
+        session.pop(GRANT_KEY, None)
+        return None
+
+
+def keep_draft(grant: Grant | None, answers: dict[str, str]) -> None:
+    session[DRAFT_KEY] = {"for": grant.identity if grant else None, "answers": answers}
+
+
+def draft_for(grant: Grant) -> dict[str, str] | None:
+    draft = session.get(DRAFT_KEY)
+    if draft and draft.get("for") == grant.identity:
+        return dict(draft["answers"])
+    return None
+
+
+def finish() -> None:
+    session.pop(GRANT_KEY, None)
+    session.pop(DRAFT_KEY, None)

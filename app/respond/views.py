@@ -1,0 +1,256 @@
+"""Respondent pages. Nothing here logs, stores or forwards who is answering.
+
+Flow: /s/<token> or /o/<code>  --303-->  /survey  --POST, 303-->  /thanks
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+
+from ..campaigns.models import Campaign
+from ..db import db_session
+from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
+from ..limits import limiter
+from ..organisation.models import Provider
+from ..surveys.definition import StoredAnswer, SurveyDefinition
+from . import grant as grants
+from .services import LinkLookup, LinkState, Outcome, find_invitation, find_open_link, record_response
+
+bp = Blueprint("respond", __name__, template_folder="templates")
+
+#: Set after a submit: the language answered in and when, so that a repeated
+#: send or the back button lead to "already received" for a while.
+DONE_KEY = "done"
+
+
+@bp.after_request
+def _private_headers(response):
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _link_open_limit() -> str:
+    return current_app.config["KUNDROST"].ratelimit_link_open
+
+
+@bp.get("/s/<token>")
+@limiter.limit(_link_open_limit)
+def open_invitation(token: str):
+    return _exchange(find_invitation(db_session, token, date.today()), grants.INVITATION)
+
+
+@bp.get("/o/<code>")
+@limiter.limit(_link_open_limit)
+def open_link(code: str):
+    return _exchange(find_open_link(db_session, code, date.today()), grants.OPEN_LINK)
+
+
+def _exchange(lookup: LinkLookup, kind: str):
+    """Trade a link for a grant in the session and leave the token's URL at once."""
+    if lookup.link is not None:
+        set_link_language(lookup.link.language)
+    if lookup.state is LinkState.VALID:
+        grants.issue(lookup.link, kind)
+        return redirect(url_for("respond.survey"), code=303)
+    if lookup.state is LinkState.CLOSED:
+        return _closed_page()
+    if lookup.state is LinkState.NOT_YET_OPEN:
+        return _not_yet_open_page(lookup.campaign)
+    return _unusable_page()
+
+
+@bp.route("/survey", methods=["GET", "POST"])
+def survey():
+    grant = grants.current()
+    if grant is None:
+        if _recently_done():
+            return redirect(url_for("respond.thanks", again=1), code=303)
+        return _unusable_page()
+    set_link_language(grant.language)
+    if grant.expired(current_app.config["KUNDROST"].respondent_grant_ttl):
+        if request.method == "POST":
+            grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
+        return _expired_page()
+    campaign = db_session.get(Campaign, grant.campaign_id)
+    if campaign is None:
+        return _unusable_page()
+    definition = campaign.survey_version.definition
+    if request.method == "GET":
+        draft = grants.draft_for(grant)
+        return _render_survey(grant, campaign, definition, answers=draft or {}, restored=bool(draft))
+    return _submit(grant, campaign, definition)
+
+
+def _submit(grant: grants.Grant, campaign: Campaign, definition: SurveyDefinition):
+    # CSRFProtect has checked the token before this view; failures go to handle_csrf_error.
+    raw = _posted_answers_raw(definition)
+    switch_to = request.form.get("switch_to")
+    if switch_to:
+        grants.keep_draft(grant, raw)
+        if switch_to in definition.languages:
+            choose_explicitly(switch_to)
+        return redirect(url_for("respond.survey"), code=303)
+    answers, errors = _parse_answers(definition, raw)
+    if errors:
+        return _render_survey(grant, campaign, definition, answers=raw, errors=errors), 422
+    numbered = list(enumerate(definition.questions, start=1))
+    skipped = [(n, q) for n, q in numbered if q.key not in answers]
+    if skipped and request.form.get("action") != "send_anyway":
+        return _render_survey(grant, campaign, definition, answers=raw, skipped=skipped)
+    language = _survey_language(definition, grant)
+    outcome = record_response(
+        db_session,
+        grant=grant,
+        definition=definition,
+        survey_version_id=campaign.survey_version_id,
+        language=language,
+        answers=answers,
+        today=date.today(),
+    )
+    grants.finish()
+    if outcome is Outcome.CLOSED:
+        return _closed_page()
+    session[DONE_KEY] = {"lang": language, "at": int(time.time())}
+    return redirect(
+        url_for("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None),
+        code=303,
+    )
+
+
+@bp.get("/thanks")
+def thanks():
+    done = session.get(DONE_KEY)
+    if done:
+        set_link_language(done["lang"])
+    if request.args.get("again"):
+        return _message(
+            _("Your answers have already been received"),
+            [_("Answers from this link were sent before, so nothing more was saved."),
+             _("Thank you for taking part. You can close this page.")],
+            tone="ok",
+        )
+    return _message(
+        _("Thank you for your answers!"),
+        [_("Your answers have been saved. They are anonymous."),
+         _("You can close this page.")],
+        tone="ok",
+    )
+
+
+def _recently_done() -> bool:
+    done = session.get(DONE_KEY)
+    ttl = current_app.config["KUNDROST"].respondent_grant_ttl.total_seconds()
+    return bool(done) and time.time() - done.get("at", 0) < ttl
+
+
+def handle_csrf_error(error: CSRFError):
+    """A respondent POST without a valid session: keep what was typed, explain."""
+    grant = grants.current()
+    if grant is not None:
+        set_link_language(grant.language)
+        grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
+    return _expired_page(status=400)
+
+
+def _render_survey(grant, campaign, definition, *, answers, errors=None, skipped=None, restored=False):
+    language = LANGUAGES[_survey_language(definition, grant)]
+    provider = db_session.get(Provider, grant.provider_id)
+    return render_template(
+        "respond/survey.html",
+        definition=definition,
+        lang=language.code,
+        language=language,
+        survey_languages=[LANGUAGES[code] for code in definition.languages],
+        provider_name=provider.name if provider else "",
+        answers=answers,
+        errors=errors or {},
+        skipped=skipped or [],
+        restored=restored,
+    )
+
+
+def _survey_language(definition: SurveyDefinition, grant: grants.Grant) -> str:
+    """The language the customer reads the survey in: their choice, if the survey has it."""
+    chosen = current_language().code
+    if chosen in definition.languages:
+        return chosen
+    return grant.language if grant.language in definition.languages else definition.languages[0]
+
+
+def _definition_for(grant: grants.Grant) -> SurveyDefinition | None:
+    campaign = db_session.get(Campaign, grant.campaign_id)
+    return campaign.survey_version.definition if campaign else None
+
+
+def _posted_answers_raw(definition: SurveyDefinition | None) -> dict[str, str]:
+    if definition is None:
+        return {}
+    raw = {}
+    for question in definition.questions:
+        value = request.form.get(question.key, "")
+        if value.strip():
+            raw[question.key] = value[:2000]
+    return raw
+
+
+def _parse_answers(definition: SurveyDefinition, raw: dict[str, str]):
+    answers: dict[str, StoredAnswer] = {}
+    errors: dict[str, str] = {}
+    for question in definition.questions:
+        try:
+            answer = question.parse_answer(raw.get(question.key, ""))
+        except ValueError:
+            errors[question.key] = _("Please choose one of the answers again.")
+            continue
+        if answer is not None:
+            answers[question.key] = answer
+    return answers, errors
+
+
+def _message(heading: str, paragraphs: list[str], tone: str = "note", status: int = 200):
+    return render_template(
+        "respond/message.html", heading=heading, paragraphs=paragraphs, tone=tone
+    ), status
+
+
+def _unusable_page():
+    # Unknown, mistyped and already used links get exactly this page.
+    return _message(
+        _("This link cannot be used"),
+        [_("The link may be incomplete, or it has already been used to answer."),
+         _("If you got the link in a text message, open it again from there. If you scanned a code, scan it again.")],
+        status=404,
+    )
+
+
+def _closed_page():
+    return _message(
+        _("This survey has closed"),
+        [_("The time to answer this survey is over. Thank you for your interest.")],
+        status=410,
+    )
+
+
+def _not_yet_open_page(campaign: Campaign | None):
+    starts = format_date(campaign.starts_on, format="long") if campaign else ""
+    return _message(
+        _("This survey is not open yet"),
+        [_("You can answer from %(date)s. Please open the link again then.", date=starts)],
+        status=403,
+    )
+
+
+def _expired_page(status: int = 200):
+    return _message(
+        _("Please open your link again"),
+        [_("For your privacy, the survey page closes after a while without activity."),
+         _("Your answers are kept on this phone. Open the link from your text message, or scan the code again, to continue and send them.")],
+        status=status,
+    )

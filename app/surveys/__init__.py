@@ -1,0 +1,1 @@
+"""Survey definitions (files) and their stored versions."""

@@ -1,0 +1,357 @@
+"""Survey definitions: parsed from YAML, validated, immutable.
+
+The file format is documented in docs/surveys.md. A `SurveyDefinition` is
+what a survey *is* (questions, texts in every language, index rule); the
+database keeps the raw document per version (see models.py) and rebuilds
+the definition from it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Mapping
+
+from ..i18n.languages import LANGUAGES
+
+KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
+SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
+FREE_TEXT_MAX = 1000
+DONT_KNOW = "dk"
+INDEX_METHODS = ("mean", "scb100", "share_positive")
+
+
+class DefinitionError(ValueError):
+    """A survey file that cannot be used; the message says where and why."""
+
+
+Texts = Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    points: int
+    labels: Mapping[int, Texts]
+    positive_from: int
+
+    def label(self, point: int, language: str) -> str | None:
+        texts = self.labels.get(point)
+        return texts[language] if texts else None
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    """One answer as the database keeps it (see respond.models.Answer)."""
+
+    value: int | None = None
+    choice: str | None = None
+    text: str | None = None
+    dont_know: bool = False
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str
+    text: Texts
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    type: str
+    section: str
+    text: Texts
+    required: bool = False
+
+    def choices(self, language: str) -> list[tuple[str, str]]:
+        """(posted value, label) pairs for choice-like questions."""
+        return []
+
+    def parse_answer(self, raw: str) -> StoredAnswer | None:
+        """The stored form of a posted value; None when left blank.
+
+        Raises ValueError for a value the question never offered.
+        """
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ScaleQuestion(Question):
+    scale: Scale | None = None
+    dont_know: bool = True
+
+    def choices(self, language: str) -> list[tuple[str, str]]:
+        assert self.scale is not None
+        return [
+            (str(point), self.scale.label(point, language) or str(point))
+            for point in range(1, self.scale.points + 1)
+        ]
+
+    def parse_answer(self, raw: str) -> StoredAnswer | None:
+        assert self.scale is not None
+        if raw == "":
+            return None
+        if raw == DONT_KNOW and self.dont_know:
+            return StoredAnswer(dont_know=True)
+        if raw.isdigit() and 1 <= int(raw) <= self.scale.points:
+            return StoredAnswer(value=int(raw))
+        raise ValueError(raw)
+
+
+@dataclass(frozen=True)
+class YesNoQuestion(Question):
+    def parse_answer(self, raw: str) -> StoredAnswer | None:
+        if raw == "":
+            return None
+        if raw in ("yes", "no"):
+            return StoredAnswer(value=1 if raw == "yes" else 0)
+        raise ValueError(raw)
+
+
+@dataclass(frozen=True)
+class ChoiceQuestion(Question):
+    options: tuple[Option, ...] = ()
+
+    def choices(self, language: str) -> list[tuple[str, str]]:
+        return [(option.key, option.text[language]) for option in self.options]
+
+    def parse_answer(self, raw: str) -> StoredAnswer | None:
+        if raw == "":
+            return None
+        if any(option.key == raw for option in self.options):
+            return StoredAnswer(choice=raw)
+        raise ValueError(raw)
+
+
+@dataclass(frozen=True)
+class TextQuestion(Question):
+    def parse_answer(self, raw: str) -> StoredAnswer | None:
+        cleaned = raw.strip()
+        if not cleaned:
+            return None
+        if len(cleaned) > FREE_TEXT_MAX:
+            raise ValueError("too long")
+        return StoredAnswer(text=cleaned)
+
+
+QUESTION_TYPES: dict[str, type[Question]] = {
+    "scale": ScaleQuestion,
+    "yesno": YesNoQuestion,
+    "choice": ChoiceQuestion,
+    "text": TextQuestion,
+}
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: Texts | None
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class IndexDefinition:
+    method: str
+    questions: tuple[str, ...]
+    weights: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
+class SurveyDefinition:
+    key: str
+    version: int
+    languages: tuple[str, ...]
+    title: Texts
+    intro: Texts | None
+    scales: Mapping[str, Scale]
+    sections: tuple[Section, ...]
+    index: IndexDefinition
+    _by_key: Mapping[str, Question] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def questions(self) -> Iterator[Question]:
+        for section in self.sections:
+            yield from section.questions
+
+    def question(self, key: str) -> Question:
+        return self._by_key[key]
+
+    def index_scale(self) -> Scale:
+        first = self.question(self.index.questions[0])
+        assert isinstance(first, ScaleQuestion) and first.scale is not None
+        return first.scale
+
+
+def parse_definition(document: Mapping[str, Any]) -> SurveyDefinition:
+    """Validate a loaded YAML document and build the definition from it."""
+    return _Parser(document).parse()
+
+
+class _Parser:
+    def __init__(self, document: Mapping[str, Any]):
+        if not isinstance(document, Mapping):
+            raise DefinitionError("a survey file must be a mapping at the top level")
+        self.doc = document
+        self.languages: tuple[str, ...] = ()
+
+    def parse(self) -> SurveyDefinition:
+        doc = self.doc
+        key = self._required(doc, "key", "survey")
+        if not isinstance(key, str) or not SURVEY_KEY_PATTERN.match(key):
+            raise DefinitionError(f"survey key {key!r} must match {SURVEY_KEY_PATTERN.pattern}")
+        version = self._required(doc, "version", key)
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise DefinitionError(f"{key}: version must be a positive integer")
+        self.languages = self._parse_languages(doc.get("languages"), key)
+        title = self._texts(self._required(doc, "title", key), f"{key}.title")
+        intro = self._texts(doc["intro"], f"{key}.intro") if doc.get("intro") else None
+        scales = {
+            name: self._parse_scale(name, raw)
+            for name, raw in (doc.get("scales") or {}).items()
+        }
+        sections = tuple(
+            self._parse_section(raw, scales, number)
+            for number, raw in enumerate(self._required(doc, "sections", key), start=1)
+        )
+        by_key: dict[str, Question] = {}
+        for section in sections:
+            for question in section.questions:
+                if question.key in by_key:
+                    raise DefinitionError(f"question key {question.key!r} is used twice")
+                by_key[question.key] = question
+        if not by_key:
+            raise DefinitionError(f"{key}: a survey needs at least one question")
+        index = self._parse_index(self._required(doc, "index", key), by_key)
+        return SurveyDefinition(
+            key=key,
+            version=version,
+            languages=self.languages,
+            title=title,
+            intro=intro,
+            scales=scales,
+            sections=sections,
+            index=index,
+            _by_key=by_key,
+        )
+
+    @staticmethod
+    def _required(mapping: Mapping[str, Any], name: str, where: str) -> Any:
+        if not isinstance(mapping, Mapping) or mapping.get(name) in (None, "", []):
+            raise DefinitionError(f"{where}: '{name}' is missing")
+        return mapping[name]
+
+    @staticmethod
+    def _parse_languages(raw: Any, where: str) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise DefinitionError(f"{where}: 'languages' must list the language codes")
+        unknown = [code for code in raw if code not in LANGUAGES]
+        if unknown:
+            raise DefinitionError(f"{where}: unknown language codes {unknown}")
+        if len(set(raw)) != len(raw):
+            raise DefinitionError(f"{where}: a language is listed twice")
+        return tuple(raw)
+
+    def _texts(self, raw: Any, where: str) -> Texts:
+        if not isinstance(raw, Mapping):
+            raise DefinitionError(f"{where}: expected texts per language")
+        missing = [code for code in self.languages if not str(raw.get(code) or "").strip()]
+        if missing:
+            raise DefinitionError(f"{where}: no text for {', '.join(missing)}")
+        extra = [code for code in raw if code not in self.languages]
+        if extra:
+            raise DefinitionError(f"{where}: text for unlisted languages {extra}")
+        return {code: str(raw[code]).strip() for code in self.languages}
+
+    def _parse_scale(self, name: str, raw: Any) -> Scale:
+        where = f"scale {name}"
+        points = self._required(raw, "points", where)
+        if points not in (5, 10):
+            raise DefinitionError(f"{where}: points must be 5 or 10")
+        labels_raw = self._required(raw, "labels", where)
+        if not isinstance(labels_raw, Mapping):
+            raise DefinitionError(f"{where}: labels must map points to texts")
+        labels = {}
+        for point, texts in labels_raw.items():
+            # YAML gives integer keys; the JSON stored in the database, strings.
+            if isinstance(point, str) and point.isdigit():
+                point = int(point)
+            if not isinstance(point, int) or not 1 <= point <= points:
+                raise DefinitionError(f"{where}: label for point {point!r} outside 1..{points}")
+            labels[point] = self._texts(texts, f"{where}.labels.{point}")
+        required_points = set(range(1, points + 1)) if points == 5 else {1, points}
+        if not required_points <= set(labels):
+            missing = sorted(required_points - set(labels))
+            raise DefinitionError(f"{where}: points {missing} need a label")
+        positive_from = self._required(raw, "positive_from", where)
+        if not isinstance(positive_from, int) or not 1 < positive_from <= points:
+            raise DefinitionError(f"{where}: positive_from must be within 2..{points}")
+        return Scale(name=name, points=points, labels=labels, positive_from=positive_from)
+
+    def _parse_section(self, raw: Any, scales: Mapping[str, Scale], number: int) -> Section:
+        key = self._required(raw, "key", f"section {number}")
+        if not KEY_PATTERN.match(str(key)):
+            raise DefinitionError(f"section key {key!r} must match {KEY_PATTERN.pattern}")
+        title = self._texts(raw["title"], f"section {key}.title") if raw.get("title") else None
+        questions = tuple(
+            self._parse_question(q, key, scales) for q in self._required(raw, "questions", key)
+        )
+        return Section(key=key, title=title, questions=questions)
+
+    def _parse_question(self, raw: Any, section: str, scales: Mapping[str, Scale]) -> Question:
+        key = str(self._required(raw, "key", f"section {section}"))
+        if not KEY_PATTERN.match(key):
+            raise DefinitionError(f"question key {key!r} must match {KEY_PATTERN.pattern}")
+        kind = raw.get("type")
+        if kind not in QUESTION_TYPES:
+            raise DefinitionError(f"{key}: type must be one of {sorted(QUESTION_TYPES)}")
+        common = dict(
+            key=key,
+            type=kind,
+            section=section,
+            text=self._texts(self._required(raw, "text", key), f"{key}.text"),
+            required=bool(raw.get("required", False)),
+        )
+        if kind == "scale":
+            scale_name = self._required(raw, "scale", key)
+            if scale_name not in scales:
+                raise DefinitionError(f"{key}: unknown scale {scale_name!r}")
+            return ScaleQuestion(
+                **common, scale=scales[scale_name], dont_know=bool(raw.get("dont_know", True))
+            )
+        if kind == "choice":
+            options = tuple(
+                Option(key=str(o["key"]), text=self._texts(o.get("text"), f"{key}.{o['key']}"))
+                for o in self._required(raw, "options", key)
+            )
+            if len({o.key for o in options}) != len(options):
+                raise DefinitionError(f"{key}: option keys must be unique")
+            if any(o.key in (DONT_KNOW, "") for o in options):
+                raise DefinitionError(f"{key}: option key {DONT_KNOW!r} is reserved")
+            return ChoiceQuestion(**common, options=options)
+        return QUESTION_TYPES[kind](**common)
+
+    def _parse_index(self, raw: Any, by_key: Mapping[str, Question]) -> IndexDefinition:
+        method = self._required(raw, "method", "index")
+        if method not in INDEX_METHODS:
+            raise DefinitionError(f"index: method must be one of {INDEX_METHODS}")
+        keys = tuple(self._required(raw, "questions", "index"))
+        scales = set()
+        for key in keys:
+            question = by_key.get(key)
+            if not isinstance(question, ScaleQuestion):
+                raise DefinitionError(f"index: {key!r} is not a scale question of this survey")
+            scales.add(question.scale.points)  # type: ignore[union-attr]
+        if len(scales) != 1:
+            raise DefinitionError("index: all index questions must use scales of one size")
+        if method == "scb100" and scales != {10}:
+            raise DefinitionError("index: scb100 needs 10-point scale questions")
+        weights = raw.get("weights")
+        if weights is not None:
+            if method != "scb100":
+                raise DefinitionError("index: weights are only for scb100")
+            if set(weights) != set(keys):
+                raise DefinitionError("index: weights must cover exactly the index questions")
+            if abs(sum(weights.values()) - 1) > 1e-9:
+                raise DefinitionError("index: weights must sum to 1")
+        return IndexDefinition(method=method, questions=keys, weights=weights)

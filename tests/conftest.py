@@ -1,0 +1,215 @@
+"""Shared fixtures.
+
+The database is real: SQLite by default, PostgreSQL when TEST_DATABASE_URL
+is set (CI runs both). The schema is built by the Alembic migrations once
+per session; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.accounts.models import Role
+from app.accounts.services import create_user
+from app.campaigns.services import create_campaign, issue_invitations
+from app.config import Config
+from app.db import Database, db_session
+from app.i18n import LANGUAGES
+from app.i18n.cli import compile_catalogs
+from app.limits import limiter
+from app.migrate import upgrade
+from app.models import metadata
+from app.organisation.models import Programme, Provider
+from app.surveys.services import load_builtin
+
+PASSWORD = "correct horse battery staple"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def pytest_configure(config):
+    # The app reads compiled catalogs; compiling takes a fraction of a second.
+    compile_catalogs()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    url = Config(database_url=url).resolved_database_url("")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    except Exception as error:  # pragma: no cover - depends on the machine
+        if IN_CI:
+            raise
+        pytest.exit(f"TEST_DATABASE_URL is set but unusable: {error}", returncode=2)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url) -> str:
+    database = Database(database_url)
+    upgrade(database)
+    database.dispose()
+    return database_url
+
+
+def _empty_all_tables(database: Database) -> None:
+    with database.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in metadata.sorted_tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def config(migrated) -> Config:
+    return Config(
+        database_url=migrated,
+        secret_key="test-secret-key-not-for-production",
+        public_url="https://enkat.example.se",
+        secure_cookies=False,
+        ratelimit_link_open="1000 per minute",
+    )
+
+
+@pytest.fixture
+def app(config, tmp_path):
+    application = create_app(config, instance_path=str(tmp_path / "instance"))
+    application.config.update(TESTING=True)
+    database = application.extensions["kundrost.db"]
+    _empty_all_tables(database)
+    limiter.reset()  # counters live in memory across apps; each test starts afresh
+    yield application
+    database.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class World:
+    """A small municipality: two providers, two programmes, one open campaign."""
+
+    campaign_id: int
+    provider_ids: list[int]
+    programme_ids: list[int]
+    survey_key: str
+
+    def invite(self, app, language: str = "sv", count: int = 1, provider: int = 0) -> list[str]:
+        """Fresh single-use tokens."""
+        from app.campaigns.models import Campaign
+
+        with app.app_context():
+            campaign = db_session.get(Campaign, self.campaign_id)
+            issued = issue_invitations(
+                db_session, campaign,
+                provider=db_session.get(Provider, self.provider_ids[provider]),
+                programme=db_session.get(Programme, self.programme_ids[0]),
+                language=language, count=count,
+            )
+            db_session.commit()
+            return [item.token for item in issued]
+
+    def open_link_code(self, app, language: str = "sv") -> str:
+        from sqlalchemy import select
+
+        from app.campaigns.models import OpenLink
+
+        with app.app_context():
+            return db_session.scalar(
+                select(OpenLink.code).where(
+                    OpenLink.campaign_id == self.campaign_id, OpenLink.language == language,
+                    OpenLink.provider_id == self.provider_ids[0],
+                )
+            )
+
+
+def build_world(app, survey_key: str = "nacka-arbetsmarknad", starts_on: date | None = None,
+                ends_on: date | None = None) -> World:
+    today = date.today()
+    with app.app_context():
+        versions = {v.key: v for v in load_builtin(db_session)}
+        providers = [Provider(name="Nordljus AB", active=True), Provider(name="Bro Coachning", active=True)]
+        programmes = [Programme(code="JPG", name="Jobbpeng grund", active=True),
+                      Programme(code="SO", name="Samhällsorientering", active=True)]
+        db_session.add_all(providers + programmes)
+        db_session.flush()
+        campaign = create_campaign(
+            db_session, name="Hösten", survey_version=versions[survey_key],
+            starts_on=starts_on or today - timedelta(days=10),
+            ends_on=ends_on or today + timedelta(days=10),
+            providers=providers, programmes=programmes, languages=list(LANGUAGES),
+        )
+        db_session.commit()
+        return World(campaign.id, [p.id for p in providers], [p.id for p in programmes], survey_key)
+
+
+@pytest.fixture
+def world(app) -> World:
+    return build_world(app)
+
+
+@pytest.fixture
+def make_user(app):
+    def make(role: Role = Role.ANALYST, username: str | None = None, provider_id: int | None = None):
+        with app.app_context():
+            provider = db_session.get(Provider, provider_id) if provider_id else None
+            user = create_user(db_session, username or role.value, PASSWORD, role, provider)
+            db_session.commit()
+            return user.username
+
+    return make
+
+
+def login(client, username: str, password: str = PASSWORD):
+    page = client.get("/staff/login")
+    token = csrf_token_from(page.get_data(as_text=True))
+    return client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+CSRF_PATTERN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def csrf_token_from(html: str) -> str:
+    match = CSRF_PATTERN.search(html) or re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP in a thread, for the browser tests."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+ROOT = Path(__file__).resolve().parents[1]

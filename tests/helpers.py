@@ -1,0 +1,62 @@
+"""Small helpers shared by the test modules."""
+
+from __future__ import annotations
+
+from app.db import db_session
+from app.surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, TextQuestion, YesNoQuestion
+
+from .conftest import csrf_token_from
+
+
+def full_answers(definition: SurveyDefinition, value: int = 4) -> dict[str, str]:
+    """A posted form answering every question."""
+    answers = {}
+    for question in definition.questions:
+        if isinstance(question, ScaleQuestion):
+            answers[question.key] = str(min(value, question.scale.points))
+        elif isinstance(question, YesNoQuestion):
+            answers[question.key] = "yes"
+        elif isinstance(question, ChoiceQuestion):
+            answers[question.key] = question.options[0].key
+        elif isinstance(question, TextQuestion):
+            answers[question.key] = "Bra."
+    return answers
+
+
+def definition_of(app, world) -> SurveyDefinition:
+    from app.campaigns.models import Campaign
+
+    with app.app_context():
+        return db_session.get(Campaign, world.campaign_id).survey_version.definition
+
+
+def open_survey(client, token: str, **headers):
+    """Open an invitation link and the survey page; return (page response, csrf token)."""
+    opened = client.get(f"/s/{token}", headers=headers)
+    assert opened.status_code == 303, opened.status_code
+    page = client.get("/survey", headers=headers)
+    return page, csrf_token_from(page.get_data(as_text=True))
+
+
+def submit(client, csrf: str, answers: dict[str, str], action: str = "send", **headers):
+    return client.post("/survey", data={"csrf_token": csrf, "action": action, **answers}, headers=headers)
+
+
+def count_responses(app) -> int:
+    from sqlalchemy import func, select
+
+    from app.respond.models import Response
+
+    with app.app_context():
+        return db_session.scalar(select(func.count()).select_from(Response))
+
+
+def translated(msgid: str, language: str) -> str:
+    """The catalog's text for `msgid` in a language, as the app would show it."""
+    from babel.support import Translations
+    from markupsafe import escape
+
+    from app.i18n import LANGUAGES, TRANSLATIONS_DIR
+
+    catalog = Translations.load(str(TRANSLATIONS_DIR), [LANGUAGES[language].babel_locale])
+    return str(escape(catalog.gettext(msgid)))

@@ -1,0 +1,148 @@
+"""Staff sign-in, roles and the one access policy."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import Role, User
+from app.accounts.policy import ROLE_PERMISSIONS, Permission, allows
+from app.db import db_session
+
+from .conftest import PASSWORD, csrf_token_from, login
+from .helpers import translated
+
+
+def test_sign_in_and_out(client, make_user):
+    make_user(Role.ANALYST, "karin")
+    signed_in = login(client, "karin")
+    assert signed_in.status_code == 303
+    assert client.get("/staff/campaigns/").status_code == 200
+    page = client.get("/staff/campaigns/").get_data(as_text=True)
+    signed_out = client.post("/staff/logout", data={"csrf_token": csrf_token_from(page)})
+    assert signed_out.status_code == 303
+    assert client.get("/staff/campaigns/").status_code == 302
+
+
+@pytest.mark.parametrize("language", ["sv", "ar", "uk"])
+def test_wrong_password_is_refused_in_the_staff_members_language(client, make_user, language):
+    make_user(Role.ANALYST, "karin")
+    client.get(f"/staff/login?lang={language}")
+    refused = login(client, "karin", "not the password at all")
+    assert refused.status_code == 401
+    html = refused.get_data(as_text=True)
+    assert translated("Wrong username or password. Check them and try again.", language) in html
+    assert client.get("/staff/campaigns/").status_code == 302
+
+
+def test_unknown_user_gets_the_same_answer_as_a_wrong_password(client, make_user):
+    make_user(Role.ANALYST, "karin")
+    wrong = login(client, "karin", "wrong password here")
+    unknown = login(client, "nobody-here", "wrong password here")
+    assert wrong.status_code == unknown.status_code == 401
+    def comparable(response, username):
+        html = response.get_data(as_text=True).replace(f'value="{username}"', "")
+        return re.sub(r'name="csrf_token" type="hidden" value="[^"]+"', "", html)
+
+    assert comparable(wrong, "karin") == comparable(unknown, "nobody-here")
+
+
+def test_login_form_requires_a_csrf_token(client, make_user):
+    make_user(Role.ADMIN, "root")
+    refused = client.post("/staff/login", data={"username": "root", "password": PASSWORD})
+    assert refused.status_code == 400
+    assert client.get("/staff/campaigns/").status_code == 302
+
+
+def test_passwords_are_stored_as_argon2id(app, make_user):
+    make_user(Role.ADMIN, "root")
+    with app.app_context():
+        user = db_session.scalar(select(User).where(User.username == "root"))
+        assert user.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in user.password_hash
+
+
+def test_next_parameter_cannot_redirect_elsewhere(client, make_user):
+    make_user(Role.ANALYST, "karin")
+    page = client.get("/staff/login?next=//evil.example/x")
+    response = client.post(
+        "/staff/login?next=//evil.example/x",
+        data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "username": "karin", "password": PASSWORD},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/staff/campaigns/"
+
+
+def test_signing_in_starts_a_fresh_session(client, make_user):
+    make_user(Role.ANALYST, "karin")
+    client.get("/staff/login")
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    login(client, "karin")
+    with client.session_transaction() as session:
+        assert "planted" not in session
+
+
+# The whole matrix: each staff route and what each role gets.
+STAFF_ROUTES = [
+    ("/staff/campaigns/", Permission.MANAGE_CAMPAIGNS),
+    ("/staff/campaigns/new", Permission.MANAGE_CAMPAIGNS),
+    ("/staff/campaigns/{campaign}", Permission.MANAGE_CAMPAIGNS),
+    ("/staff/results/", Permission.VIEW_ALL_RESULTS),
+    ("/staff/results/{campaign}", Permission.VIEW_ALL_RESULTS),
+]
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_access_matrix(app, client, world, make_user, role):
+    make_user(role, "person", provider_id=world.provider_ids[0] if role is Role.PROVIDER else None)
+    login(client, "person")
+    for route, permission in STAFF_ROUTES:
+        path = route.format(campaign=world.campaign_id)
+        status = client.get(path).status_code
+        expected = 200 if permission in ROLE_PERMISSIONS[role] else 403
+        assert status == expected, (role, path, status)
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client, world):
+    for route, _ in STAFF_ROUTES:
+        response = client.get(route.format(campaign=world.campaign_id))
+        assert response.status_code == 302
+        assert response.headers["Location"].startswith("/staff/login")
+
+
+def test_deactivated_accounts_lose_access(app, client, make_user):
+    make_user(Role.ADMIN, "root")
+    login(client, "root")
+    with app.app_context():
+        db_session.scalar(select(User).where(User.username == "root")).active = False
+        db_session.commit()
+    assert client.get("/staff/campaigns/").status_code == 302
+
+
+def test_policy_denies_everything_to_anonymous_users():
+    class Anonymous:
+        is_authenticated = False
+
+    assert not any(allows(Anonymous(), permission) for permission in Permission)
+
+
+def test_users_create_command(app, runner):
+    result = runner.invoke(args=["users", "create", "eva", "--role", "analyst", "--password", "a long enough password"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["users", "create", "eva", "--role", "analyst", "--password", "a long enough password"])
+    assert result.exit_code != 0 and "exists" in result.output
+    short = runner.invoke(args=["users", "create", "olle", "--role", "admin", "--password", "short"])
+    assert short.exit_code != 0 and "12" in short.output
+    listed = runner.invoke(args=["users", "list"])
+    assert "eva" in listed.output and "analyst" in listed.output
+
+
+def test_provider_accounts_need_their_provider(app, runner, world):
+    missing = runner.invoke(args=["users", "create", "p1", "--role", "provider", "--password", "a long enough password"])
+    assert missing.exit_code != 0
+    created = runner.invoke(args=["users", "create", "p1", "--role", "provider", "--provider", "Nordljus AB",
+                                  "--password", "a long enough password"])
+    assert created.exit_code == 0, created.output

@@ -1,0 +1,137 @@
+"""Creating campaigns and their links from the staff pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+
+from app.accounts.models import Role
+from app.campaigns.models import Campaign, Invitation, OpenLink
+from app.db import db_session
+from app.i18n import LANGUAGES
+
+from .conftest import csrf_token_from, login
+from .helpers import translated
+
+
+def test_create_campaign_from_a_template(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get("/staff/campaigns/new")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    with app.app_context():
+        version_id = db_session.scalar(select(Campaign.survey_version_id))
+    today = date.today()
+    created = client.post("/staff/campaigns/new", data={
+        "csrf_token": csrf_token_from(html),
+        "name": "Samhällsorientering, tertial 1 2027",
+        "survey_version": version_id,
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=120)).isoformat(),
+        "providers": [world.provider_ids[0], world.provider_ids[1]],
+        "programmes": [world.programme_ids[1]],
+        "languages": ["sv", "ar", "ti"],
+    })
+    assert created.status_code == 303
+    campaign_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        campaign = db_session.get(Campaign, campaign_id)
+        assert campaign.languages == ["ar", "sv", "ti"]
+        links = db_session.scalar(select(func.count()).select_from(OpenLink).where(OpenLink.campaign_id == campaign_id))
+        assert links == 2 * 1 * 3  # providers x programmes x languages
+    shown = client.get(created.headers["Location"]).get_data(as_text=True)
+    assert "Samhällsorientering, tertial 1 2027" in shown
+    assert len(re.findall(r"https://enkat\.example\.se/o/[A-Za-z0-9]{10}", shown)) == 6
+
+
+def test_campaign_form_errors_are_explained(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    client.get("/staff/login?lang=sv")
+    login(client, "karin")
+    html = client.get("/staff/campaigns/new").get_data(as_text=True)
+    today = date.today()
+    refused = client.post("/staff/campaigns/new", data={
+        "csrf_token": csrf_token_from(html), "name": "", "starts_on": today.isoformat(),
+        "ends_on": (today - timedelta(days=1)).isoformat(), "languages": ["sv"],
+    })
+    assert refused.status_code == 200
+    text = refused.get_data(as_text=True)
+    assert translated("Give the campaign a name.", "sv") in text
+    assert translated("The last day cannot be before the first day.", "sv") in text
+    assert translated("Choose at least one provider.", "sv") in text
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
+def test_invitation_links_are_shown_once_and_only_hashes_are_kept(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    issued = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
+        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[1],
+        "programme": world.programme_ids[0], "language": "ar", "count": 3, "output": "page",
+    })
+    assert issued.status_code == 200
+    tokens = re.findall(r"https://enkat\.example\.se/s/([A-Za-z0-9]{22})", issued.get_data(as_text=True))
+    assert len(tokens) == 3
+    with app.app_context():
+        stored = db_session.scalars(select(Invitation.token_hash)).all()
+        assert len(stored) == 3
+        for token in tokens:
+            assert token not in stored
+    # The links work for customers.
+    customer = app.test_client()
+    assert customer.get(f"/s/{tokens[0]}").status_code == 303
+    again = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    assert tokens[0] not in again
+
+
+def test_invitation_links_as_csv(app, client, world, make_user):
+    make_user(Role.ADMIN, "root")
+    login(client, "root")
+    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    download = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
+        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[0],
+        "programme": world.programme_ids[0], "language": "so", "count": 5, "output": "csv",
+    })
+    assert download.status_code == 200
+    assert download.mimetype == "text/csv"
+    assert "attachment" in download.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["provider", "programme", "language", "link"]
+    assert len(rows) == 6 and all(row[2] == "so" for row in rows[1:])
+
+
+def test_invitation_count_is_bounded(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    refused = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
+        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[0],
+        "programme": world.programme_ids[0], "language": "sv", "count": 100000, "output": "page",
+    })
+    assert refused.status_code == 422
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
+def test_campaign_list_in_every_language(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    for code, language in LANGUAGES.items():
+        client.get(f"/staff/campaigns/?lang={code}")
+        page = client.get("/staff/campaigns/").get_data(as_text=True)
+        assert f'<html lang="{language.html_lang}" dir="{language.direction}">' in page
+        assert translated("New campaign", code) in page
+
+
+def test_unknown_campaign_is_404(client, make_user, world):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    assert client.get("/staff/campaigns/9999").status_code == 404
+    assert client.get("/staff/results/9999").status_code == 404

@@ -1,0 +1,345 @@
+"""The respondent flow through the Flask test client, in several languages."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.db import db_session
+from app.respond.grant import GRANT_KEY
+from app.respond.models import Answer, Response
+
+from .conftest import build_world, csrf_token_from
+from .helpers import count_responses, definition_of, full_answers, open_survey, submit, translated
+
+
+def stored_responses(app) -> list[Response]:
+    with app.app_context():
+        return list(db_session.scalars(select(Response)))
+
+
+def test_link_is_short_enough_for_an_sms(app, world):
+    token = world.invite(app)[0]
+    assert len(f"/s/{token}") <= 32
+
+
+def test_opening_a_link_trades_the_token_for_a_session(app, client, world):
+    token = world.invite(app, "ar")[0]
+    opened = client.get(f"/s/{token}")
+    assert opened.status_code == 303
+    assert opened.headers["Location"] == "/survey"
+    assert token not in opened.headers["Location"]
+    assert opened.headers["Referrer-Policy"] == "no-referrer"
+    page = client.get("/survey")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert token not in html
+
+
+@pytest.mark.parametrize("language, direction", [("sv", "ltr"), ("ar", "rtl"), ("ti", "ltr"), ("prs", "rtl"), ("ckb", "rtl")])
+def test_survey_is_shown_in_the_language_of_the_link(app, client, world, language, direction):
+    definition = definition_of(app, world)
+    page, _ = open_survey(client, world.invite(app, language)[0])
+    html = page.get_data(as_text=True)
+    html_lang = "fa-AF" if language == "prs" else language
+    assert f'<html lang="{html_lang}" dir="{direction}">' in html
+    assert definition.title[language] in html
+    first = next(definition.questions)
+    assert first.text[language] in html
+
+
+def test_scale_points_carry_words_and_a_dont_know_choice(app, client, world):
+    definition = definition_of(app, world)
+    page, _ = open_survey(client, world.invite(app, "sv")[0])
+    html = page.get_data(as_text=True)
+    scale_question = next(q for q in definition.questions if q.type == "scale")
+    for point in range(1, 6):
+        assert scale_question.scale.label(point, "sv") in html
+    assert f'name="{scale_question.key}" value="dk"' in html
+    assert translated("Don't know / does not apply", "sv") in html
+
+
+def test_complete_answer_is_stored_with_scope_and_a_coarse_week(app, client, world):
+    definition = definition_of(app, world)
+    _, csrf = open_survey(client, world.invite(app, "so")[0])
+    sent = submit(client, csrf, full_answers(definition, 5))
+    assert sent.status_code == 303 and sent.headers["Location"] == "/thanks"
+    [response] = stored_responses(app)
+    assert response.status == "complete"
+    assert response.language == "so"
+    assert response.channel == "sms"
+    assert response.provider_id == world.provider_ids[0]
+    assert response.week.weekday() == 0  # a Monday: nothing finer than the week
+    assert response.week <= date.today() < response.week + timedelta(days=7)
+    with app.app_context():
+        answers = {a.question_key: a for a in db_session.scalars(select(Answer))}
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    assert answers[scale_key].value == 5
+    thanks = client.get("/thanks")
+    assert thanks.status_code == 200
+    assert 'lang="so"' in thanks.get_data(as_text=True)
+
+
+def test_skipped_questions_are_listed_and_can_be_sent_anyway(app, client, world):
+    definition = definition_of(app, world)
+    answers = full_answers(definition)
+    required = next(q for q in definition.questions if q.required)
+    del answers[required.key]
+    _, csrf = open_survey(client, world.invite(app, "en")[0])
+    first = submit(client, csrf, answers)
+    assert first.status_code == 200  # the page again, with a note
+    html = first.get_data(as_text=True)
+    assert 'id="skipped"' in html
+    assert f'href="#q-{required.key}"' in html
+    kept = next(k for k in answers if definition.question(k).type == "scale")
+    assert f'name="{kept}" value="{answers[kept]}" checked' in html
+    assert count_responses(app) == 0
+    sent = submit(client, csrf, answers, action="send_anyway")
+    assert sent.status_code == 303
+    [response] = stored_responses(app)
+    assert response.status == "partial"
+
+
+def test_skipping_only_optional_questions_still_counts_as_complete(app, client, world):
+    definition = definition_of(app, world)
+    answers = full_answers(definition)
+    optional = [q.key for q in definition.questions if not q.required]
+    assert optional, "the survey should have optional questions"
+    for key in optional:
+        answers.pop(key, None)
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, answers, action="send_anyway").status_code == 303
+    assert stored_responses(app)[0].status == "complete"
+
+
+def test_dont_know_answers_a_required_question(app, client, world):
+    definition = definition_of(app, world)
+    answers = full_answers(definition)
+    required_scale = next(q for q in definition.questions if q.required and q.type == "scale")
+    answers[required_scale.key] = "dk"
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, answers).status_code == 303
+    [response] = stored_responses(app)
+    assert response.status == "complete"
+    with app.app_context():
+        answer = db_session.get(Answer, (response.id, required_scale.key))
+        assert answer.dont_know and answer.value is None
+
+
+def test_an_answer_that_was_never_offered_is_refused_in_the_customers_language(app, client, world):
+    definition = definition_of(app, world)
+    answers = full_answers(definition)
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    answers[scale_key] = "7"
+    _, csrf = open_survey(client, world.invite(app, "sv")[0])
+    refused = submit(client, csrf, answers)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert f'id="e-{scale_key}"' in html
+    assert translated("Please choose one of the answers again.", "sv") in html
+    assert count_responses(app) == 0
+
+
+def test_unknown_and_used_links_are_indistinguishable(app, client, world):
+    definition = definition_of(app, world)
+    token = world.invite(app)[0]
+    _, csrf = open_survey(client, token)
+    submit(client, csrf, full_answers(definition))
+    other = app.test_client()
+    used = other.get(f"/s/{token}")
+    unknown = other.get("/s/" + "A" * len(token))
+    malformed = other.get("/s/short")
+    assert used.status_code == unknown.status_code == malformed.status_code == 404
+    assert used.get_data() == unknown.get_data() == malformed.get_data()
+    assert sorted(used.headers.keys()) == sorted(unknown.headers.keys())
+    assert "Set-Cookie" not in used.headers and "Set-Cookie" not in unknown.headers
+
+
+def test_unknown_and_used_links_take_similar_time(app, world):
+    definition = definition_of(app, world)
+    tokens = world.invite(app, count=30)
+    for token in tokens:
+        client = app.test_client()
+        _, csrf = open_survey(client, token)
+        submit(client, csrf, full_answers(definition))
+    client = app.test_client()
+    timings = {"used": [], "unknown": []}
+    # Interleaved, so that a noisy machine slows both kinds alike.
+    for _ in range(3):
+        for token in tokens:
+            for kind, path in (("used", f"/s/{token}"), ("unknown", "/s/" + token[::-1])):
+                start = time.perf_counter()
+                client.get(path)
+                timings[kind].append(time.perf_counter() - start)
+    used, unknown = (sorted(t)[len(t) // 2] for t in (timings["used"], timings["unknown"]))
+    assert 0.5 < used / unknown < 2.0
+
+
+@pytest.mark.parametrize("language", ["sv", "en", "ar", "ti"])
+def test_closed_survey_link_says_so_in_the_links_language(app, client, language):
+    world = build_world(app, starts_on=date.today() - timedelta(days=30), ends_on=date.today() - timedelta(days=1))
+    page = client.get(f"/s/{world.invite(app, language)[0]}")
+    assert page.status_code == 410
+    assert f"<h1>{translated('This survey has closed', language)}</h1>" in page.get_data(as_text=True)
+
+
+def test_survey_not_yet_open_gives_its_start_date(app, client):
+    starts = date.today() + timedelta(days=3)
+    world = build_world(app, starts_on=starts, ends_on=starts + timedelta(days=30))
+    page = client.get(f"/s/{world.invite(app, 'en')[0]}")
+    assert page.status_code == 403
+    assert str(starts.year) in page.get_data(as_text=True)
+
+
+def test_survey_page_without_a_link_explains_what_to_do(client, world):
+    page = client.get("/survey")
+    assert page.status_code == 404
+    assert "link" in page.get_data(as_text=True).lower()
+
+
+def test_double_submit_stores_one_response(app, client, world):
+    definition = definition_of(app, world)
+    _, csrf = open_survey(client, world.invite(app)[0])
+    first = submit(client, csrf, full_answers(definition))
+    # The same page sent again (a double tap, or the back button and send).
+    second = submit(client, csrf, full_answers(definition))
+    assert first.status_code == 303
+    assert second.status_code == 303
+    assert second.headers["Location"] == "/thanks?again=1"
+    assert count_responses(app) == 1
+
+
+def test_two_tabs_with_one_session_store_one_response(app, world):
+    """Both tabs share the cookie that the first opening of the link set."""
+    definition = definition_of(app, world)
+    token = world.invite(app)[0]
+    tab_one = app.test_client()
+    _, csrf = open_survey(tab_one, token)
+    cookie = tab_one.get_cookie("kr").value
+    tab_two = app.test_client()
+    tab_two.set_cookie("kr", cookie)
+    first = submit(tab_one, csrf, full_answers(definition))
+    second = submit(tab_two, csrf, full_answers(definition, 2))
+    assert first.status_code == second.status_code == 303
+    assert second.headers["Location"] == "/thanks?again=1"
+    again = tab_two.get(second.headers["Location"])
+    assert translated("Your answers have already been received", "sv") in again.get_data(as_text=True)
+    assert count_responses(app) == 1
+    [response] = stored_responses(app)
+    with app.app_context():
+        values = {a.value for a in db_session.scalars(select(Answer)) if a.value and a.value > 1}
+    assert 4 in values  # the first tab's answers were kept, the second's refused
+
+
+def test_explicit_choice_beats_link_and_browser_language(app, client, world):
+    _, csrf = open_survey(client, world.invite(app, "ar")[0], **{"Accept-Language": "uk"})
+    switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "ti"})
+    assert switched.status_code == 303
+    page = client.get("/survey", headers={"Accept-Language": "uk"})
+    assert '<html lang="ti" dir="ltr">' in page.get_data(as_text=True)
+
+
+def test_link_language_beats_browser_language(app, client, world):
+    page, _ = open_survey(client, world.invite(app, "so")[0], **{"Accept-Language": "uk,en;q=0.5"})
+    assert '<html lang="so"' in page.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("header, expected", [
+    ("uk,en;q=0.5", "uk"), ("fa-AF,fa;q=0.8", "fa-AF"), ("fa-IR", "fa"), ("de-DE,de", "sv"), ("", "sv"),
+])
+def test_without_a_link_the_browser_language_then_swedish(client, header, expected):
+    page = client.get("/", headers={"Accept-Language": header} if header else {})
+    assert f'<html lang="{expected}"' in page.get_data(as_text=True)
+
+
+def test_switching_language_keeps_the_answers_given(app, client, world):
+    definition = definition_of(app, world)
+    answers = dict(list(full_answers(definition, 2).items())[:3])
+    _, csrf = open_survey(client, world.invite(app, "sv")[0])
+    switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "ar", **answers})
+    assert switched.status_code == 303
+    html = client.get("/survey").get_data(as_text=True)
+    assert 'dir="rtl"' in html
+    for key, value in answers.items():
+        assert f'name="{key}" value="{value}" checked' in html
+    assert count_responses(app) == 0
+
+
+def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, client, world):
+    definition = definition_of(app, world)
+    answers = full_answers(definition, 3)
+    token = world.invite(app, "ar")[0]
+    _, csrf = open_survey(client, token)
+    with client.session_transaction() as session:
+        session[GRANT_KEY] = {**session[GRANT_KEY], "issued_at": int(time.time()) - 3 * 3600}
+    late = submit(client, csrf, answers)
+    assert late.status_code == 200
+    assert 'dir="rtl"' in late.get_data(as_text=True)  # explained in the customer's language
+    assert count_responses(app) == 0
+    reopened, csrf = open_survey(client, token)
+    html = reopened.get_data(as_text=True)
+    scale_key = next(k for k in answers if definition.question(k).type == "scale")
+    assert f'name="{scale_key}" value="3" checked' in html
+    assert 'role="status"' in html  # "your earlier answers are filled in"
+    assert submit(client, csrf, answers).status_code == 303
+    assert count_responses(app) == 1
+
+
+def test_a_draft_is_never_shown_to_the_next_link_opened_on_the_phone(app, client, world):
+    definition = definition_of(app, world)
+    first, second = world.invite(app, "sv", count=2)
+    _, csrf = open_survey(client, first)
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    client.post("/survey", data={"csrf_token": csrf, "switch_to": "en", scale_key: "1"})
+    page, _ = open_survey(client, second)
+    assert f'name="{scale_key}" value="1" checked' not in page.get_data(as_text=True)
+
+
+def test_post_without_a_valid_csrf_token_loses_nothing_and_explains(app, client, world):
+    definition = definition_of(app, world)
+    token = world.invite(app, "uk")[0]
+    open_survey(client, token)
+    refused = client.post("/survey", data={"csrf_token": "forged", "action": "send", **full_answers(definition, 2)})
+    assert refused.status_code == 400
+    assert 'lang="uk"' in refused.get_data(as_text=True)
+    assert count_responses(app) == 0
+    page, _ = open_survey(client, token)
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    assert f'name="{scale_key}" value="2" checked' in page.get_data(as_text=True)
+
+
+def test_open_link_answers_count_as_qr_channel(app, client, world):
+    definition = definition_of(app, world)
+    code = world.open_link_code(app, "ti")
+    assert client.get(f"/o/{code}").status_code == 303
+    csrf = csrf_token_from(client.get("/survey").get_data(as_text=True))
+    assert submit(client, csrf, full_answers(definition)).status_code == 303
+    [response] = stored_responses(app)
+    assert (response.channel, response.language) == ("qr", "ti")
+
+
+def test_respondent_pages_do_not_leak_referrer_or_get_cached(app, client, world):
+    page, _ = open_survey(client, world.invite(app)[0])
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy and "script-src" not in policy
+    assert '<meta name="referrer" content="no-referrer">' in page.get_data(as_text=True)
+
+
+def test_survey_page_loads_nothing_from_other_hosts(app, client, world):
+    html = open_survey(client, world.invite(app)[0])[0].get_data(as_text=True)
+    assert "http://" not in html and "https://" not in html
+    assert "<script" not in html
+
+
+def test_survey_page_is_compressed_for_phones(app, client, world):
+    token = world.invite(app, "ar")[0]
+    client.get(f"/s/{token}")
+    page = client.get("/survey", headers={"Accept-Encoding": "gzip, deflate, br"})
+    assert page.headers["Content-Encoding"] in ("br", "gzip")
+    assert len(page.data) < 14 * 1024
