@@ -1,0 +1,1 @@
+"""Kundröst benchmarks: `python -m bench [NAME...]` (see bench/registry.py, docs/performance.md)."""
