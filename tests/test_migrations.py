@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from app.campaigns.models import INVITATION_FILLFACTOR
 from app.db import Database
 from app.migrate import downgrade, upgrade
 from app.models import metadata
@@ -50,3 +52,15 @@ def test_migrations_go_down_and_up_again(migrated, tmp_path):
     finally:
         database.dispose()
         cleanup()
+
+
+def test_invitation_pages_leave_room_for_in_place_claims_on_postgresql(migrated):
+    # Every claim rewrites a cell of invitations (respond/services.py); without
+    # free room on their pages each claim also rewrites every index entry.
+    if not migrated.startswith("postgresql"):
+        pytest.skip("fillfactor is a PostgreSQL storage setting")
+    engine = create_engine(migrated)
+    with engine.connect() as connection:
+        options = connection.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'invitation'"))
+    engine.dispose()
+    assert f"fillfactor={INVITATION_FILLFACTOR}" in (options or [])

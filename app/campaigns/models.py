@@ -87,6 +87,9 @@ class ScopeMixin:
     channel: Mapped[str] = mapped_column(String(10))
 
 
+INVITATION_FILLFACTOR = 50
+
+
 class Invitation(ScopeMixin, Base):
     """A single-use link for one customer.
 
@@ -97,6 +100,10 @@ class Invitation(ScopeMixin, Base):
     __tablename__ = "invitation"
     __table_args__ = (
         Index("ix_invitation_cell", "campaign_id", "provider_id", "programme_id", "language", "channel"),
+        # PostgreSQL: every claim rewrites the invitation's whole cell
+        # (respond/services.py). Half-empty pages let those row versions stay
+        # on their page without touching the indexes (HOT updates).
+        {"postgresql_with": {"fillfactor": INVITATION_FILLFACTOR}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
