@@ -343,3 +343,38 @@ def test_survey_page_is_compressed_for_phones(app, client, world):
     page = client.get("/survey", headers={"Accept-Encoding": "gzip, deflate, br"})
     assert page.headers["Content-Encoding"] in ("br", "gzip")
     assert len(page.data) < 14 * 1024
+
+
+def test_blank_survey_pages_are_kept_per_provider_with_each_visitors_own_token(app, world):
+    # The blank page is rendered once and kept (respond/rendering.py); what
+    # differs between visitors must still differ.
+    pages = []
+    for provider, name in ((0, "Nordljus AB"), (1, "Bro Coachning"), (0, "Nordljus AB")):
+        client = app.test_client()
+        page, csrf = open_survey(client, world.invite(app, "so", provider=provider)[0])
+        html = page.get_data(as_text=True)
+        assert name in html
+        assert "<csrf-token>" not in html
+        assert html.count(csrf) == 1
+        pages.append((client, csrf, html))
+    (first, first_csrf, first_html), _, (third, third_csrf, third_html) = pages
+    assert first_csrf != third_csrf
+    assert first_html.replace(first_csrf, "") == third_html.replace(third_csrf, "")
+    # Each visitor's token is the one their session accepts, and only theirs.
+    answers = full_answers(definition_of(app, world))
+    assert submit(first, third_csrf, answers).status_code == 400
+    assert submit(first, first_csrf, answers).status_code == 303
+    assert submit(third, third_csrf, answers).status_code == 303
+    assert count_responses(app) == 2
+
+
+def test_a_page_with_answers_is_never_served_from_the_blank_page(app, client, world):
+    definition = definition_of(app, world)
+    _page, csrf = open_survey(client, world.invite(app)[0])
+    first = next(iter(definition.questions)).key
+    switched = client.post("/survey", data={"csrf_token": csrf, first: "5", "switch_to": "en"})
+    assert switched.status_code == 303
+    html = client.get("/survey").get_data(as_text=True)
+    assert f'name="{first}" value="5" checked' in html
+    assert client.get("/survey?lang=sv").status_code == 303
+    assert f'name="{first}" value="5" checked' in client.get("/survey").get_data(as_text=True)

@@ -1,9 +1,13 @@
 """Reads and writes of the respondent flow.
 
 `record_response` is the one place a response is written. It claims the
-invitation and stores the answers in one transaction that starts with the
-claim: the database serialises concurrent submits of one token and only
-one of them can flip `responded` from false to true.
+invitation and stores the answers in one transaction whose first write is
+the claim: the database serialises concurrent submits of one token and
+only one of them can flip `responded` from false to true.
+
+Every respondent request reads what it needs in one statement
+(`survey_scope`) and writes with plain INSERTs rather than the unit of
+work: these two routes are the ones under load.
 """
 
 from __future__ import annotations
@@ -13,12 +17,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign, Invitation, OpenLink
 from ..campaigns.tokens import looks_like_token, token_hash
+from ..organisation.models import Provider
 from ..surveys.definition import StoredAnswer, SurveyDefinition
+from ..surveys.models import SurveyVersion, definition_of
 from .grant import INVITATION, Grant
 from .models import Answer, Response
 
@@ -90,69 +97,120 @@ def response_status(definition: SurveyDefinition, answers: dict[str, StoredAnswe
     return "partial" if skipped_required else "complete"
 
 
+@dataclass(frozen=True)
+class SurveyScope:
+    """What a respondent page needs to know about the grant's campaign."""
+
+    survey_version_id: int
+    definition: SurveyDefinition
+    ends_on: date
+    provider_name: str
+
+
+# Built once, on the tables rather than the ORM entities: this runs on every
+# survey page and submit.
+_campaign, _version, _provider = Campaign.__table__.c, SurveyVersion.__table__.c, Provider.__table__.c
+_SCOPE_QUERY = (
+    select(_campaign.survey_version_id, _version.digest, _campaign.ends_on, _provider.name)
+    .join_from(Campaign.__table__, SurveyVersion.__table__, _version.id == _campaign.survey_version_id)
+    .join(Provider.__table__, _provider.id == bindparam("provider_id"))
+    .where(_campaign.id == bindparam("campaign_id"))
+)
+
+
+def survey_scope(session: Session, grant: Grant) -> SurveyScope | None:
+    row = session.connection().execute(
+        _SCOPE_QUERY, {"campaign_id": grant.campaign_id, "provider_id": grant.provider_id}
+    ).first()
+    if row is None:
+        return None
+    version_id, digest, ends_on, provider_name = row
+    return SurveyScope(version_id, definition_of(session, version_id, digest), ends_on, provider_name)
+
+
+# Built once, executed with plain parameters: these run on every submit.
+_INSERT_RESPONSE = insert(Response.__table__)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_invitation = Invitation.__table__.c
+_CLAIM_ONE = (
+    update(Invitation.__table__)
+    .where(_invitation.id == bindparam("claimed_id"), _invitation.responded.is_(False))
+    .values(responded=True)
+)
+_LOCK_CELL = select(func.pg_advisory_xact_lock(bindparam("campaign_id"), func.hashtext(bindparam("cell_key"))))
+_REWRITE_CELL = (
+    update(Invitation.__table__)
+    .where(
+        _invitation.campaign_id == bindparam("cell_campaign"),
+        _invitation.provider_id == bindparam("cell_provider"),
+        _invitation.programme_id == bindparam("cell_programme"),
+        _invitation.language == bindparam("cell_language"),
+        _invitation.channel == bindparam("cell_channel"),
+        select(_invitation.responded.is_(False))
+        .where(_invitation.id == bindparam("claimed_id"))
+        .scalar_subquery(),
+    )
+    .values(responded=_invitation.responded | (_invitation.id == bindparam("claimed_id")))
+)
+
+
 def record_response(
     session: Session,
     grant: Grant,
-    definition: SurveyDefinition,
-    survey_version_id: int,
+    scope: SurveyScope,
     language: str,
     answers: dict[str, StoredAnswer],
     today: date,
 ) -> Outcome:
-    # End any read transaction so the claim below is the first statement of
-    # a fresh one (SQLite then takes the write lock before reading the row).
-    session.rollback()
-    if grant.kind == INVITATION and not _claim_invitation(session, grant):
+    if today > scope.ends_on:
+        return Outcome.CLOSED
+    response_id = uuid.uuid4().hex
+    # Rows are built before the claim: from the claim to the commit the
+    # database is locked for every other submit (on SQLite, all of them).
+    response_row = {
+        "id": response_id,
+        "survey_version_id": scope.survey_version_id,
+        "campaign_id": grant.campaign_id,
+        "provider_id": grant.provider_id,
+        "programme_id": grant.programme_id,
+        # The language answered in, which may differ from the link's.
+        "language": language,
+        "channel": grant.channel,
+        "status": response_status(scope.definition, answers),
+        "week": week_of(today),
+    }
+    answer_rows = [
+        {
+            "response_id": response_id,
+            "question_key": key,
+            "value": answer.value,
+            "choice": answer.choice,
+            "text": answer.text,
+            "dont_know": answer.dont_know,
+        }
+        for key, answer in answers.items()
+    ]
+    connection = session.connection()
+    if grant.kind == INVITATION and not _claim_invitation(connection, grant):
         session.rollback()
         return Outcome.ALREADY_ANSWERED
-    campaign = session.get(Campaign, grant.campaign_id)
-    if campaign is None or today > campaign.ends_on:
-        session.rollback()
-        return Outcome.CLOSED
-    session.add(
-        Response(
-            id=uuid.uuid4().hex,
-            survey_version_id=survey_version_id,
-            campaign_id=grant.campaign_id,
-            provider_id=grant.provider_id,
-            programme_id=grant.programme_id,
-            # The language answered in, which may differ from the link's.
-            language=language,
-            channel=grant.channel,
-            status=response_status(definition, answers),
-            week=week_of(today),
-            answers=[
-                Answer(
-                    question_key=key,
-                    value=answer.value,
-                    choice=answer.choice,
-                    text=answer.text,
-                    dont_know=answer.dont_know,
-                )
-                for key, answer in answers.items()
-            ],
-        )
-    )
+    connection.execute(_INSERT_RESPONSE, response_row)
+    if answer_rows:
+        connection.execute(_INSERT_ANSWERS, answer_rows)
     session.commit()
     return Outcome.STORED
 
 
-def _claim_invitation(session: Session, grant: Grant) -> bool:
+def _claim_invitation(connection: Connection, grant: Grant) -> bool:
     """Mark the invitation used; False if it already was. The database decides."""
-    if session.get_bind().dialect.name == "postgresql":
-        return _claim_invitation_rewriting_cell(session, grant)
+    if connection.dialect.name == "postgresql":
+        return _claim_invitation_rewriting_cell(connection, grant)
     # SQLite has one writer at a time and updates rows in place: a conditional
     # UPDATE is atomic and leaves no trace of when it ran.
-    claimed = session.execute(
-        update(Invitation)
-        .where(Invitation.id == grant.link_id, Invitation.responded.is_(False))
-        .values(responded=True)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    return claimed == 1
+    return connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount == 1
 
 
-def _claim_invitation_rewriting_cell(session: Session, grant: Grant) -> bool:
+def _claim_invitation_rewriting_cell(connection: Connection, grant: Grant) -> bool:
     """PostgreSQL: claim the invitation by rewriting its whole cell in one statement.
 
     PostgreSQL stamps every written row version with its transaction id
@@ -164,26 +222,17 @@ def _claim_invitation_rewriting_cell(session: Session, grant: Grant) -> bool:
     An advisory lock per cell serialises claims, so the statement sees the
     last committed claim and concurrent rewrites cannot deadlock.
     """
-    cell = (
-        Invitation.campaign_id == grant.campaign_id,
-        Invitation.provider_id == grant.provider_id,
-        Invitation.programme_id == grant.programme_id,
-        Invitation.language == grant.language,
-        Invitation.channel == grant.channel,
-    )
     cell_key = f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
-    session.execute(
-        select(func.pg_advisory_xact_lock(grant.campaign_id, func.hashtext(cell_key)))
-    )
-    still_open = (
-        select(Invitation.responded.is_(False))
-        .where(Invitation.id == grant.link_id)
-        .scalar_subquery()
-    )
-    rewritten = session.execute(
-        update(Invitation)
-        .where(*cell, still_open)
-        .values(responded=Invitation.responded | (Invitation.id == grant.link_id))
-        .execution_options(synchronize_session=False)
+    connection.execute(_LOCK_CELL, {"campaign_id": grant.campaign_id, "cell_key": cell_key})
+    rewritten = connection.execute(
+        _REWRITE_CELL,
+        {
+            "cell_campaign": grant.campaign_id,
+            "cell_provider": grant.provider_id,
+            "cell_programme": grant.programme_id,
+            "cell_language": grant.language,
+            "cell_channel": grant.channel,
+            "claimed_id": grant.link_id,
+        },
     ).rowcount
     return rewritten > 0

@@ -17,10 +17,19 @@ from ..campaigns.models import Campaign
 from ..db import db_session
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
 from ..limits import limiter
-from ..organisation.models import Provider
 from ..surveys.definition import StoredAnswer, SurveyDefinition
 from . import grant as grants
-from .services import LinkLookup, LinkState, Outcome, find_invitation, find_open_link, record_response
+from .rendering import blank_survey_page
+from .services import (
+    LinkLookup,
+    LinkState,
+    Outcome,
+    SurveyScope,
+    find_invitation,
+    find_open_link,
+    record_response,
+    survey_scope,
+)
 
 bp = Blueprint("respond", __name__, template_folder="templates")
 
@@ -78,18 +87,18 @@ def survey():
         if request.method == "POST":
             grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
         return _expired_page()
-    campaign = db_session.get(Campaign, grant.campaign_id)
-    if campaign is None:
+    scope = survey_scope(db_session, grant)
+    if scope is None:
         return _unusable_page()
-    definition = campaign.survey_version.definition
     if request.method == "GET":
         draft = grants.draft_for(grant)
-        return _render_survey(grant, campaign, definition, answers=draft or {}, restored=bool(draft))
-    return _submit(grant, campaign, definition)
+        return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
+    return _submit(grant, scope)
 
 
-def _submit(grant: grants.Grant, campaign: Campaign, definition: SurveyDefinition):
+def _submit(grant: grants.Grant, scope: SurveyScope):
     # CSRFProtect has checked the token before this view; failures go to handle_csrf_error.
+    definition = scope.definition
     raw = _posted_answers_raw(definition)
     switch_to = request.form.get("switch_to")
     if switch_to:
@@ -99,17 +108,16 @@ def _submit(grant: grants.Grant, campaign: Campaign, definition: SurveyDefinitio
         return redirect(url_for("respond.survey"), code=303)
     answers, errors = _parse_answers(definition, raw)
     if errors:
-        return _render_survey(grant, campaign, definition, answers=raw, errors=errors), 422
+        return _render_survey(grant, scope, answers=raw, errors=errors), 422
     numbered = list(enumerate(definition.questions, start=1))
     skipped = [(n, q) for n, q in numbered if q.key not in answers]
     if skipped and request.form.get("action") != "send_anyway":
-        return _render_survey(grant, campaign, definition, answers=raw, skipped=skipped)
+        return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
     outcome = record_response(
         db_session,
         grant=grant,
-        definition=definition,
-        survey_version_id=campaign.survey_version_id,
+        scope=scope,
         language=language,
         answers=answers,
         today=date.today(),
@@ -159,20 +167,27 @@ def handle_csrf_error(error: CSRFError):
     return _expired_page(status=400)
 
 
-def _render_survey(grant, campaign, definition, *, answers, errors=None, skipped=None, restored=False):
+def _render_survey(grant, scope: SurveyScope, *, answers, errors=None, skipped=None, restored=False):
+    definition = scope.definition
     language = LANGUAGES[_survey_language(definition, grant)]
-    provider = db_session.get(Provider, grant.provider_id)
-    return render_template(
-        "respond/survey.html",
+    context = dict(
         definition=definition,
         lang=language.code,
         language=language,
         survey_languages=[LANGUAGES[code] for code in definition.languages],
-        provider_name=provider.name if provider else "",
+        provider_name=scope.provider_name,
         answers=answers,
         errors=errors or {},
         skipped=skipped or [],
         restored=restored,
+    )
+    if answers or errors or skipped or restored:
+        return render_template("respond/survey.html", **context)
+    return blank_survey_page(
+        definition,
+        language,
+        scope.provider_name,
+        lambda csrf_slot: render_template("respond/survey.html", csrf_slot=csrf_slot, **context),
     )
 
 
@@ -185,8 +200,8 @@ def _survey_language(definition: SurveyDefinition, grant: grants.Grant) -> str:
 
 
 def _definition_for(grant: grants.Grant) -> SurveyDefinition | None:
-    campaign = db_session.get(Campaign, grant.campaign_id)
-    return campaign.survey_version.definition if campaign else None
+    scope = survey_scope(db_session, grant)
+    return scope.definition if scope else None
 
 
 def _posted_answers_raw(definition: SurveyDefinition | None) -> dict[str, str]:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, func
-from sqlalchemy.orm import Mapped, mapped_column
+
+from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base
 from .definition import SurveyDefinition, parse_definition
@@ -38,4 +39,17 @@ def _parsed(digest: str, document: dict) -> SurveyDefinition:
     definition = _PARSED.get(digest)
     if definition is None:
         definition = _PARSED[digest] = parse_definition(document)
+    return definition
+
+
+def definition_of(session: Session, version_id: int, digest: str) -> SurveyDefinition:
+    """The parsed definition of a stored version, known by its digest.
+
+    Respondent pages know the digest from the row they read anyway; the
+    document itself is read only the first time this process meets it.
+    """
+    definition = _PARSED.get(digest)
+    if definition is None:
+        document = session.scalar(select(SurveyVersion.document).where(SurveyVersion.id == version_id))
+        definition = _parsed(digest, document)
     return definition
