@@ -100,7 +100,7 @@ class Invitation(ScopeMixin, Base):
     __tablename__ = "invitation"
     __table_args__ = (
         Index("ix_invitation_cell", "campaign_id", "provider_id", "programme_id", "language", "channel"),
-        # PostgreSQL: every claim rewrites the invitation's whole cell
+        # PostgreSQL: every claim rewrites the used invitations of its cell
         # (respond/services.py). Half-empty pages let those row versions stay
         # on their page without touching the indexes (HOT updates).
         {"postgresql_with": {"fillfactor": INVITATION_FILLFACTOR}},

@@ -146,11 +146,12 @@ _REWRITE_CELL = (
         _invitation.programme_id == bindparam("cell_programme"),
         _invitation.language == bindparam("cell_language"),
         _invitation.channel == bindparam("cell_channel"),
+        _invitation.responded | (_invitation.id == bindparam("claimed_id")),
         select(_invitation.responded.is_(False))
         .where(_invitation.id == bindparam("claimed_id"))
         .scalar_subquery(),
     )
-    .values(responded=_invitation.responded | (_invitation.id == bindparam("claimed_id")))
+    .values(responded=True)
 )
 
 
@@ -211,16 +212,21 @@ def _claim_invitation(connection: Connection, grant: Grant) -> bool:
 
 
 def _claim_invitation_rewriting_cell(connection: Connection, grant: Grant) -> bool:
-    """PostgreSQL: claim the invitation by rewriting its whole cell in one statement.
+    """PostgreSQL: claim the invitation by rewriting its cell's used invitations in one statement.
 
     PostgreSQL stamps every written row version with its transaction id
     (xmin) and places it anew (ctid). Updating only the claimed invitation
     would give it the same xmin as the response inserted beside it - pairing
-    the two - and the newest place in the table. Rewriting every invitation
-    of the cell (which the response names anyway) in one statement gives
-    them all that xmin and moves them in table order, not answer order.
-    An advisory lock per cell serialises claims, so the statement sees the
-    last committed claim and concurrent rewrites cannot deadlock.
+    the two - and the newest place in the table. Instead, one statement
+    rewrites the claimed invitation together with every invitation of its
+    cell (which the response names anyway) already used: they all get that
+    xmin and move in table order, not answer order. An attacker can only
+    say the response came from one of the cell's used invitations, which
+    the response's scope and the `responded` flags say anyway; unused
+    invitations are never candidates, so rewriting them would add cost,
+    not anonymity. An advisory lock per cell serialises claims, so the
+    statement sees the last committed claim and concurrent rewrites cannot
+    deadlock.
     """
     cell_key = f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
     connection.execute(_LOCK_CELL, {"campaign_id": grant.campaign_id, "cell_key": cell_key})

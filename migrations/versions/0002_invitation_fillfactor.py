@@ -1,6 +1,6 @@
 """leave room on invitation pages for in-place claims (PostgreSQL)
 
-Every claim rewrites the invitation's whole cell (app/respond/services.py).
+Every claim rewrites many invitations of its cell (app/respond/services.py).
 With half-empty pages PostgreSQL keeps the new row versions on their page
 and skips the index updates (HOT updates). SQLite has no such setting.
 
