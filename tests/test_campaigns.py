@@ -135,3 +135,15 @@ def test_unknown_campaign_is_404(client, make_user, world):
     login(client, "karin")
     assert client.get("/staff/campaigns/9999").status_code == 404
     assert client.get("/staff/results/9999").status_code == 404
+
+
+def test_every_staff_page_offers_every_language_by_its_own_name(app, client, world, make_user):
+    make_user(Role.ADMIN, "admin")
+    login(client, "admin")
+    pages = ["/staff/campaigns/", "/staff/campaigns/new", f"/staff/campaigns/{world.campaign_id}",
+             "/staff/results/", f"/staff/results/{world.campaign_id}"]
+    for path in pages:
+        html = client.get(path).get_data(as_text=True)
+        for code, language in LANGUAGES.items():
+            assert f'<a href="?lang={code}" lang="{language.html_lang}"' in html, (path, code)
+            assert f">{language.own_name}</a>" in html, (path, code)

@@ -117,7 +117,7 @@ def _render_show(campaign: Campaign, form: InvitationForm, issued=None, status: 
         providers=providers,
         programmes=programmes,
         issued=issued,
-        languages=LANGUAGES,
+        language_by_code=LANGUAGES,
     ), status
 
 
