@@ -125,9 +125,13 @@ def test_results_page_hides_figures_from_fewer_than_five_answers(app, client, wo
 
 
 def test_results_page_in_several_languages(app, client, world, make_user):
+    with app.app_context():
+        definition = db_session.get(Campaign, world.campaign_id).survey_version.definition
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
     for language in ("ar", "ti", "uk"):
         client.get(f"/staff/results/?lang={language}")
         page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
         assert translated("Response rate, single-use links", language) in page
+        # The survey is named by its title in the reader's language, not by its file key.
+        assert f"{definition.title[language]} (v1)" in page

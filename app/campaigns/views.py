@@ -48,7 +48,7 @@ def new():
     form = CampaignForm()
     versions = list(db_session.scalars(select(SurveyVersion).order_by(SurveyVersion.key, SurveyVersion.version)))
     form.survey_version.choices = [
-        SelectChoice(v.id, f"{v.definition.title[_title_language(v)]} (v{v.version})") for v in versions
+        SelectChoice(v.id, f"{v.title_in(current_language().code)} (v{v.version})") for v in versions
     ]
     providers = list(db_session.scalars(select(Provider).where(Provider.active).order_by(Provider.name)))
     programmes = list(db_session.scalars(select(Programme).where(Programme.active).order_by(Programme.code)))
@@ -72,11 +72,6 @@ def new():
         flash(_("The campaign was created."), "success")
         return redirect(url_for("campaigns.show", campaign_id=campaign.id), code=303)
     return render_template("campaigns/new.html", form=form)
-
-
-def _title_language(version: SurveyVersion) -> str:
-    code = current_language().code
-    return code if code in version.definition.languages else version.definition.languages[0]
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:

@@ -28,6 +28,11 @@ class SurveyVersion(Base):
     def definition(self) -> SurveyDefinition:
         return _parsed(self.digest, self.document)
 
+    def title_in(self, language_code: str) -> str:
+        """The survey's title for staff reading in `language_code`, else in its first language."""
+        titles = self.definition.title
+        return titles.get(language_code) or titles[self.definition.languages[0]]
+
 
 _PARSED: dict[str, SurveyDefinition] = {}
 
