@@ -378,3 +378,36 @@ def test_a_page_with_answers_is_never_served_from_the_blank_page(app, client, wo
     assert f'name="{first}" value="5" checked' in html
     assert client.get("/survey?lang=sv").status_code == 303
     assert f'name="{first}" value="5" checked' in client.get("/survey").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "survey_key", ["nacka-arbetsmarknad", "samhallsorientering", "skr-brukarundersokning", "nki-scb"]
+)
+def test_every_kind_of_answer_is_stored_as_given(app, survey_key):
+    world = build_world(app, survey_key=survey_key)
+    definition = definition_of(app, world)
+    posted = full_answers(definition)
+    offers_dont_know = [q for q in definition.questions if getattr(q, "dont_know", False)]
+    if offers_dont_know:
+        posted[offers_dont_know[-1].key] = "dk"
+    client = app.test_client()
+    _, csrf = open_survey(client, world.invite(app, "ti")[0])
+    assert submit(client, csrf, posted, action="send_anyway").status_code == 303
+    with app.app_context():
+        stored = {a.question_key: a for a in db_session.scalars(select(Answer))}
+    assert set(stored) == set(posted)
+    for key, raw in posted.items():
+        expected = definition.question(key).parse_answer(raw)
+        row = stored[key]
+        assert (row.value, row.choice, row.text, row.dont_know) == (
+            expected.value, expected.choice, expected.text, expected.dont_know
+        ), key
+
+
+def test_a_response_with_every_question_skipped_is_kept_as_partial(app, client, world):
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, {}, action="send_anyway").status_code == 303
+    [response] = stored_responses(app)
+    assert response.status == "partial"
+    with app.app_context():
+        assert db_session.scalars(select(Answer)).all() == []
