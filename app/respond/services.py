@@ -216,7 +216,7 @@ def record_response(
 
 def _insert_response(connection: Connection, response_row: dict, answer_rows: list[dict]) -> None:
     if connection.dialect.name == "postgresql":
-        # Each statement is a round trip to the server: one of eight per submit.
+        # Every statement is a round trip to the server; this saves one of eight.
         connection.execute(
             _INSERT_RESPONSE_WITH_ANSWERS,
             {
