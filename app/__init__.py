@@ -87,13 +87,14 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.views import login_manager
     from .analytics.views import bp as analytics_bp
     from .campaigns.views import bp as campaigns_bp
+    from .organisation.views import bp as organisation_bp
     from .respond.views import bp as respond_bp
 
     # No context processor: it would load the user - and run Flask-Login's
     # session protection - on every respondent page. Staff templates read the
     # `current_user` global instead.
     login_manager.init_app(app, add_context_processor=False)
-    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp):
+    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp, organisation_bp):
         app.register_blueprint(blueprint)
 
 

@@ -92,6 +92,7 @@ STAFF_ROUTES = [
     ("/staff/campaigns/{campaign}", Permission.MANAGE_CAMPAIGNS),
     ("/staff/results/", Permission.VIEW_ALL_RESULTS),
     ("/staff/results/{campaign}", Permission.VIEW_ALL_RESULTS),
+    ("/staff/organisation/", Permission.MANAGE_ORGANISATION),
 ]
 
 

@@ -141,7 +141,7 @@ def test_every_staff_page_offers_every_language_by_its_own_name(app, client, wor
     make_user(Role.ADMIN, "admin")
     login(client, "admin")
     pages = ["/staff/campaigns/", "/staff/campaigns/new", f"/staff/campaigns/{world.campaign_id}",
-             "/staff/results/", f"/staff/results/{world.campaign_id}"]
+             "/staff/results/", f"/staff/results/{world.campaign_id}", "/staff/organisation/"]
     for path in pages:
         html = client.get(path).get_data(as_text=True)
         for code, language in LANGUAGES.items():

@@ -1,0 +1,95 @@
+"""Staff pages for providers and programmes: add them, and retire them.
+
+Nothing is ever deleted: campaigns and responses refer to providers and
+programmes, so a provider that stops delivering is made inactive and is
+no longer offered for new campaigns.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..accounts.policy import Permission, requires
+from ..db import db_session
+from .forms import ProgrammeForm, ProviderForm
+from .models import Programme, Provider
+
+bp = Blueprint("organisation", __name__, url_prefix="/staff/organisation", template_folder="templates")
+
+
+@bp.get("/")
+@requires(Permission.MANAGE_ORGANISATION)
+def index():
+    return _render_index(ProviderForm(prefix="provider"), ProgrammeForm(prefix="programme"))
+
+
+@bp.post("/providers")
+@requires(Permission.MANAGE_ORGANISATION)
+def add_provider():
+    form = ProviderForm(prefix="provider")
+    if form.validate_on_submit():
+        name = form.name.data.strip()
+        if _provider_named(name) is not None:
+            form.name.errors.append(_("A provider with this name exists already."))
+        else:
+            db_session.add(Provider(name=name, active=True))
+            db_session.commit()
+            flash(_("Provider added: %(name)s", name=name))
+            return redirect(url_for("organisation.index"), code=303)
+    return _render_index(form, ProgrammeForm(prefix="programme"), status=422)
+
+
+@bp.post("/programmes")
+@requires(Permission.MANAGE_ORGANISATION)
+def add_programme():
+    form = ProgrammeForm(prefix="programme")
+    if form.validate_on_submit():
+        code = form.code.data.strip()
+        if _programme_coded(code) is not None:
+            form.code.errors.append(_("A programme with this code exists already."))
+        else:
+            db_session.add(Programme(code=code, name=form.name.data.strip(), active=True))
+            db_session.commit()
+            flash(_("Programme added: %(code)s", code=code))
+            return redirect(url_for("organisation.index"), code=303)
+    return _render_index(ProviderForm(prefix="provider"), form, status=422)
+
+
+@bp.post("/providers/<int:provider_id>/active")
+@requires(Permission.MANAGE_ORGANISATION)
+def toggle_provider(provider_id: int):
+    return _toggle(db_session.get(Provider, provider_id))
+
+
+@bp.post("/programmes/<int:programme_id>/active")
+@requires(Permission.MANAGE_ORGANISATION)
+def toggle_programme(programme_id: int):
+    return _toggle(db_session.get(Programme, programme_id))
+
+
+def _toggle(item: Provider | Programme | None):
+    if item is None:
+        abort(404)
+    item.active = not item.active
+    db_session.commit()
+    return redirect(url_for("organisation.index"), code=303)
+
+
+def _provider_named(name: str) -> Provider | None:
+    return db_session.scalar(select(Provider).where(func.lower(Provider.name) == name.lower()))
+
+
+def _programme_coded(code: str) -> Programme | None:
+    return db_session.scalar(select(Programme).where(func.lower(Programme.code) == code.lower()))
+
+
+def _render_index(provider_form: ProviderForm, programme_form: ProgrammeForm, status: int = 200):
+    return render_template(
+        "organisation/index.html",
+        providers=list(db_session.scalars(select(Provider).order_by(Provider.active.desc(), Provider.name))),
+        programmes=list(db_session.scalars(select(Programme).order_by(Programme.active.desc(), Programme.code))),
+        provider_form=provider_form,
+        programme_form=programme_form,
+    ), status
