@@ -72,7 +72,7 @@ def test_next_parameter_cannot_redirect_elsewhere(client, make_user):
         data={"csrf_token": csrf_token_from(page.get_data(as_text=True)), "username": "karin", "password": PASSWORD},
     )
     assert response.status_code == 303
-    assert response.headers["Location"] == "/staff/campaigns/"
+    assert response.headers["Location"] == "/staff/"  # the staff home, never elsewhere
 
 
 def test_signing_in_starts_a_fresh_session(client, make_user):
@@ -147,3 +147,58 @@ def test_provider_accounts_need_their_provider(app, runner, world):
     created = runner.invoke(args=["users", "create", "p1", "--role", "provider", "--provider", "Nordljus AB",
                                   "--password", "a long enough password"])
     assert created.exit_code == 0, created.output
+
+
+@pytest.mark.parametrize(
+    ("role", "lands_on"),
+    [(Role.ADMIN, "/staff/campaigns/"), (Role.ANALYST, "/staff/campaigns/"), (Role.ENTRY, None), (Role.PROVIDER, None)],
+)
+def test_signing_in_leads_to_a_page_the_role_may_see(client, world, make_user, role, lands_on):
+    make_user(role, "person", provider_id=world.provider_ids[0] if role is Role.PROVIDER else None)
+    signed_in = login(client, "person")
+    assert signed_in.headers["Location"] == "/staff/"
+    home = client.get("/staff/")
+    if lands_on:
+        assert home.status_code == 302 and home.headers["Location"] == lands_on
+    else:
+        assert home.status_code == 200
+        assert "person" in home.get_data(as_text=True)
+
+
+def _change_password(client, current: str, new: str, repeat: str | None = None):
+    page = client.get("/staff/password").get_data(as_text=True)
+    return client.post("/staff/password", data={
+        "csrf_token": csrf_token_from(page), "current": current, "new": new,
+        "repeat": new if repeat is None else repeat,
+    })
+
+
+def test_changing_the_password_signs_out_every_other_session(app, make_user):
+    make_user(Role.ANALYST, "karin")
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, "karin")
+    login(phone, "karin")
+    new = "a brand new passphrase"
+    changed = _change_password(laptop, PASSWORD, new)
+    assert changed.status_code == 303
+    assert laptop.get("/staff/campaigns/").status_code == 200  # this session goes on
+    assert phone.get("/staff/campaigns/").status_code == 302  # the other one is signed out
+    assert login(app.test_client(), "karin").status_code == 401  # the old password no longer works
+    assert login(app.test_client(), "karin", new).status_code == 303
+
+
+@pytest.mark.parametrize("language", ["sv", "ar", "so"])
+def test_a_wrong_or_weak_new_password_is_explained_and_changes_nothing(app, client, make_user, language):
+    make_user(Role.ENTRY, "erik")
+    login(client, "erik")
+    client.get(f"/staff/password?lang={language}")
+    wrong = _change_password(client, "not my password at all", "a brand new passphrase")
+    assert wrong.status_code == 422
+    assert translated("That is not your current password.", language) in wrong.get_data(as_text=True)
+    short = _change_password(client, PASSWORD, "short")
+    assert short.status_code == 422
+    assert translated("Use at least %(num)d characters.", language) % {"num": 12} in short.get_data(as_text=True)
+    mismatch = _change_password(client, PASSWORD, "a brand new passphrase", "a brand new passphrasf")
+    assert mismatch.status_code == 422
+    assert translated("The two new passwords are not the same.", language) in mismatch.get_data(as_text=True)
+    assert login(app.test_client(), "erik").status_code == 303  # the old password still works

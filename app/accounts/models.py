@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -40,3 +41,15 @@ class User(UserMixin, Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    def get_id(self) -> str:
+        """The id Flask-Login keeps in the session: it names the password too.
+
+        Changing the password changes it, so every other session of the
+        account (a forgotten laptop, a stolen cookie) is signed out.
+        """
+        return f"{self.id}.{self.password_fingerprint}"
+
+    @property
+    def password_fingerprint(self) -> str:
+        return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]

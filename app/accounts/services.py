@@ -56,3 +56,14 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
         user.password_hash = hash_password(password)
         session.commit()
     return user
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> bool:
+    """Set a new password if `current` is right; False (and nothing changed) if not."""
+    if not verify_password(user.password_hash, current):
+        return False
+    if len(new) < MIN_LENGTH:
+        raise AccountError(f"password must have at least {MIN_LENGTH} characters")
+    user.password_hash = hash_password(new)
+    session.commit()
+    return True

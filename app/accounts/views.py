@@ -2,15 +2,16 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from ..db import db_session
 from ..limits import limiter
-from .forms import LoginForm
+from .forms import LoginForm, PasswordChangeForm
 from .models import User
-from .services import authenticate
+from .policy import Permission, can
+from .services import authenticate, change_password
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff", template_folder="templates")
 login_manager = LoginManager()
@@ -19,9 +20,12 @@ login_manager.session_protection = "strong"
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
+def _load_user(session_id: str) -> User | None:
+    user_id, _, fingerprint = session_id.partition(".")
     user = db_session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or fingerprint != user.password_fingerprint:
+        return None
+    return user
 
 
 @login_manager.unauthorized_handler
@@ -33,7 +37,7 @@ def _unauthorized():
 @limiter.limit("10 per minute", methods=["POST"])
 def login():
     if current_user.is_authenticated:
-        return redirect(url_for("campaigns.index"))
+        return redirect(url_for("accounts.home"))
     form = LoginForm()
     error = None
     if form.validate_on_submit():
@@ -67,4 +71,32 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target
-    return url_for("campaigns.index")
+    return url_for("accounts.home")
+
+
+@bp.get("/")
+@login_required
+def home():
+    """Where signing in leads: the first page the account's role may use."""
+    if can(Permission.MANAGE_CAMPAIGNS):
+        return redirect(url_for("campaigns.index"))
+    if can(Permission.VIEW_ALL_RESULTS):
+        return redirect(url_for("analytics.index"))
+    return render_template("accounts/home.html")
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+@limiter.limit("10 per minute", methods=["POST"])
+def password():
+    form = PasswordChangeForm()
+    if form.validate_on_submit():
+        if change_password(db_session, current_user, form.current.data, form.new.data):
+            # The session's id names the old password: renew it, or this
+            # session would be signed out with all the others.
+            login_user(current_user._get_current_object())
+            flash(_("Your password has been changed. Other places where you were signed in are signed out."))
+            return redirect(url_for("accounts.home"), code=303)
+        form.current.errors.append(_("That is not your current password."))
+    status = 422 if form.errors else 200
+    return render_template("accounts/password.html", form=form), status

@@ -4,7 +4,7 @@ Customer pages: home, staff sign-in, unusable link, closed survey,
 not-yet-open survey, the survey, the survey with the skipped-questions
 note, thank-you, "already received" and expired session - on a phone, in
 all ten languages. Staff pages after signing in: campaigns, a new
-campaign, a campaign, results, providers and programmes - on a desktop
+campaign, a campaign, results, providers and programmes, change password - on a desktop
 screen, in all ten languages.
 
 Serious and critical violations fail, all of one language listed at once;
@@ -208,6 +208,7 @@ def test_no_serious_axe_violations_on_staff_pages(axe_desk, kit, make_user, code
     audit.check("campaign", page.goto(f"{base}/staff/campaigns/{campaign}"), 200)
     audit.check("results", page.goto(f"{base}/staff/results/{campaign}"), 200)
     audit.check("providers and programmes", page.goto(f"{base}/staff/organisation/"), 200)
+    audit.check("change password", page.goto(f"{base}/staff/password"), 200)
 
     (ARTIFACTS / "axe").mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "axe" / f"staff-{code}.json").write_text(json.dumps(audit.report, ensure_ascii=False, indent=1))
