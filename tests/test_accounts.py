@@ -202,3 +202,23 @@ def test_a_wrong_or_weak_new_password_is_explained_and_changes_nothing(app, clie
     assert mismatch.status_code == 422
     assert translated("The two new passwords are not the same.", language) in mismatch.get_data(as_text=True)
     assert login(app.test_client(), "erik").status_code == 303  # the old password still works
+
+
+def test_an_administrator_can_reset_a_password_and_close_an_account(app, runner, make_user):
+    make_user(Role.ANALYST, "karin")
+    signed_in = app.test_client()
+    login(signed_in, "karin")
+    new = "the reset passphrase"
+    assert runner.invoke(args=["users", "set-password", "karin", "--password", "short"]).exit_code != 0
+    result = runner.invoke(args=["users", "set-password", "Karin", "--password", new])
+    assert result.exit_code == 0, result.output
+    assert signed_in.get("/staff/campaigns/").status_code == 302  # signed out by the reset
+    assert login(app.test_client(), "karin").status_code == 401
+    again = app.test_client()
+    assert login(again, "karin", new).status_code == 303
+    assert runner.invoke(args=["users", "deactivate", "karin"]).exit_code == 0
+    assert again.get("/staff/campaigns/").status_code == 302
+    assert login(app.test_client(), "karin", new).status_code == 401
+    assert runner.invoke(args=["users", "activate", "karin"]).exit_code == 0
+    assert login(app.test_client(), "karin", new).status_code == 303
+    assert runner.invoke(args=["users", "deactivate", "nobody"]).exit_code != 0

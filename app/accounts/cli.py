@@ -7,7 +7,7 @@ from sqlalchemy import select
 from ..db import db_session
 from ..organisation.models import Provider
 from .models import Role, User
-from .services import AccountError, create_user
+from .services import AccountError, create_user, find_user, set_password
 
 users_cli = AppGroup("users", help="Staff accounts.")
 
@@ -38,3 +38,44 @@ def list_command() -> None:
     for user in db_session.scalars(select(User).order_by(User.username)):
         state = "" if user.active else "  (inactive)"
         click.echo(f"{user.username:<24} {user.role.value}{state}")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+@click.password_option(help="Asked for when not given (at least 12 characters).")
+def set_password_command(username: str, password: str) -> None:
+    """Give an account a new password (for someone who forgot theirs); signs it out everywhere."""
+    user = _user_or_fail(username)
+    try:
+        set_password(user, password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db_session.commit()
+    click.echo(f"new password set for {user.username!r}; its sessions are signed out")
+
+
+@users_cli.command("deactivate")
+@click.argument("username")
+def deactivate_command(username: str) -> None:
+    """Close an account: it can no longer sign in, and its sessions end at once."""
+    user = _user_or_fail(username)
+    user.active = False
+    db_session.commit()
+    click.echo(f"deactivated {user.username!r}")
+
+
+@users_cli.command("activate")
+@click.argument("username")
+def activate_command(username: str) -> None:
+    """Open a deactivated account again."""
+    user = _user_or_fail(username)
+    user.active = True
+    db_session.commit()
+    click.echo(f"activated {user.username!r}")
+
+
+def _user_or_fail(username: str) -> User:
+    user = find_user(db_session, username)
+    if user is None:
+        raise click.ClickException(f"no account named {username!r}")
+    return user

@@ -62,8 +62,13 @@ def change_password(session: Session, user: User, current: str, new: str) -> boo
     """Set a new password if `current` is right; False (and nothing changed) if not."""
     if not verify_password(user.password_hash, current):
         return False
+    set_password(user, new)
+    session.commit()
+    return True
+
+
+def set_password(user: User, new: str) -> None:
+    """A new password; it also signs the account out everywhere (see User.get_id)."""
     if len(new) < MIN_LENGTH:
         raise AccountError(f"password must have at least {MIN_LENGTH} characters")
     user.password_hash = hash_password(new)
-    session.commit()
-    return True
