@@ -192,9 +192,11 @@ def synthetic_answers(rng: random.Random, definition: SurveyDefinition, mean: fl
                       language: str) -> dict[str, StoredAnswer]:
     """Plausible answers around a provider's mean; some skipped, some "don't know"."""
     answers: dict[str, StoredAnswer] = {}
+    # Most people answer everything; about one in five leaves a few questions out.
+    skip_rate = 0.2 if rng.random() < 0.2 else 0.0
     for question in definition.questions:
-        if rng.random() < 0.06:
-            continue  # skipped
+        if rng.random() < skip_rate:
+            continue
         if isinstance(question, ScaleQuestion):
             if question.dont_know and rng.random() < 0.04:
                 answers[question.key] = StoredAnswer(dont_know=True)
