@@ -58,20 +58,21 @@ def set_password_command(username: str, password: str) -> None:
 @click.argument("username")
 def deactivate_command(username: str) -> None:
     """Close an account: it can no longer sign in, and its sessions end at once."""
-    user = _user_or_fail(username)
-    user.active = False
-    db_session.commit()
-    click.echo(f"deactivated {user.username!r}")
+    _set_active(username, False)
 
 
 @users_cli.command("activate")
 @click.argument("username")
 def activate_command(username: str) -> None:
     """Open a deactivated account again."""
+    _set_active(username, True)
+
+
+def _set_active(username: str, active: bool) -> None:
     user = _user_or_fail(username)
-    user.active = True
+    user.active = active
     db_session.commit()
-    click.echo(f"activated {user.username!r}")
+    click.echo(f"{'activated' if active else 'deactivated'} {user.username!r}")
 
 
 def _user_or_fail(username: str) -> User:
