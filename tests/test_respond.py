@@ -411,3 +411,19 @@ def test_a_response_with_every_question_skipped_is_kept_as_partial(app, client, 
     assert response.status == "partial"
     with app.app_context():
         assert db_session.scalars(select(Answer)).all() == []
+
+
+def test_a_language_chosen_for_one_link_is_not_forced_on_the_next_person(app, client, world):
+    # A shared phone: the first customer switches to Arabic and leaves without sending.
+    first, second, third = world.invite(app, "sv")[0], world.invite(app, "ti")[0], world.invite(app, "so")[0]
+    _, csrf = open_survey(client, first)
+    client.post("/survey", data={"csrf_token": csrf, "switch_to": "ar"})
+    assert '<html lang="ar"' in open_survey(client, first)[0].get_data(as_text=True)  # their own link: still Arabic
+    page, csrf = open_survey(client, second)
+    assert '<html lang="ti"' in page.get_data(as_text=True)  # the next link: its own language
+    # After sending, the choice made while answering is done with too.
+    client.post("/survey", data={"csrf_token": csrf, "switch_to": "uk"})
+    _, csrf = open_survey(client, second)
+    assert submit(client, csrf, full_answers(definition_of(app, world))).status_code == 303
+    assert 'lang="uk"' in client.get("/thanks").get_data(as_text=True)
+    assert '<html lang="so"' in open_survey(client, third)[0].get_data(as_text=True)

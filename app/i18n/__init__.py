@@ -63,6 +63,12 @@ def choose_explicitly(code: str) -> bool:
     return True
 
 
+def forget_explicit_choice() -> None:
+    """Drop the language chosen in this session (it was someone else's, or is done with)."""
+    session.pop(SESSION_KEY, None)
+    g.pop("language", None)
+
+
 def _choose_language() -> Language:
     for code in (session.get(SESSION_KEY), g.get("link_language"), _from_accept_language()):
         language = get_language(code)

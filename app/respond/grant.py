@@ -15,6 +15,8 @@ from datetime import timedelta
 
 from flask import session
 
+from ..i18n import forget_explicit_choice
+
 GRANT_KEY = "grant"
 DRAFT_KEY = "draft"
 INVITATION = "i"
@@ -55,12 +57,24 @@ def issue(link, kind: str) -> Grant:
         channel=link.channel,
         issued_at=int(time.time()),
     )
-    draft = session.get(DRAFT_KEY)
-    if draft and draft.get("for") != grant.identity:
-        # Someone else's unsent answers on a shared phone: never show them.
-        session.pop(DRAFT_KEY)
+    previous = _identity_in_session()
+    if previous is not None and previous != grant.identity:
+        # A shared phone: the last link opened on it was someone else's. Their
+        # unsent answers must never be shown, and their language choice is not
+        # this customer's: the new link's language applies.
+        session.pop(DRAFT_KEY, None)
+        forget_explicit_choice()
     session[GRANT_KEY] = asdict(grant)
     return grant
+
+
+def _identity_in_session() -> str | None:
+    """The link the session last answered for: its grant, or its kept draft."""
+    grant = current()
+    if grant is not None:
+        return grant.identity
+    draft = session.get(DRAFT_KEY)
+    return draft.get("for") if draft else None
 
 
 def current() -> Grant | None:
@@ -86,5 +100,8 @@ def draft_for(grant: Grant) -> dict[str, str] | None:
 
 
 def finish() -> None:
+    """The answers are sent: nothing of this link stays in the session."""
     session.pop(GRANT_KEY, None)
     session.pop(DRAFT_KEY, None)
+    # The thank-you page keeps the language through the "done" marker.
+    forget_explicit_choice()
