@@ -427,3 +427,19 @@ def test_a_language_chosen_for_one_link_is_not_forced_on_the_next_person(app, cl
     assert submit(client, csrf, full_answers(definition_of(app, world))).status_code == 303
     assert 'lang="uk"' in client.get("/thanks").get_data(as_text=True)
     assert '<html lang="so"' in open_survey(client, third)[0].get_data(as_text=True)
+
+
+@pytest.mark.parametrize("language", ["ti", "uk"])
+def test_an_over_long_text_comes_back_whole_with_a_note_in_the_customers_language(app, client, world, language):
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    answers = full_answers(definition)
+    answers[text_key] = ("Mycket bra stöd. " * 80)[:1200]  # past the text box's limit of 1,000
+    _, csrf = open_survey(client, world.invite(app, language)[0])
+    sent = submit(client, csrf, answers)
+    assert sent.status_code == 422
+    html = sent.get_data(as_text=True)
+    note = translated("Your text is too long. Please shorten it to at most %(num)d characters.", language)
+    assert note % {"num": 1000} in html
+    assert answers[text_key] in html.replace("&#39;", "'")  # nothing of it lost
+    assert count_responses(app) == 0

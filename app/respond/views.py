@@ -17,7 +17,7 @@ from ..campaigns.models import Campaign
 from ..db import db_session
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
 from ..limits import limiter
-from ..surveys.definition import StoredAnswer, SurveyDefinition
+from ..surveys.definition import FREE_TEXT_MAX, StoredAnswer, SurveyDefinition, TextQuestion
 from . import grant as grants
 from .rendering import blank_survey_page
 from .services import (
@@ -32,6 +32,13 @@ from .services import (
 )
 
 bp = Blueprint("respond", __name__, template_folder="templates")
+
+#: What is kept of one posted answer. Browsers stop typing at the text box's
+#: limit (FREE_TEXT_MAX); a longer text from elsewhere comes back with a note
+#: to shorten it. Kept answers may travel in the session cookie as a draft,
+#: whose 4 KB must hold them: 1,500 characters of Arabic or Tigrinya take
+#: about 3 KB there.
+RAW_ANSWER_MAX = FREE_TEXT_MAX + FREE_TEXT_MAX // 2
 
 #: Set after a submit: the language answered in and when, so that a repeated
 #: send or the back button lead to "already received" for a while.
@@ -211,7 +218,7 @@ def _posted_answers_raw(definition: SurveyDefinition | None) -> dict[str, str]:
     for question in definition.questions:
         value = request.form.get(question.key, "")
         if value.strip():
-            raw[question.key] = value[:2000]
+            raw[question.key] = value[:RAW_ANSWER_MAX]
     return raw
 
 
@@ -222,11 +229,17 @@ def _parse_answers(definition: SurveyDefinition, raw: dict[str, str]):
         try:
             answer = question.parse_answer(raw.get(question.key, ""))
         except ValueError:
-            errors[question.key] = _("Please choose one of the answers again.")
+            errors[question.key] = _answer_error(question)
             continue
         if answer is not None:
             answers[question.key] = answer
     return answers, errors
+
+
+def _answer_error(question) -> str:
+    if isinstance(question, TextQuestion):
+        return _("Your text is too long. Please shorten it to at most %(num)d characters.", num=FREE_TEXT_MAX)
+    return _("Please choose one of the answers again.")
 
 
 def _message(heading: str, paragraphs: list[str], tone: str = "note", status: int = 200):
