@@ -56,7 +56,7 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
     html = client.get("/staff/campaigns/new").get_data(as_text=True)
     today = date.today()
     refused = client.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_token_from(html), "name": "", "starts_on": today.isoformat(),
+        "csrf_token": csrf_token_from(html), "name": "   ", "starts_on": today.isoformat(),
         "ends_on": (today - timedelta(days=1)).isoformat(), "languages": ["sv"],
     })
     assert refused.status_code == 200

@@ -99,3 +99,14 @@ def test_changes_need_the_permission_and_a_csrf_token(app, client, world, make_u
     with app.app_context():
         assert db_session.get(Provider, world.provider_ids[0]).active is True
         assert db_session.scalar(select(Provider).where(Provider.name == "Smyg AB")) is None
+
+
+def test_spaces_alone_are_no_name(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    refused = client.post("/staff/organisation/providers",
+                          data={"csrf_token": csrf_token_from(_page(client)), "provider-name": "   "})
+    assert refused.status_code == 422
+    assert translated("Give the provider a name.", "sv") in refused.get_data(as_text=True)
+    with app.app_context():
+        assert len(db_session.scalars(select(Provider)).all()) == 2

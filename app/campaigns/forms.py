@@ -3,9 +3,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import InputRequired, Length, NumberRange, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from ..forms import stripped
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -16,7 +18,8 @@ class MultiCheckboxField(SelectMultipleField):
 class CampaignForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        validators=[InputRequired(message=_l("Give the campaign a name.")), Length(max=200)],
+        filters=[stripped],
+        validators=[DataRequired(message=_l("Give the campaign a name.")), Length(max=200)],
         description=_l('For example "Samhällsorientering, tertial 1 2027".'),
     )
     survey_version = SelectField(_l("Survey"), coerce=int)

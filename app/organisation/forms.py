@@ -3,13 +3,16 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import DataRequired, Length
+
+from ..forms import stripped
 
 
 class ProviderForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        validators=[InputRequired(message=_l("Give the provider a name.")), Length(max=200)],
+        filters=[stripped],
+        validators=[DataRequired(message=_l("Give the provider a name.")), Length(max=200)],
         description=_l("Customers see this name in the survey, as written here."),
     )
 
@@ -17,10 +20,12 @@ class ProviderForm(FlaskForm):
 class ProgrammeForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[InputRequired(message=_l("Give the programme a short code.")), Length(max=20)],
+        filters=[stripped],
+        validators=[DataRequired(message=_l("Give the programme a short code.")), Length(max=20)],
         description=_l('As in the reports, for example "SO" or "AMI 1".'),
     )
     name = StringField(
         _l("Name"),
-        validators=[InputRequired(message=_l("Give the programme a name.")), Length(max=200)],
+        filters=[stripped],
+        validators=[DataRequired(message=_l("Give the programme a name.")), Length(max=200)],
     )

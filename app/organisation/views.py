@@ -30,7 +30,7 @@ def index():
 def add_provider():
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
-        name = form.name.data.strip()
+        name = form.name.data
         if _provider_named(name) is not None:
             form.name.errors.append(_("A provider with this name exists already."))
         else:
@@ -46,11 +46,11 @@ def add_provider():
 def add_programme():
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
-        code = form.code.data.strip()
+        code = form.code.data
         if _programme_coded(code) is not None:
             form.code.errors.append(_("A programme with this code exists already."))
         else:
-            db_session.add(Programme(code=code, name=form.name.data.strip(), active=True))
+            db_session.add(Programme(code=code, name=form.name.data, active=True))
             db_session.commit()
             flash(_("Programme added: %(code)s", code=code))
             return redirect(url_for("organisation.index"), code=303)
