@@ -23,3 +23,14 @@ def anonymous_client_key() -> str:
 
 
 limiter = Limiter(key_func=anonymous_client_key, headers_enabled=False)
+
+
+#: Pages every customer loads that carry no limit of their own. The limiter
+#: would still look up limits for them on every request, about 6 % of a
+#: survey page's cost; a limit added to one of these must leave this set.
+UNLIMITED_CUSTOMER_PAGES = frozenset({"respond.survey", "respond.thanks"})
+
+
+@limiter.request_filter
+def _skip_unlimited_customer_pages() -> bool:
+    return request.endpoint in UNLIMITED_CUSTOMER_PAGES

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import time
 from datetime import date, timedelta
 
@@ -337,12 +338,46 @@ def test_survey_page_loads_nothing_from_other_hosts(app, client, world):
     assert "<script" not in html
 
 
-def test_survey_page_is_compressed_for_phones(app, client, world):
-    token = world.invite(app, "ar")[0]
-    client.get(f"/s/{token}")
-    page = client.get("/survey", headers={"Accept-Encoding": "gzip, deflate, br"})
-    assert page.headers["Content-Encoding"] in ("br", "gzip")
-    assert len(page.data) < 14 * 1024
+def test_survey_page_is_compressed_for_phones(app, world):
+    # Two phones, one of them asking twice: each gets the whole page, its own token
+    # in it, in one gzip stream it can read - and the token works.
+    phones = [app.test_client(), app.test_client()]
+    answers = full_answers(definition_of(app, world))
+    phone_accepts = {"Accept-Encoding": "gzip, deflate, br"}
+    pages = []
+    for phone in phones:
+        assert phone.get(f"/s/{world.invite(app, 'ar')[0]}").status_code == 303
+        plain = phone.get("/survey").get_data(as_text=True)
+        for _ in range(2):
+            page = phone.get("/survey", headers=phone_accepts)
+            assert page.headers["Content-Encoding"] == "gzip"
+            assert "Accept-Encoding" in page.headers["Vary"]
+            assert len(page.data) < 14 * 1024
+            html = gzip.decompress(page.data).decode()
+            assert html == plain
+        pages.append(html)
+    assert csrf_token_from(pages[0]) != csrf_token_from(pages[1])
+    assert pages[0].replace(csrf_token_from(pages[0]), "") == pages[1].replace(csrf_token_from(pages[1]), "")
+    for phone, html in zip(phones, pages):
+        assert submit(phone, csrf_token_from(html), answers).status_code == 303
+    assert count_responses(app) == 2
+
+
+def test_survey_page_is_plain_for_a_browser_that_accepts_no_gzip(app, client, world):
+    client.get(f"/s/{world.invite(app, 'ti')[0]}")
+    page = client.get("/survey", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in page.headers
+    assert '<html lang="ti" dir="ltr">' in page.get_data(as_text=True)
+
+
+def test_the_session_cookie_is_written_when_the_link_opens_not_on_each_page(app, client, world):
+    opened = client.get(f"/s/{world.invite(app)[0]}")
+    assert "kr=" in opened.headers["Set-Cookie"]
+    # The form's CSRF secret came with the grant: loading the page changes nothing the phone holds.
+    for _ in range(2):
+        page = client.get("/survey")
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers
 
 
 def test_blank_survey_pages_are_kept_per_provider_with_each_visitors_own_token(app, world):

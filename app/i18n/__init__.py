@@ -70,11 +70,13 @@ def forget_explicit_choice() -> None:
 
 
 def _choose_language() -> Language:
-    for code in (session.get(SESSION_KEY), g.get("link_language"), _from_accept_language()):
-        language = get_language(code)
-        if language is not None:
-            return language
-    return LANGUAGES[DEFAULT_LANGUAGE]
+    # In order of precedence; the Accept-Language header is parsed only when needed.
+    return (
+        get_language(session.get(SESSION_KEY))
+        or get_language(g.get("link_language"))
+        or get_language(_from_accept_language())
+        or LANGUAGES[DEFAULT_LANGUAGE]
+    )
 
 
 def _from_accept_language() -> str | None:

@@ -11,10 +11,10 @@ from datetime import date
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError
+from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..campaigns.models import Campaign
-from ..db import db_session
+from ..db import db_session, get_database
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
 from ..limits import limiter
 from ..surveys.definition import FREE_TEXT_MAX, StoredAnswer, SurveyDefinition, TextQuestion
@@ -74,6 +74,9 @@ def _exchange(lookup: LinkLookup, kind: str):
         set_link_language(lookup.link.language)
     if lookup.state is LinkState.VALID:
         grants.issue(lookup.link, kind)
+        # The redirect sets the session cookie anyway; with the form's CSRF
+        # secret in it now, the survey page leaves the cookie as it is.
+        generate_csrf()
         return redirect(url_for("respond.survey"), code=303)
     if lookup.state is LinkState.CLOSED:
         return _closed_page()
@@ -94,13 +97,21 @@ def survey():
         if request.method == "POST":
             grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
         return _expired_page()
-    scope = survey_scope(db_session, grant)
-    if scope is None:
-        return _unusable_page()
     if request.method == "GET":
+        scope = _read_scope(grant)
+        if scope is None:
+            return _unusable_page()
         draft = grants.draft_for(grant)
         return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
+    scope = survey_scope(db_session.connection(), grant)
+    if scope is None:
+        return _unusable_page()
     return _submit(grant, scope)
+
+
+def _read_scope(grant: grants.Grant) -> SurveyScope | None:
+    with get_database().engine.connect() as connection:
+        return survey_scope(connection, grant)
 
 
 def _submit(grant: grants.Grant, scope: SurveyScope):
@@ -207,7 +218,7 @@ def _survey_language(definition: SurveyDefinition, grant: grants.Grant) -> str:
 
 
 def _definition_for(grant: grants.Grant) -> SurveyDefinition | None:
-    scope = survey_scope(db_session, grant)
+    scope = _read_scope(grant)
     return scope.definition if scope else None
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, DateTime, Integer, String, UniqueConstraint, func, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..db import Base
@@ -47,7 +48,7 @@ def _parsed(digest: str, document: dict) -> SurveyDefinition:
     return definition
 
 
-def definition_of(session: Session, version_id: int, digest: str) -> SurveyDefinition:
+def definition_of(session: Session | Connection, version_id: int, digest: str) -> SurveyDefinition:
     """The parsed definition of a stored version, known by its digest.
 
     Respondent pages know the digest from the row they read anyway; the

@@ -38,12 +38,13 @@ def first_scale_question(definition):
     return next(q for q in definition.questions if q.type == "scale" and q.scale.points == 5)
 
 
-def open_survey(page, url: str) -> None:
+def open_survey(page, url: str):
     response = page.goto(url)
     assert response is not None and response.ok, f"{url} gave {response and response.status}"
     # The token is traded for a session at once and leaves the address bar.
     expect(page).to_have_url(SURVEY_URL)
     assert "/s/" not in page.url
+    return response
 
 
 def scale_runs(page, key: str) -> str:
@@ -70,7 +71,9 @@ def scale_runs(page, key: str) -> str:
 def test_answer_whole_survey_by_tapping(phone, kit, language, html_lang, direction):
     definition = kit.definition
     _context, page = phone()
-    open_survey(page, kit.invitation_url(language))
+    response = open_survey(page, kit.invitation_url(language))
+    # The blank page is served precompressed, its token spliced in (app/precompressed.py).
+    assert response.headers.get("content-encoding") == "gzip"
 
     assert html_lang_dir(page) == (html_lang, direction)
     expect(page.locator("h1")).to_have_text(definition.title[language])
