@@ -1,4 +1,4 @@
-"""Response headers and inline styles shared by every page.
+"""Response headers, inline styles and the session cookie shared by every page.
 
 Pages inline their one stylesheet (a phone then needs a single request);
 the Content-Security-Policy allows exactly those styles by hash and no
@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from flask import Flask
+from flask.sessions import SecureCookieSessionInterface
 from markupsafe import Markup
 
 STYLES_DIR = Path(__file__).parent / "static" / "css"
@@ -43,17 +44,39 @@ def content_security_policy(styles: dict[str, Markup]) -> str:
     )
 
 
+def security_headers(policy: str) -> list[tuple[str, str]]:
+    return [
+        ("Content-Security-Policy", policy),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
+    ]
+
+
+class SignedCookieSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its signer built once rather than on every request.
+
+    The secret key is configuration, read once at start-up like the rest.
+    """
+
+    _serializer = None
+
+    def get_signing_serializer(self, app: Flask):
+        if self._serializer is None:
+            self._serializer = super().get_signing_serializer(app)
+        return self._serializer
+
+
 def init_app(app: Flask) -> None:
     styles = load_styles()
-    policy = content_security_policy(styles)
+    defaults = security_headers(content_security_policy(styles))
     app.jinja_env.globals["inline_style"] = styles.__getitem__
+    app.session_interface = SignedCookieSessions()
 
     @app.after_request
     def _security_headers(response):
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", policy)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        # A view may set its own value of any of these; the rest are added in one pass.
+        present = {key.lower() for key in response.headers.keys()}
+        response.headers.extend([(key, value) for key, value in defaults if key.lower() not in present])
         return response

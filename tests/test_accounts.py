@@ -222,3 +222,29 @@ def test_an_administrator_can_reset_a_password_and_close_an_account(app, runner,
     assert runner.invoke(args=["users", "activate", "karin"]).exit_code == 0
     assert login(app.test_client(), "karin", new).status_code == 303
     assert runner.invoke(args=["users", "deactivate", "nobody"]).exit_code != 0
+
+
+def test_guessing_passwords_is_rate_limited(app, client, make_user):
+    make_user(Role.ANALYST, "karin")
+    token = csrf_token_from(client.get("/staff/login").get_data(as_text=True))
+    guesses = [client.post("/staff/login", data={"csrf_token": token, "username": "karin", "password": f"guess-{n}"})
+               for n in range(11)]
+    assert all(g.status_code != 429 for g in guesses[:10])
+    assert guesses[10].status_code == 429
+    assert client.get("/staff/login").status_code == 200  # reading the form is not limited
+
+
+def test_guessing_the_current_password_when_changing_it_is_rate_limited(app, client, make_user):
+    # The limit sits under login_required: the limiter must still see it (app/limits.py).
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    attempts = [_change_password(client, f"guess-{n}", "a-new-long-password-1").status_code for n in range(11)]
+    assert 429 not in attempts[:10]
+    assert attempts[10] == 429
+
+
+def test_customer_pages_without_a_limit_are_never_limited(app, world):
+    app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(ratelimit_link_open="1 per minute")
+    client = app.test_client()
+    assert client.get(f"/s/{world.invite(app)[0]}").status_code == 303
+    assert [client.get("/survey").status_code for _ in range(5)] == [200] * 5

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from ..db import db_session
-from ..limits import limiter
+from ..limits import limit
 from .forms import LoginForm, PasswordChangeForm
 from .models import User
 from .policy import Permission, can
@@ -34,7 +34,7 @@ def _unauthorized():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
+@limit("10 per minute", methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
@@ -87,7 +87,7 @@ def home():
 
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
-@limiter.limit("10 per minute", methods=["POST"])
+@limit("10 per minute", methods=["POST"])
 def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():

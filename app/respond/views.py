@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError, generate_csrf
 from ..campaigns.models import Campaign
 from ..db import db_session, get_database
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
-from ..limits import limiter
+from ..limits import limit
 from ..surveys.definition import FREE_TEXT_MAX, StoredAnswer, SurveyDefinition, TextQuestion
 from . import grant as grants
 from .rendering import blank_survey_page
@@ -57,13 +57,13 @@ def _link_open_limit() -> str:
 
 
 @bp.get("/s/<token>")
-@limiter.limit(_link_open_limit)
+@limit(_link_open_limit)
 def open_invitation(token: str):
     return _exchange(find_invitation(db_session, token, date.today()), grants.INVITATION)
 
 
 @bp.get("/o/<code>")
-@limiter.limit(_link_open_limit)
+@limit(_link_open_limit)
 def open_link(code: str):
     return _exchange(find_open_link(db_session, code, date.today()), grants.OPEN_LINK)
 
