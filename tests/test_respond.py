@@ -10,8 +10,10 @@ import pytest
 from sqlalchemy import select
 
 from app.db import db_session
+from app.campaigns.models import Campaign
 from app.respond.grant import GRANT_KEY
 from app.respond.models import Answer, Response
+from app.respond.views import PAGE_SCOPE_SECONDS, RECENT_SCOPES_KEY
 
 from .conftest import build_world, csrf_token_from
 from .helpers import count_responses, definition_of, full_answers, open_survey, submit, translated
@@ -186,6 +188,34 @@ def test_closed_survey_link_says_so_in_the_links_language(app, client, language)
     page = client.get(f"/s/{world.invite(app, language)[0]}")
     assert page.status_code == 410
     assert f"<h1>{translated('This survey has closed', language)}</h1>" in page.get_data(as_text=True)
+
+
+def close_campaign(app, world) -> None:
+    with app.app_context():
+        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.commit()
+
+
+def test_a_campaign_closing_while_a_customer_answers_stores_nothing(app, client, world):
+    definition = definition_of(app, world)
+    _, csrf = open_survey(client, world.invite(app, "uk")[0])
+    close_campaign(app, world)
+    # The page in hand was read while the campaign ran; the submit reads afresh.
+    sent = submit(client, csrf, full_answers(definition))
+    assert sent.status_code == 410
+    assert f"<h1>{translated('This survey has closed', 'uk')}</h1>" in sent.get_data(as_text=True)
+    assert count_responses(app) == 0
+
+
+def test_survey_page_of_a_closed_campaign_says_so_within_seconds(app, client, world, monkeypatch):
+    open_survey(client, world.invite(app, "so")[0])
+    close_campaign(app, world)
+    # Pages share what they read of a campaign for PAGE_SCOPE_SECONDS (services.RecentScopes).
+    later = time.monotonic() + PAGE_SCOPE_SECONDS + 0.1
+    monkeypatch.setattr(app.extensions[RECENT_SCOPES_KEY], "clock", lambda: later)
+    page = client.get("/survey")
+    assert page.status_code == 410
+    assert f"<h1>{translated('This survey has closed', 'so')}</h1>" in page.get_data(as_text=True)
 
 
 def test_survey_not_yet_open_gives_its_start_date(app, client):

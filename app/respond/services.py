@@ -6,15 +6,17 @@ the claim: the database serialises concurrent submits of one token and
 only one of them can flip `responded` from false to true.
 
 Every respondent request reads what it needs in one statement
-(`survey_scope`; a page that only reads runs it on a pooled connection of
-its own, about half the cost of going through the ORM session) and writes with plain INSERTs rather than the unit of
+(`survey_scope`; pages that only show the survey share what was read for a
+few seconds, `RecentScopes`) and writes with plain INSERTs rather than the unit of
 work: these two routes are the ones under load.
 """
 
 from __future__ import annotations
 
 import enum
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -127,6 +129,39 @@ def survey_scope(connection: Connection, grant: Grant) -> SurveyScope | None:
         return None
     version_id, digest, ends_on, provider_name = row
     return SurveyScope(version_id, definition_of(connection, version_id, digest), ends_on, provider_name)
+
+
+class RecentScopes:
+    """Scopes read for survey pages, kept a few seconds per campaign and provider.
+
+    Every customer of a provider in a campaign sees the same survey version,
+    end date and provider name, and they change rarely. A page may show them
+    `seconds` late; submits never use this and always read afresh, so a
+    campaign that closes reaches stored responses at once and pages soon after.
+    """
+
+    #: Campaigns x providers being answered at once stays small; this bounds a long-lived process.
+    MAX_ENTRIES = 4096
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self._entries: dict[tuple[int, int], tuple[float, SurveyScope]] = {}
+
+    def get(self, connect: Callable[[], Connection], grant: Grant) -> SurveyScope | None:
+        key = (grant.campaign_id, grant.provider_id)
+        now = self.clock()
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] > now:
+            return entry[1]
+        # A page only reads: a pooled connection of its own costs half of the ORM session.
+        with connect() as connection:
+            scope = survey_scope(connection, grant)
+        if scope is not None:
+            if len(self._entries) >= self.MAX_ENTRIES:
+                self._entries.clear()
+            self._entries[key] = (now + self.seconds, scope)
+        return scope
 
 
 # Built once, executed with plain parameters: these run on every submit.

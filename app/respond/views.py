@@ -24,6 +24,7 @@ from .services import (
     LinkLookup,
     LinkState,
     Outcome,
+    RecentScopes,
     SurveyScope,
     find_invitation,
     find_open_link,
@@ -40,9 +41,19 @@ bp = Blueprint("respond", __name__, template_folder="templates")
 #: about 3 KB there.
 RAW_ANSWER_MAX = FREE_TEXT_MAX + FREE_TEXT_MAX // 2
 
+#: How late a survey page may show its campaign's end or its provider's
+#: name after a change (services.RecentScopes). Submits always read afresh.
+PAGE_SCOPE_SECONDS = 5.0
+RECENT_SCOPES_KEY = "kundrost.respond.recent_scopes"
+
 #: Set after a submit: the language answered in and when, so that a repeated
 #: send or the back button lead to "already received" for a while.
 DONE_KEY = "done"
+
+
+@bp.record_once
+def _keep_recent_scopes(state) -> None:
+    state.app.extensions[RECENT_SCOPES_KEY] = RecentScopes(PAGE_SCOPE_SECONDS)
 
 
 @bp.after_request
@@ -101,6 +112,8 @@ def survey():
         scope = _read_scope(grant)
         if scope is None:
             return _unusable_page()
+        if date.today() > scope.ends_on:
+            return _closed_page()
         draft = grants.draft_for(grant)
         return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
     scope = survey_scope(db_session.connection(), grant)
@@ -110,8 +123,8 @@ def survey():
 
 
 def _read_scope(grant: grants.Grant) -> SurveyScope | None:
-    with get_database().engine.connect() as connection:
-        return survey_scope(connection, grant)
+    """The scope for a page that only shows the survey (submits read it afresh)."""
+    return current_app.extensions[RECENT_SCOPES_KEY].get(get_database().engine.connect, grant)
 
 
 def _submit(grant: grants.Grant, scope: SurveyScope):
