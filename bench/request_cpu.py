@@ -70,7 +70,7 @@ def run(run: Run) -> list[Figure]:
     run.note("CPU ms per request (best batch): " + ", ".join(f"{k} {v:.2f}" for k, v in costs.items()))
     return [
         Figure("request_cpu.survey_get", costs["survey_get"], "ms CPU", costs["hello"], None,
-               note="GET /survey (br) vs GET /hello, WSGI called directly"),
+               note="GET /survey (as served to a phone) vs GET /hello, WSGI called directly"),
         Figure("request_cpu.submit_sqlite", costs["submit"], "ms CPU", costs["insert"], None,
                note="POST /survey vs one-row insert, WSGI called directly"),
     ]

@@ -1,10 +1,12 @@
 """`survey_get`: GET /survey pages per second against a bare "hello" route.
 
-The survey page is rendered for every request (it is never cached: it
-carries the respondent's CSRF token and `Cache-Control: no-store`). Requests
-carry the session cookie a phone holds after opening an invitation link
-(opened the real way, over HTTP) and `Accept-Encoding: gzip, deflate, br`
-like Chromium, so compression is paid for as it is for a phone. The "hello"
+The survey page is built for every request (browsers never cache it: it
+carries the respondent's CSRF token and `Cache-Control: no-store`; the app
+keeps the blank page compressed around the token's place, see
+app/respond/rendering.py). Requests carry the session cookie a phone holds
+after opening an invitation link (opened the real way, over HTTP) and
+`Accept-Encoding: gzip, deflate, br` like Chromium, so compression is paid
+for as it is for a phone. The "hello"
 route of `bench/baseline_app.py` is served the same way (gunicorn, 2 sync
 workers, running beside the app) and loaded with the same wrk settings and
 headers, in turns with the app (hello, survey, survey, hello, ...).

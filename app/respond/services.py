@@ -7,8 +7,9 @@ only one of them can flip `responded` from false to true.
 
 Every respondent request reads what it needs in one statement
 (`survey_scope`; pages that only show the survey share what was read for a
-few seconds, `RecentScopes`) and writes with plain INSERTs rather than the unit of
-work: these two routes are the ones under load.
+few seconds, `RecentScopes`) and writes with prebuilt Core statements on a
+pooled connection, not through the ORM session: these two routes are the
+ones under load.
 """
 
 from __future__ import annotations
@@ -206,7 +207,7 @@ _REWRITE_CELL = (
 
 
 def record_response(
-    session: Session,
+    connection: Connection,
     grant: Grant,
     scope: SurveyScope,
     language: str,
@@ -241,12 +242,11 @@ def record_response(
         }
         for key, answer in answers.items()
     ]
-    connection = session.connection()
     if grant.kind == INVITATION and not _claim_invitation(connection, grant):
-        session.rollback()
+        connection.rollback()
         return Outcome.ALREADY_ANSWERED
     _insert_response(connection, response_row, answer_rows)
-    session.commit()
+    connection.commit()
     return Outcome.STORED
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
+from sqlalchemy.engine import Connection
 
 from ..campaigns.models import Campaign
 from ..db import db_session, get_database
@@ -116,10 +117,13 @@ def survey():
             return _closed_page()
         draft = grants.draft_for(grant)
         return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
-    scope = survey_scope(db_session.connection(), grant)
-    if scope is None:
-        return _unusable_page()
-    return _submit(grant, scope)
+    # The scope is read afresh and the response written on one pooled
+    # connection: the ORM session's bookkeeping would buy nothing here.
+    with get_database().engine.connect() as connection:
+        scope = survey_scope(connection, grant)
+        if scope is None:
+            return _unusable_page()
+        return _submit(connection, grant, scope)
 
 
 def _read_scope(grant: grants.Grant) -> SurveyScope | None:
@@ -127,7 +131,7 @@ def _read_scope(grant: grants.Grant) -> SurveyScope | None:
     return current_app.extensions[RECENT_SCOPES_KEY].get(get_database().engine.connect, grant)
 
 
-def _submit(grant: grants.Grant, scope: SurveyScope):
+def _submit(connection: Connection, grant: grants.Grant, scope: SurveyScope):
     # CSRFProtect has checked the token before this view; failures go to handle_csrf_error.
     definition = scope.definition
     raw = _posted_answers_raw(definition)
@@ -146,7 +150,7 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
         return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
     outcome = record_response(
-        db_session,
+        connection,
         grant=grant,
         scope=scope,
         language=language,
