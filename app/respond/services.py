@@ -1,9 +1,10 @@
 """Reads and writes of the respondent flow.
 
-`record_response` is the one place a response is written. It claims the
-invitation and stores the answers in one transaction whose first write is
-the claim: the database serialises concurrent submits of one token and
-only one of them can flip `responded` from false to true.
+`record_response` is the one place a response is written. It checks the
+campaign is still open, then claims the invitation and stores the answers
+in one transaction whose first write is the claim: the database serialises
+concurrent submits of one token and only one of them can flip `responded`
+from false to true.
 
 Every respondent request reads what it needs in one statement
 (`survey_scope`; pages that only show the survey share what was read for a
@@ -136,9 +137,10 @@ class RecentScopes:
     """Scopes read for survey pages, kept a few seconds per campaign and provider.
 
     Every customer of a provider in a campaign sees the same survey version,
-    end date and provider name, and they change rarely. A page may show them
-    `seconds` late; submits never use this and always read afresh, so a
-    campaign that closes reaches stored responses at once and pages soon after.
+    end date and provider name, and they change rarely (a version never). A
+    page may show them `seconds` late. A submit uses the kept survey version
+    but reads the end date afresh as its write begins (`record_response`),
+    so a campaign that closes stops responses at once and pages soon after.
     """
 
     #: Campaigns x providers being answered at once stays small; this bounds a long-lived process.
@@ -188,7 +190,12 @@ _CLAIM_ONE = (
     .where(_invitation.id == bindparam("claimed_id"), _invitation.responded.is_(False))
     .values(responded=True)
 )
-_LOCK_CELL = select(func.pg_advisory_xact_lock(bindparam("campaign_id"), func.hashtext(bindparam("cell_key"))))
+_CAMPAIGN_END = select(_campaign.ends_on).where(_campaign.id == bindparam("campaign_id"))
+# One round trip: the cell's lock, and the campaign's end date.
+_LOCK_CELL_READING_END = select(
+    func.pg_advisory_xact_lock(bindparam("campaign_id"), func.hashtext(bindparam("cell_key"))),
+    _CAMPAIGN_END.scalar_subquery(),
+)
 _REWRITE_CELL = (
     update(Invitation.__table__)
     .where(
@@ -214,8 +221,6 @@ def record_response(
     answers: dict[str, StoredAnswer],
     today: date,
 ) -> Outcome:
-    if today > scope.ends_on:
-        return Outcome.CLOSED
     response_id = uuid.uuid4().hex
     # Rows are built before the claim: from the claim to the commit the
     # database is locked for every other submit (on SQLite, all of them).
@@ -242,6 +247,9 @@ def record_response(
         }
         for key, answer in answers.items()
     ]
+    if today > _begin_write(connection, grant):
+        connection.rollback()
+        return Outcome.CLOSED
     if grant.kind == INVITATION and not _claim_invitation(connection, grant):
         connection.rollback()
         return Outcome.ALREADY_ANSWERED
@@ -271,6 +279,24 @@ def _insert_response(connection: Connection, response_row: dict, answer_rows: li
         connection.execute(_INSERT_ANSWERS, answer_rows)
 
 
+def _begin_write(connection: Connection, grant: Grant) -> date:
+    """The campaign's end date, read as the write begins (the scope may be seconds old).
+
+    On PostgreSQL an invitation's claim needs its cell's lock first; the
+    same round trip takes it.
+    """
+    if connection.dialect.name == "postgresql" and grant.kind == INVITATION:
+        _, ends_on = connection.execute(
+            _LOCK_CELL_READING_END, {"campaign_id": grant.campaign_id, "cell_key": _cell_key(grant)}
+        ).one()
+        return ends_on
+    return connection.scalar(_CAMPAIGN_END, {"campaign_id": grant.campaign_id})
+
+
+def _cell_key(grant: Grant) -> str:
+    return f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
+
+
 def _claim_invitation(connection: Connection, grant: Grant) -> bool:
     """Mark the invitation used; False if it already was. The database decides."""
     if connection.dialect.name == "postgresql":
@@ -293,12 +319,10 @@ def _claim_invitation_rewriting_cell(connection: Connection, grant: Grant) -> bo
     say the response came from one of the cell's used invitations, which
     the response's scope and the `responded` flags say anyway; unused
     invitations are never candidates, so rewriting them would add cost,
-    not anonymity. An advisory lock per cell serialises claims, so the
-    statement sees the last committed claim and concurrent rewrites cannot
-    deadlock.
+    not anonymity. An advisory lock per cell, taken by `_begin_write` in
+    this transaction, serialises claims, so the statement sees the last
+    committed claim and concurrent rewrites cannot deadlock.
     """
-    cell_key = f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
-    connection.execute(_LOCK_CELL, {"campaign_id": grant.campaign_id, "cell_key": cell_key})
     rewritten = connection.execute(
         _REWRITE_CELL,
         {

@@ -12,7 +12,6 @@ from flask import Blueprint, current_app, redirect, render_template, request, se
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
-from sqlalchemy.engine import Connection
 
 from ..campaigns.models import Campaign
 from ..db import db_session, get_database
@@ -30,7 +29,6 @@ from .services import (
     find_invitation,
     find_open_link,
     record_response,
-    survey_scope,
 )
 
 bp = Blueprint("respond", __name__, template_folder="templates")
@@ -43,7 +41,7 @@ bp = Blueprint("respond", __name__, template_folder="templates")
 RAW_ANSWER_MAX = FREE_TEXT_MAX + FREE_TEXT_MAX // 2
 
 #: How late a survey page may show its campaign's end or its provider's
-#: name after a change (services.RecentScopes). Submits always read afresh.
+#: name after a change (services.RecentScopes). Submits read the end afresh.
 PAGE_SCOPE_SECONDS = 5.0
 RECENT_SCOPES_KEY = "kundrost.respond.recent_scopes"
 
@@ -117,21 +115,18 @@ def survey():
             return _closed_page()
         draft = grants.draft_for(grant)
         return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
-    # The scope is read afresh and the response written on one pooled
-    # connection: the ORM session's bookkeeping would buy nothing here.
-    with get_database().engine.connect() as connection:
-        scope = survey_scope(connection, grant)
-        if scope is None:
-            return _unusable_page()
-        return _submit(connection, grant, scope)
+    scope = _read_scope(grant)
+    if scope is None:
+        return _unusable_page()
+    return _submit(grant, scope)
 
 
 def _read_scope(grant: grants.Grant) -> SurveyScope | None:
-    """The scope for a page that only shows the survey (submits read it afresh)."""
+    """The scope, as read by this or another request in the last PAGE_SCOPE_SECONDS."""
     return current_app.extensions[RECENT_SCOPES_KEY].get(get_database().engine.connect, grant)
 
 
-def _submit(connection: Connection, grant: grants.Grant, scope: SurveyScope):
+def _submit(grant: grants.Grant, scope: SurveyScope):
     # CSRFProtect has checked the token before this view; failures go to handle_csrf_error.
     definition = scope.definition
     raw = _posted_answers_raw(definition)
@@ -149,14 +144,12 @@ def _submit(connection: Connection, grant: grants.Grant, scope: SurveyScope):
     if skipped and request.form.get("action") != "send_anyway":
         return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
-    outcome = record_response(
-        connection,
-        grant=grant,
-        scope=scope,
-        language=language,
-        answers=answers,
-        today=date.today(),
-    )
+    # On a pooled connection of its own: every statement of a submit is a
+    # prebuilt Core statement, the ORM session's bookkeeping would buy nothing.
+    with get_database().engine.connect() as connection:
+        outcome = record_response(
+            connection, grant=grant, scope=scope, language=language, answers=answers, today=date.today()
+        )
     grants.finish()
     if outcome is Outcome.CLOSED:
         return _closed_page()
