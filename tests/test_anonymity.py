@@ -19,6 +19,7 @@ from app.campaigns.models import Invitation
 from app.campaigns.tokens import token_hash
 from app.db import db_session
 from app.models import metadata
+from app.precompressed import HoledPage
 from app.respond.models import Response
 
 from .helpers import count_responses, definition_of, full_answers, open_survey, submit
@@ -225,3 +226,33 @@ def test_session_cookie_forgets_the_link_after_sending(app, client, world):
         assert "grant" not in session and "draft" not in session
         done_at = datetime.fromtimestamp(session["done"]["at"], tz=timezone.utc)
         assert done_at.year >= 2026  # kept only in the customer's own cookie
+
+
+def test_what_a_process_keeps_between_requests_holds_nothing_of_a_customer(app, world):
+    # The server's own memory is part of "nothing stored": the kept blank pages
+    # and campaign scopes must hold no token, no form secret, no answer.
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    secrets = []
+    for language in ("ar", "ti"):
+        client = app.test_client()
+        token = world.invite(app, language)[0]
+        _, csrf = open_survey(client, token)
+        answers = {**full_answers(definition), text_key: f"Min handläggare heter Canary-{language}"}
+        assert submit(client, csrf, answers).status_code == 303
+        secrets += [token, csrf, answers[text_key], csrf.split(".")[0]]
+    kept = [app.extensions[key] for key in app.extensions if key.startswith("kundrost.respond.")]
+    assert kept, "the respond blueprint keeps its pages and scopes in app.extensions"
+    memory = repr([store if isinstance(store, dict) else vars(store) for store in kept])
+    for blank_page in _holed_pages(kept):
+        memory += (blank_page.prefix + blank_page.suffix).decode()
+    for secret in secrets:
+        assert secret not in memory
+
+
+def _holed_pages(kept):
+    for store in kept:
+        for entry in (store.values() if isinstance(store, dict) else ()):
+            for part in entry:
+                if isinstance(part, HoledPage):
+                    yield part
