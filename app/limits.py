@@ -46,7 +46,7 @@ def limit(rule, **options):
 
 
 @limiter.request_filter
-def _skip_routes_without_limits() -> bool:
+def skips_this_request() -> bool:
     return not _declares_a_limit(current_app.view_functions.get(request.endpoint))
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.accounts.models import Role, User
 from app.accounts.policy import ROLE_PERMISSIONS, Permission, allows
+from app import limits
 from app.db import db_session
 
 from .conftest import PASSWORD, csrf_token_from, login
@@ -243,8 +244,10 @@ def test_guessing_the_current_password_when_changing_it_is_rate_limited(app, cli
     assert attempts[10] == 429
 
 
-def test_customer_pages_without_a_limit_are_never_limited(app, world):
-    app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(ratelimit_link_open="1 per minute")
-    client = app.test_client()
-    assert client.get(f"/s/{world.invite(app)[0]}").status_code == 303
-    assert [client.get("/survey").status_code for _ in range(5)] == [200] * 5
+@pytest.mark.parametrize("path, declares_a_limit", [
+    ("/s/AAAAAAAAAAAAAAAAAAAAAA", True), ("/o/abc", True), ("/staff/login", True), ("/staff/password", True),
+    ("/survey", False), ("/thanks", False), ("/health", False), ("/staff/campaigns/", False),
+])
+def test_the_limiter_looks_only_at_routes_that_declare_a_limit(app, path, declares_a_limit):
+    with app.test_request_context(path):
+        assert limits.skips_this_request() is not declares_a_limit

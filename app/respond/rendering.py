@@ -10,7 +10,7 @@ in them are rendered in full every time.
 
 Blank pages go out gzip-compressed even to browsers that also accept
 Brotli: Brotli leaves no such hole to fill, and gzip at level 9 makes the
-page about 5 % larger than the Brotli level 4 it would otherwise get.
+page 2-5 % larger than the Brotli level 4 it would otherwise get.
 """
 
 from __future__ import annotations

@@ -107,18 +107,15 @@ def survey():
         if request.method == "POST":
             grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
         return _expired_page()
-    if request.method == "GET":
-        scope = _read_scope(grant)
-        if scope is None:
-            return _unusable_page()
-        if date.today() > scope.ends_on:
-            return _closed_page()
-        draft = grants.draft_for(grant)
-        return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
     scope = _read_scope(grant)
     if scope is None:
         return _unusable_page()
-    return _submit(grant, scope)
+    if request.method == "POST":
+        return _submit(grant, scope)
+    if date.today() > scope.ends_on:
+        return _closed_page()
+    draft = grants.draft_for(grant)
+    return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
 
 
 def _read_scope(grant: grants.Grant) -> SurveyScope | None:
