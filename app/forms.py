@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from .text import typed_text
+
 
 def stripped(value):
-    """WTForms filter: names are kept without surrounding spaces, and spaces alone are no name."""
-    return value.strip() if isinstance(value, str) else value
+    """WTForms filter: text as typed, without surrounding spaces; spaces alone are no name."""
+    return typed_text(value) if isinstance(value, str) else value

@@ -251,3 +251,11 @@ def test_guessing_the_current_password_when_changing_it_is_rate_limited(app, cli
 def test_the_limiter_looks_only_at_routes_that_declare_a_limit(app, path, declares_a_limit):
     with app.test_request_context(path):
         assert limits.skips_this_request() is not declares_a_limit
+
+
+def test_a_username_is_read_as_typed(app, make_user):
+    make_user(Role.ANALYST, "karin")
+    # A phone keyboard's trailing space is forgiven; a crafted NUL is no server error.
+    assert login(app.test_client(), "karin ").status_code == 303
+    assert login(app.test_client(), "kar\x00in").status_code == 303
+    assert login(app.test_client(), "nobody\x00").status_code == 401

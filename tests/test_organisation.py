@@ -110,3 +110,14 @@ def test_spaces_alone_are_no_name(app, client, world, make_user):
     assert translated("Give the provider a name.", "sv") in refused.get_data(as_text=True)
     with app.app_context():
         assert len(db_session.scalars(select(Provider)).all()) == 2
+
+
+def test_a_name_with_control_bytes_is_stored_as_typed(app, client, world, make_user):
+    # A crafted POST; PostgreSQL cannot store NUL, which used to end in a server error.
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    added = client.post("/staff/organisation/providers",
+                        data={"csrf_token": csrf_token_from(_page(client)), "provider-name": "Fram\x00steg\x1b AB"})
+    assert added.status_code == 303
+    with app.app_context():
+        assert db_session.scalar(select(Provider).where(Provider.name == "Framsteg AB")) is not None

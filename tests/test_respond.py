@@ -508,3 +508,16 @@ def test_an_over_long_text_comes_back_whole_with_a_note_in_the_customers_languag
     assert note % {"num": 1000} in html
     assert answers[text_key] in html.replace("&#39;", "'")  # nothing of it lost
     assert count_responses(app) == 0
+
+
+def test_free_text_keeps_what_a_person_can_type_and_drops_control_bytes(app, client, world):
+    # NUL cannot be stored by PostgreSQL at all; no keyboard types it, a crafted POST can.
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    answers = full_answers(definition)
+    answers[text_key] = "Bra \x00stöd\x07,\tmen\r\nför lite praktik 😊 \u200fشكرا"
+    _, csrf = open_survey(client, world.invite(app, "ar")[0])
+    assert submit(client, csrf, answers).status_code == 303
+    with app.app_context():
+        stored = db_session.scalar(select(Answer.text).where(Answer.question_key == text_key))
+    assert stored == "Bra stöd,\tmen\r\nför lite praktik 😊 \u200fشكرا"

@@ -5,6 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
+from ..forms import stripped
 from .passwords import MIN_LENGTH
 
 
@@ -12,6 +13,7 @@ class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
         validators=[InputRequired(message=_l("Enter your username.")), Length(max=80)],
+        filters=[stripped],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(

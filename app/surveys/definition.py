@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from ..i18n.languages import LANGUAGES
+from ..text import typed_text
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
@@ -127,7 +128,7 @@ class ChoiceQuestion(Question):
 @dataclass(frozen=True)
 class TextQuestion(Question):
     def parse_answer(self, raw: str) -> StoredAnswer | None:
-        cleaned = raw.strip()
+        cleaned = typed_text(raw)
         if not cleaned:
             return None
         if len(cleaned) > FREE_TEXT_MAX:
