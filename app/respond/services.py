@@ -16,6 +16,7 @@ ones under load.
 from __future__ import annotations
 
 import enum
+import json
 import time
 import uuid
 from collections.abc import Callable
@@ -180,9 +181,8 @@ WITH new_response AS (
 )
 INSERT INTO answer (response_id, question_key, value, choice, text, dont_know)
 SELECT :id, a.question_key, a.value, a.choice, a.text, a.dont_know
-FROM unnest(CAST(:question_keys AS varchar[]), CAST(:values AS integer[]),
-            CAST(:choices AS varchar[]), CAST(:texts AS text[]), CAST(:dont_knows AS boolean[]))
-     AS a(question_key, value, choice, text, dont_know)
+FROM json_to_recordset(CAST(:answers AS json))
+     AS a(question_key varchar, value integer, choice varchar, text text, dont_know boolean)
 """)
 _invitation = Invitation.__table__.c
 _CLAIM_ONE = (
@@ -260,18 +260,10 @@ def record_response(
 
 def _insert_response(connection: Connection, response_row: dict, answer_rows: list[dict]) -> None:
     if connection.dialect.name == "postgresql":
-        # Every statement is a round trip to the server; this saves one of eight.
-        connection.execute(
-            _INSERT_RESPONSE_WITH_ANSWERS,
-            {
-                **response_row,
-                "question_keys": [row["question_key"] for row in answer_rows],
-                "values": [row["value"] for row in answer_rows],
-                "choices": [row["choice"] for row in answer_rows],
-                "texts": [row["text"] for row in answer_rows],
-                "dont_knows": [row["dont_know"] for row in answer_rows],
-            },
-        )
+        # Every statement is a round trip to the server; this saves one. The
+        # answers travel as one JSON text: psycopg adapting five arrays cost
+        # a third of the submit's time in this process.
+        connection.execute(_INSERT_RESPONSE_WITH_ANSWERS, {**response_row, "answers": json.dumps(answer_rows)})
         return
     # SQLite runs in this process: two statements cost no extra trip.
     connection.execute(_INSERT_RESPONSE, response_row)
