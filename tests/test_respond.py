@@ -348,9 +348,13 @@ def test_open_link_answers_count_as_qr_channel(app, client, world):
     code = world.open_link_code(app, "ti")
     assert client.get(f"/o/{code}").status_code == 303
     csrf = csrf_token_from(client.get("/survey").get_data(as_text=True))
-    assert submit(client, csrf, full_answers(definition)).status_code == 303
+    answers = full_answers(definition)
+    assert submit(client, csrf, answers).status_code == 303
     [response] = stored_responses(app)
     assert (response.channel, response.language) == ("qr", "ti")
+    with app.app_context():
+        stored = db_session.scalars(select(Answer.question_key).where(Answer.response_id == response.id)).all()
+    assert sorted(stored) == sorted(answers)
 
 
 def test_respondent_pages_do_not_leak_referrer_or_get_cached(app, client, world):

@@ -171,19 +171,6 @@ class RecentScopes:
 # Built once, executed with plain parameters: these run on every submit.
 _INSERT_RESPONSE = insert(Response.__table__)
 _INSERT_ANSWERS = insert(Answer.__table__)
-# PostgreSQL: the response and its answers in one statement, one round trip.
-_INSERT_RESPONSE_WITH_ANSWERS = text("""
-WITH new_response AS (
-  INSERT INTO response (id, survey_version_id, campaign_id, provider_id, programme_id,
-                        language, channel, status, week)
-  VALUES (:id, :survey_version_id, :campaign_id, :provider_id, :programme_id,
-          :language, :channel, :status, :week)
-)
-INSERT INTO answer (response_id, question_key, value, choice, text, dont_know)
-SELECT :id, a.question_key, a.value, a.choice, a.text, a.dont_know
-FROM json_to_recordset(CAST(:answers AS json))
-     AS a(question_key varchar, value integer, choice varchar, text text, dont_know boolean)
-""")
 _invitation = Invitation.__table__.c
 _CLAIM_ONE = (
     update(Invitation.__table__)
@@ -191,26 +178,45 @@ _CLAIM_ONE = (
     .values(responded=True)
 )
 _CAMPAIGN_END = select(_campaign.ends_on).where(_campaign.id == bindparam("campaign_id"))
-# One round trip: the cell's lock, and the campaign's end date.
+# PostgreSQL, one round trip: the cell's lock, and the campaign's end date.
 _LOCK_CELL_READING_END = select(
     func.pg_advisory_xact_lock(bindparam("campaign_id"), func.hashtext(bindparam("cell_key"))),
     _CAMPAIGN_END.scalar_subquery(),
 )
-_REWRITE_CELL = (
-    update(Invitation.__table__)
-    .where(
-        _invitation.campaign_id == bindparam("cell_campaign"),
-        _invitation.provider_id == bindparam("cell_provider"),
-        _invitation.programme_id == bindparam("cell_programme"),
-        _invitation.language == bindparam("cell_language"),
-        _invitation.channel == bindparam("cell_channel"),
-        _invitation.responded | (_invitation.id == bindparam("claimed_id")),
-        select(_invitation.responded.is_(False))
-        .where(_invitation.id == bindparam("claimed_id"))
-        .scalar_subquery(),
-    )
-    .values(responded=True)
-)
+
+# PostgreSQL: every statement is a round trip to the server, so a submit
+# stores the response and its answers - and claims its invitation - in one.
+# The answers travel as one JSON text: psycopg adapting them as arrays cost a
+# third of the submit's time in the app's process.
+_PG_INSERTS = """
+new_response AS (
+  INSERT INTO response (id, survey_version_id, campaign_id, provider_id, programme_id,
+                        language, channel, status, week)
+  SELECT :id, :survey_version_id, :campaign_id, :provider_id, :programme_id,
+         :language, :channel, :status, :week
+  {condition}
+),
+new_answers AS (
+  INSERT INTO answer (response_id, question_key, value, choice, text, dont_know)
+  SELECT :id, a.question_key, a.value, a.choice, a.text, a.dont_know
+  FROM json_to_recordset(CAST(:answers AS json))
+       AS a(question_key varchar, value integer, choice varchar, text text, dont_know boolean)
+  {condition}
+)"""
+_PG_STORE = text("WITH " + _PG_INSERTS.format(condition="") + "\nSELECT 1")
+# The claim rewrites the cell's used invitations (see _store_on_postgresql);
+# it finds no row if the claimed invitation was used already, and then
+# nothing is inserted.
+_PG_CLAIM_AND_STORE = text("""
+WITH claimed AS (
+  UPDATE invitation SET responded = true
+  WHERE campaign_id = :campaign_id AND provider_id = :provider_id AND programme_id = :programme_id
+    AND language = :link_language AND channel = :channel
+    AND (responded OR id = :claimed_id)
+    AND (SELECT NOT responded FROM invitation WHERE id = :claimed_id)
+  RETURNING id
+),""" + _PG_INSERTS.format(condition="WHERE EXISTS (SELECT FROM claimed)") + """
+SELECT count(*) FROM claimed""")
 
 
 def record_response(
@@ -250,25 +256,58 @@ def record_response(
     if today > _begin_write(connection, grant):
         connection.rollback()
         return Outcome.CLOSED
-    if grant.kind == INVITATION and not _claim_invitation(connection, grant):
+    if not _store(connection, grant, response_row, answer_rows):
         connection.rollback()
         return Outcome.ALREADY_ANSWERED
-    _insert_response(connection, response_row, answer_rows)
     connection.commit()
     return Outcome.STORED
 
 
-def _insert_response(connection: Connection, response_row: dict, answer_rows: list[dict]) -> None:
+def _store(connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict]) -> bool:
+    """Claim the invitation, if the link is one, and insert the response and its answers.
+
+    False if the invitation was used already: then nothing is inserted. The
+    database decides, under concurrent submits too.
+    """
     if connection.dialect.name == "postgresql":
-        # Every statement is a round trip to the server; this saves one. The
-        # answers travel as one JSON text: psycopg adapting five arrays cost
-        # a third of the submit's time in this process.
-        connection.execute(_INSERT_RESPONSE_WITH_ANSWERS, {**response_row, "answers": json.dumps(answer_rows)})
-        return
-    # SQLite runs in this process: two statements cost no extra trip.
+        return _store_on_postgresql(connection, grant, response_row, answer_rows)
+    # SQLite has one writer at a time and updates rows in place: a conditional
+    # UPDATE is atomic and leaves no trace of when it ran.
+    if grant.kind == INVITATION and connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount != 1:
+        return False
+    # SQLite runs in this process: separate statements cost no extra trip.
     connection.execute(_INSERT_RESPONSE, response_row)
     if answer_rows:
         connection.execute(_INSERT_ANSWERS, answer_rows)
+    return True
+
+
+def _store_on_postgresql(connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict]) -> bool:
+    """PostgreSQL: claim by rewriting the cell's used invitations, and insert, in one statement.
+
+    PostgreSQL stamps every written row version with its transaction id
+    (xmin) and places it anew (ctid). Updating only the claimed invitation
+    would give it the same xmin as the response inserted beside it - pairing
+    the two - and the newest place in the table. Instead, the statement
+    rewrites the claimed invitation together with every invitation of its
+    cell (which the response names anyway) already used: they all get that
+    xmin and move in table order, not answer order. An attacker can only
+    say the response came from one of the cell's used invitations, which
+    the response's scope and the `responded` flags say anyway; unused
+    invitations are never candidates, so rewriting them would add cost,
+    not anonymity. An advisory lock per cell, taken by `_begin_write` in
+    this transaction, serialises claims, so the statement's snapshot (taken
+    after the lock) holds the last committed claim and concurrent rewrites
+    cannot deadlock.
+    """
+    parameters = {**response_row, "answers": json.dumps(answer_rows)}
+    if grant.kind != INVITATION:
+        connection.execute(_PG_STORE, parameters)
+        return True
+    claimed = connection.execute(
+        _PG_CLAIM_AND_STORE, {**parameters, "link_language": grant.language, "claimed_id": grant.link_id}
+    ).scalar_one()
+    return claimed > 0
 
 
 def _begin_write(connection: Connection, grant: Grant) -> date:
@@ -287,43 +326,3 @@ def _begin_write(connection: Connection, grant: Grant) -> date:
 
 def _cell_key(grant: Grant) -> str:
     return f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
-
-
-def _claim_invitation(connection: Connection, grant: Grant) -> bool:
-    """Mark the invitation used; False if it already was. The database decides."""
-    if connection.dialect.name == "postgresql":
-        return _claim_invitation_rewriting_cell(connection, grant)
-    # SQLite has one writer at a time and updates rows in place: a conditional
-    # UPDATE is atomic and leaves no trace of when it ran.
-    return connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount == 1
-
-
-def _claim_invitation_rewriting_cell(connection: Connection, grant: Grant) -> bool:
-    """PostgreSQL: claim the invitation by rewriting its cell's used invitations in one statement.
-
-    PostgreSQL stamps every written row version with its transaction id
-    (xmin) and places it anew (ctid). Updating only the claimed invitation
-    would give it the same xmin as the response inserted beside it - pairing
-    the two - and the newest place in the table. Instead, one statement
-    rewrites the claimed invitation together with every invitation of its
-    cell (which the response names anyway) already used: they all get that
-    xmin and move in table order, not answer order. An attacker can only
-    say the response came from one of the cell's used invitations, which
-    the response's scope and the `responded` flags say anyway; unused
-    invitations are never candidates, so rewriting them would add cost,
-    not anonymity. An advisory lock per cell, taken by `_begin_write` in
-    this transaction, serialises claims, so the statement sees the last
-    committed claim and concurrent rewrites cannot deadlock.
-    """
-    rewritten = connection.execute(
-        _REWRITE_CELL,
-        {
-            "cell_campaign": grant.campaign_id,
-            "cell_provider": grant.provider_id,
-            "cell_programme": grant.programme_id,
-            "cell_language": grant.language,
-            "cell_channel": grant.channel,
-            "claimed_id": grant.link_id,
-        },
-    ).rowcount
-    return rewritten > 0
