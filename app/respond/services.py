@@ -8,9 +8,9 @@ from false to true.
 
 Every respondent request reads what it needs in one statement
 (`survey_scope`; pages that only show the survey share what was read for a
-few seconds, `RecentScopes`) and writes with prebuilt Core statements on a
-pooled connection, not through the ORM session: these two routes are the
-ones under load.
+few seconds, `RecentScopes`) and writes with statements built once, on a
+pooled connection rather than through the ORM session: these two routes
+are the ones under load.
 """
 
 from __future__ import annotations
