@@ -34,6 +34,7 @@ def test_opening_a_link_trades_the_token_for_a_session(app, client, world):
     opened = client.get(f"/s/{token}")
     assert opened.status_code == 303
     assert opened.headers["Location"] == "/survey"
+    assert opened.data == b""  # nothing a phone would download for nothing
     assert token not in opened.headers["Location"]
     assert opened.headers["Referrer-Policy"] == "no-referrer"
     page = client.get("/survey")

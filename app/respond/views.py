@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
@@ -87,7 +87,7 @@ def _exchange(lookup: LinkLookup, kind: str):
         # The redirect sets the session cookie anyway; with the form's CSRF
         # secret in it now, the survey page leaves the cookie as it is.
         generate_csrf()
-        return redirect(url_for("respond.survey"), code=303)
+        return _see_other("respond.survey")
     if lookup.state is LinkState.CLOSED:
         return _closed_page()
     if lookup.state is LinkState.NOT_YET_OPEN:
@@ -100,7 +100,7 @@ def survey():
     grant = grants.current()
     if grant is None:
         if _recently_done():
-            return redirect(url_for("respond.thanks", again=1), code=303)
+            return _see_other("respond.thanks", again=1)
         return _unusable_page()
     set_link_language(grant.language)
     if grant.expired(current_app.config["KUNDROST"].respondent_grant_ttl):
@@ -132,7 +132,7 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
         grants.keep_draft(grant, raw)
         if switch_to in definition.languages:
             choose_explicitly(switch_to)
-        return redirect(url_for("respond.survey"), code=303)
+        return _see_other("respond.survey")
     answers, errors = _parse_answers(definition, raw)
     if errors:
         return _render_survey(grant, scope, answers=raw, errors=errors), 422
@@ -151,10 +151,16 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
     if outcome is Outcome.CLOSED:
         return _closed_page()
     session[DONE_KEY] = {"lang": language, "at": int(time.time())}
-    return redirect(
-        url_for("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None),
-        code=303,
-    )
+    return _see_other("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None)
+
+
+def _see_other(endpoint: str, **values):
+    """A 303 to a respondent page, without a body.
+
+    werkzeug's redirect adds an HTML "Redirecting..." body that no phone
+    shows: on the first view of a survey it was a sixth of the redirect's bytes.
+    """
+    return Response(status=303, headers={"Location": url_for(endpoint, **values)})
 
 
 @bp.get("/thanks")
