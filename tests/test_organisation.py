@@ -56,6 +56,10 @@ def test_duplicates_and_empty_names_are_refused_in_the_staff_members_language(ap
     duplicate = client.post("/staff/organisation/providers", data={"csrf_token": csrf, "provider-name": existing})
     assert duplicate.status_code == 422
     assert translated("A provider with this name exists already.", "uk") in duplicate.get_data(as_text=True)
+    same_code = client.post("/staff/organisation/programmes",
+                            data={"csrf_token": csrf, "programme-code": "jpg", "programme-name": "Ett annat namn"})
+    assert same_code.status_code == 422
+    assert translated("A programme with this code exists already.", "uk") in same_code.get_data(as_text=True)
     empty = client.post("/staff/organisation/programmes",
                         data={"csrf_token": csrf, "programme-code": "", "programme-name": ""})
     assert empty.status_code == 422

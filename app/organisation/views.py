@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ..accounts.policy import Permission, requires
 from ..db import db_session
@@ -31,7 +31,7 @@ def add_provider():
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
         name = form.name.data
-        if _provider_named(name) is not None:
+        if _taken(Provider.name, name):
             form.name.errors.append(_("A provider with this name exists already."))
         else:
             db_session.add(Provider(name=name, active=True))
@@ -47,7 +47,7 @@ def add_programme():
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
         code = form.code.data
-        if _programme_coded(code) is not None:
+        if _taken(Programme.code, code):
             form.code.errors.append(_("A programme with this code exists already."))
         else:
             db_session.add(Programme(code=code, name=form.name.data, active=True))
@@ -77,12 +77,9 @@ def _toggle(item: Provider | Programme | None):
     return redirect(url_for("organisation.index"), code=303)
 
 
-def _provider_named(name: str) -> Provider | None:
-    return db_session.scalar(select(Provider).where(func.lower(Provider.name) == name.lower()))
-
-
-def _programme_coded(code: str) -> Programme | None:
-    return db_session.scalar(select(Programme).where(func.lower(Programme.code) == code.lower()))
+def _taken(column, value: str) -> bool:
+    """Whether a provider name or programme code is in use already, in any case."""
+    return db_session.scalar(select(exists().where(func.lower(column) == value.lower())))
 
 
 def _render_index(provider_form: ProviderForm, programme_form: ProgrammeForm, status: int = 200):
