@@ -113,8 +113,8 @@ class SurveyScope:
     provider_name: str
 
 
-# Built once, on the tables rather than the ORM entities: this runs on every
-# survey page and submit.
+# Built once, on the tables rather than the ORM entities: this runs whenever
+# a page or submit finds no kept scope (RecentScopes).
 _campaign, _version, _provider = Campaign.__table__.c, SurveyVersion.__table__.c, Provider.__table__.c
 _SCOPE_QUERY = (
     select(_campaign.survey_version_id, _version.digest, _campaign.ends_on, _provider.name)

@@ -141,8 +141,8 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
     if skipped and request.form.get("action") != "send_anyway":
         return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
-    # On a pooled connection of its own: every statement of a submit is a
-    # prebuilt Core statement, the ORM session's bookkeeping would buy nothing.
+    # On a pooled connection of its own: every statement of a submit is built
+    # once (services.py), the ORM session's bookkeeping would buy nothing.
     with get_database().engine.connect() as connection:
         outcome = record_response(
             connection, grant=grant, scope=scope, language=language, answers=answers, today=date.today()

@@ -48,7 +48,7 @@ def _parsed(digest: str, document: dict) -> SurveyDefinition:
     return definition
 
 
-def definition_of(session: Session | Connection, version_id: int, digest: str) -> SurveyDefinition:
+def definition_of(reader: Session | Connection, version_id: int, digest: str) -> SurveyDefinition:
     """The parsed definition of a stored version, known by its digest.
 
     Respondent pages know the digest from the row they read anyway; the
@@ -56,6 +56,6 @@ def definition_of(session: Session | Connection, version_id: int, digest: str) -
     """
     definition = _PARSED.get(digest)
     if definition is None:
-        document = session.scalar(select(SurveyVersion.document).where(SurveyVersion.id == version_id))
+        document = reader.scalar(select(SurveyVersion.document).where(SurveyVersion.id == version_id))
         definition = _parsed(digest, document)
     return definition
