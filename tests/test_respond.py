@@ -267,6 +267,25 @@ def test_two_tabs_with_one_session_store_one_response(app, world):
     assert 4 in values  # the first tab's answers were kept, the second's refused
 
 
+def test_a_submit_hands_its_connection_back_ready_for_transactions(app, client, world):
+    # On PostgreSQL a submit runs its connection in autocommit; a request that
+    # got it next from the pool must still be able to roll back.
+    definition = definition_of(app, world)
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, full_answers(definition)).status_code == 303
+    engine = app.extensions["kundrost.db"].engine
+    idle = [engine.connect() for _ in range(max(1, engine.pool.checkedin()))]
+    try:
+        for connection in idle:
+            connection.execute(Campaign.__table__.update().values(name="rolled back"))
+            connection.rollback()
+    finally:
+        for connection in idle:
+            connection.close()
+    with app.app_context():
+        assert "rolled back" not in set(db_session.scalars(select(Campaign.name)))
+
+
 def test_explicit_choice_beats_link_and_browser_language(app, client, world):
     _, csrf = open_survey(client, world.invite(app, "ar")[0], **{"Accept-Language": "uk"})
     switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "ti"})

@@ -4,7 +4,8 @@
 campaign is still open, then claims the invitation and stores the answers
 in one transaction whose first write is the claim: the database serialises
 concurrent submits of one token and only one of them can flip `responded`
-from false to true.
+from false to true. On PostgreSQL that transaction is one call of a
+database function (migration 0003), to spare the round trips.
 
 Every respondent request reads what it needs in one statement
 (`survey_scope`; pages that only show the survey share what was read for a
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -178,45 +179,11 @@ _CLAIM_ONE = (
     .values(responded=True)
 )
 _CAMPAIGN_END = select(_campaign.ends_on).where(_campaign.id == bindparam("campaign_id"))
-# PostgreSQL, one round trip: the cell's lock, and the campaign's end date.
-_LOCK_CELL_READING_END = select(
-    func.pg_advisory_xact_lock(bindparam("campaign_id"), func.hashtext(bindparam("cell_key"))),
-    _CAMPAIGN_END.scalar_subquery(),
+# The database function of migration 0003: the whole submit, in one call.
+_RECORD_ON_POSTGRESQL = text(
+    "SELECT record_response(:campaign_id, :provider_id, :programme_id, :link_language, :channel,"
+    " :claimed_id, :today, :id, :survey_version_id, :language, :status, :week, :answers)"
 )
-
-# PostgreSQL: every statement is a round trip to the server, so a submit
-# stores the response and its answers - and claims its invitation - in one.
-# The answers travel as one JSON text: psycopg adapting them as arrays cost a
-# third of the submit's time in the app's process.
-_PG_INSERTS = """
-new_response AS (
-  INSERT INTO response (id, survey_version_id, campaign_id, provider_id, programme_id,
-                        language, channel, status, week)
-  SELECT :id, :survey_version_id, :campaign_id, :provider_id, :programme_id,
-         :language, :channel, :status, :week
-  {condition}
-),
-new_answers AS (
-  INSERT INTO answer (response_id, question_key, value, choice, text, dont_know)
-  SELECT :id, a.question_key, a.value, a.choice, a.text, a.dont_know
-  FROM json_to_recordset(CAST(:answers AS json))
-       AS a(question_key varchar, value integer, choice varchar, text text, dont_know boolean)
-  {condition}
-)"""
-_PG_STORE = text("WITH " + _PG_INSERTS.format(condition="") + "\nSELECT 1")
-# The claim rewrites the cell's used invitations (see _store_on_postgresql);
-# it finds no row if the claimed invitation was used already, and then
-# nothing is inserted.
-_PG_CLAIM_AND_STORE = text("""
-WITH claimed AS (
-  UPDATE invitation SET responded = true
-  WHERE campaign_id = :campaign_id AND provider_id = :provider_id AND programme_id = :programme_id
-    AND language = :link_language AND channel = :channel
-    AND (responded OR id = :claimed_id)
-    AND (SELECT NOT responded FROM invitation WHERE id = :claimed_id)
-  RETURNING id
-),""" + _PG_INSERTS.format(condition="WHERE EXISTS (SELECT FROM claimed)") + """
-SELECT count(*) FROM claimed""")
 
 
 def record_response(
@@ -253,76 +220,66 @@ def record_response(
         }
         for key, answer in answers.items()
     ]
-    if today > _begin_write(connection, grant):
+    if connection.dialect.name == "postgresql":
+        return _record_on_postgresql(connection, grant, response_row, answer_rows, today)
+    return _record_on_sqlite(connection, grant, response_row, answer_rows, today)
+
+
+def _record_on_sqlite(
+    connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict], today: date
+) -> Outcome:
+    """Check the end date, claim the invitation if the link is one, insert; commit.
+
+    SQLite has one writer at a time and updates rows in place: a conditional
+    UPDATE is atomic and leaves no trace of when it ran. It runs in this
+    process, so separate statements cost no extra trip.
+    """
+    # The end date is read afresh: the scope may be seconds old.
+    if today > connection.scalar(_CAMPAIGN_END, {"campaign_id": grant.campaign_id}):
         connection.rollback()
         return Outcome.CLOSED
-    if not _store(connection, grant, response_row, answer_rows):
+    if grant.kind == INVITATION and connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount != 1:
         connection.rollback()
         return Outcome.ALREADY_ANSWERED
+    connection.execute(_INSERT_RESPONSE, response_row)
+    if answer_rows:
+        connection.execute(_INSERT_ANSWERS, answer_rows)
     connection.commit()
     return Outcome.STORED
 
 
-def _store(connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict]) -> bool:
-    """Claim the invitation, if the link is one, and insert the response and its answers.
+def _record_on_postgresql(
+    connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict], today: date
+) -> Outcome:
+    """One call of the database function `record_response` (migration 0003), in autocommit.
 
-    False if the invitation was used already: then nothing is inserted. The
-    database decides, under concurrent submits too.
+    A statement is a round trip to the server, and so are BEGIN and COMMIT:
+    the submit was five of them. The function is one statement, and so its
+    own transaction; in it, each step reads what was committed before it ran.
+
+    The claim is where anonymity is at stake. PostgreSQL stamps every
+    written row version with its transaction id (xmin) and places it anew
+    (ctid). Updating only the claimed invitation would give it the xmin of
+    the response inserted beside it - pairing the two - and the newest
+    place in the table. Instead the function rewrites the claimed invitation
+    together with every invitation of its cell (which the response names
+    anyway) already used: they all get that xmin and move in table order,
+    not answer order. An attacker can only say the response came from one
+    of the cell's used invitations, which the response's scope and the
+    `responded` flags say anyway; unused invitations are never candidates,
+    so rewriting them would add cost, not anonymity. Claims in a cell are
+    serialised by an advisory lock taken first, so that the rewrite sees
+    the claim committed just before it, and concurrent rewrites cannot
+    deadlock. If the invitation was used already, nothing is written.
     """
-    if connection.dialect.name == "postgresql":
-        return _store_on_postgresql(connection, grant, response_row, answer_rows)
-    # SQLite has one writer at a time and updates rows in place: a conditional
-    # UPDATE is atomic and leaves no trace of when it ran.
-    if grant.kind == INVITATION and connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount != 1:
-        return False
-    # SQLite runs in this process: separate statements cost no extra trip.
-    connection.execute(_INSERT_RESPONSE, response_row)
-    if answer_rows:
-        connection.execute(_INSERT_ANSWERS, answer_rows)
-    return True
-
-
-def _store_on_postgresql(connection: Connection, grant: Grant, response_row: dict, answer_rows: list[dict]) -> bool:
-    """PostgreSQL: claim by rewriting the cell's used invitations, and insert, in one statement.
-
-    PostgreSQL stamps every written row version with its transaction id
-    (xmin) and places it anew (ctid). Updating only the claimed invitation
-    would give it the same xmin as the response inserted beside it - pairing
-    the two - and the newest place in the table. Instead, the statement
-    rewrites the claimed invitation together with every invitation of its
-    cell (which the response names anyway) already used: they all get that
-    xmin and move in table order, not answer order. An attacker can only
-    say the response came from one of the cell's used invitations, which
-    the response's scope and the `responded` flags say anyway; unused
-    invitations are never candidates, so rewriting them would add cost,
-    not anonymity. An advisory lock per cell, taken by `_begin_write` in
-    this transaction, serialises claims, so the statement's snapshot (taken
-    after the lock) holds the last committed claim and concurrent rewrites
-    cannot deadlock.
-    """
-    parameters = {**response_row, "answers": json.dumps(answer_rows)}
-    if grant.kind != INVITATION:
-        connection.execute(_PG_STORE, parameters)
-        return True
-    claimed = connection.execute(
-        _PG_CLAIM_AND_STORE, {**parameters, "link_language": grant.language, "claimed_id": grant.link_id}
-    ).scalar_one()
-    return claimed > 0
-
-
-def _begin_write(connection: Connection, grant: Grant) -> date:
-    """The campaign's end date, read as the write begins (the scope may be seconds old).
-
-    On PostgreSQL an invitation's claim needs its cell's lock first; the
-    same round trip takes it.
-    """
-    if connection.dialect.name == "postgresql" and grant.kind == INVITATION:
-        _, ends_on = connection.execute(
-            _LOCK_CELL_READING_END, {"campaign_id": grant.campaign_id, "cell_key": _cell_key(grant)}
-        ).one()
-        return ends_on
-    return connection.scalar(_CAMPAIGN_END, {"campaign_id": grant.campaign_id})
-
-
-def _cell_key(grant: Grant) -> str:
-    return f"{grant.provider_id}:{grant.programme_id}:{grant.language}:{grant.channel}"
+    # The pool puts the connection back in transactions when it is returned.
+    connection.execution_options(isolation_level="AUTOCOMMIT")
+    outcome = connection.scalar(_RECORD_ON_POSTGRESQL, {
+        **response_row,
+        # One JSON text: psycopg adapting five arrays cost a third of a submit's CPU here.
+        "answers": json.dumps(answer_rows),
+        "link_language": grant.language,
+        "claimed_id": grant.link_id if grant.kind == INVITATION else None,
+        "today": today,
+    })
+    return Outcome(outcome)
