@@ -1,14 +1,22 @@
 """Engine, per-request session and the declarative base.
 
 One engine per application; one ORM session per application context
-(`db_session`), closed when the context ends.
+(`db_session`), closed when the context ends. On SQLite, writers under
+load take turns (`writer_turn`) and the write-ahead log is checkpointed
+when connections go back to the pool rather than inside a commit.
 """
 
 from __future__ import annotations
 
+import fcntl
+import itertools
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Flask, current_app, g
 from sqlalchemy import MetaData, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
 
@@ -26,10 +34,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+#: A SQLite engine checkpoints its write-ahead log at every this many pool check-ins.
+CHECKPOINT_EVERY = 100
+#: Beside the database file: the lock writers queue on (`writer_turn`).
+WRITERS_LOCK_SUFFIX = "-writers.lock"
+
+
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine.pool, "checkin", _checkpoint_now_and_then(CHECKPOINT_EVERY))
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
@@ -37,13 +52,58 @@ def make_engine(url: str) -> Engine:
 def _configure_sqlite(dbapi_connection, _record) -> None:
     # WAL lets readers run beside the one writer; the busy timeout makes a
     # second writer wait instead of failing; SQLite leaves foreign keys off
-    # unless asked on every connection.
+    # unless asked on every connection. No commit checkpoints the log
+    # (_checkpoint_now_and_then does).
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
+
+
+def _checkpoint_now_and_then(every: int):
+    """A pool check-in listener: copy the write-ahead log into the database file now and then.
+
+    SQLite's own checkpoint runs inside the commit that makes the log long
+    enough (1,000 pages): 5-10 ms here, during which a submit holds its
+    writer turn and every other writer waits for it. Run after the
+    connection is handed back, it delays only the request that runs it.
+    PASSIVE: it copies what no reader still needs and never waits for one.
+    """
+    check_ins = itertools.count(1)
+
+    def checkpoint(dbapi_connection, _record) -> None:
+        # None: the connection was invalidated and is being thrown away.
+        if next(check_ins) % every == 0 and dbapi_connection is not None:
+            dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()
+
+    return checkpoint
+
+
+@contextmanager
+def writer_turn(connection: Connection) -> Iterator[None]:
+    """On a SQLite file, wait until the writers ahead (in any process) are done.
+
+    SQLite lets one writer in at a time and makes the others retry in its
+    busy handler, which sleeps 1, 2, 5, 10... ms between tries - far longer
+    than a submit holds the lock (about 0.1 ms). Under load the waits were
+    a quarter of a served submit's time (0.47 of 1.8 ms). Writers queued on
+    a file lock instead start the moment the one before them commits.
+    Closing the file releases the lock, also when a worker dies. PostgreSQL
+    queues writers itself.
+    """
+    path = connection.engine.url.database
+    if connection.dialect.name != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    lock = os.open(path + WRITERS_LOCK_SUFFIX, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(lock)
 
 
 class Database:

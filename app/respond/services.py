@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign, Invitation, OpenLink
 from ..campaigns.tokens import looks_like_token, token_hash
+from ..db import writer_turn
 from ..organisation.models import Provider
 from ..surveys.definition import StoredAnswer, SurveyDefinition
 from ..surveys.models import SurveyVersion, definition_of
@@ -234,18 +235,19 @@ def _record_on_sqlite(
     UPDATE is atomic and leaves no trace of when it ran. It runs in this
     process, so separate statements cost no extra trip.
     """
-    # The end date is read afresh: the scope may be seconds old.
-    if today > connection.scalar(_CAMPAIGN_END, {"campaign_id": grant.campaign_id}):
-        connection.rollback()
-        return Outcome.CLOSED
-    if grant.kind == INVITATION and connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount != 1:
-        connection.rollback()
-        return Outcome.ALREADY_ANSWERED
-    connection.execute(_INSERT_RESPONSE, response_row)
-    if answer_rows:
-        connection.execute(_INSERT_ANSWERS, answer_rows)
-    connection.commit()
-    return Outcome.STORED
+    with writer_turn(connection):
+        # The end date is read afresh: the scope may be seconds old.
+        if today > connection.scalar(_CAMPAIGN_END, {"campaign_id": grant.campaign_id}):
+            connection.rollback()
+            return Outcome.CLOSED
+        if grant.kind == INVITATION and connection.execute(_CLAIM_ONE, {"claimed_id": grant.link_id}).rowcount != 1:
+            connection.rollback()
+            return Outcome.ALREADY_ANSWERED
+        connection.execute(_INSERT_RESPONSE, response_row)
+        if answer_rows:
+            connection.execute(_INSERT_ANSWERS, answer_rows)
+        connection.commit()
+        return Outcome.STORED
 
 
 def _record_on_postgresql(
