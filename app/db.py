@@ -91,8 +91,10 @@ def writer_turn(connection: Connection) -> Iterator[None]:
     than a submit holds the lock (about 0.1 ms). Under load the waits were
     a quarter of a served submit's time (0.47 of 1.8 ms). Writers queued on
     a file lock instead start the moment the one before them commits.
-    Closing the file releases the lock, also when a worker dies. PostgreSQL
-    queues writers itself.
+    Closing the file releases the lock, also when a worker dies. A turn
+    lasts one write: a writer outside the queue (staff, the CLI) can hold
+    it up at most for SQLite's busy timeout (15 s), after which the write
+    fails and the turn passes on. PostgreSQL queues writers itself.
     """
     path = connection.engine.url.database
     if connection.dialect.name != "sqlite" or not path or path == ":memory:":
