@@ -16,6 +16,12 @@ def _page(client) -> str:
     return client.get("/staff/organisation/").get_data(as_text=True)
 
 
+def _add_provider(client, name: str):
+    """Post the organisation page's provider form, as a signed-in staff member would."""
+    return client.post("/staff/organisation/providers",
+                       data={"csrf_token": csrf_token_from(_page(client)), "provider-name": name})
+
+
 def _offered_in_a_new_campaign(client) -> str:
     return client.get("/staff/campaigns/new").get_data(as_text=True)
 
@@ -23,8 +29,7 @@ def _offered_in_a_new_campaign(client) -> str:
 def test_a_provider_added_by_staff_is_offered_for_new_campaigns(app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    added = client.post("/staff/organisation/providers",
-                        data={"csrf_token": csrf_token_from(_page(client)), "provider-name": "  Ny Väg AB "})
+    added = _add_provider(client, "  Ny Väg AB ")
     assert added.status_code == 303
     page = client.get(added.headers["Location"]).get_data(as_text=True)
     assert translated("Provider added: %(name)s", "sv") % {"name": "Ny Väg AB"} in page
@@ -108,8 +113,7 @@ def test_changes_need_the_permission_and_a_csrf_token(app, client, world, make_u
 def test_spaces_alone_are_no_name(app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    refused = client.post("/staff/organisation/providers",
-                          data={"csrf_token": csrf_token_from(_page(client)), "provider-name": "   "})
+    refused = _add_provider(client, "   ")
     assert refused.status_code == 422
     assert translated("Give the provider a name.", "sv") in refused.get_data(as_text=True)
     with app.app_context():
@@ -120,8 +124,7 @@ def test_a_name_with_control_bytes_is_stored_as_typed(app, client, world, make_u
     # A crafted POST; PostgreSQL cannot store NUL, which used to end in a server error.
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    added = client.post("/staff/organisation/providers",
-                        data={"csrf_token": csrf_token_from(_page(client)), "provider-name": "Fram\x00steg\x1b AB"})
+    added = _add_provider(client, "Fram\x00steg\x1b AB")
     assert added.status_code == 303
     with app.app_context():
         assert db_session.scalar(select(Provider).where(Provider.name == "Framsteg AB")) is not None
