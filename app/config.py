@@ -6,11 +6,20 @@ everything else receives the frozen `Config` through `app.config["KUNDROST"]`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+#: The smallest anonymity set and the fewest answers behind a figure; never lower.
+MIN_CELL_SIZE_FLOOR = 5
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the variable."""
 
 
 def _bool(value: str | None, default: bool) -> bool:
@@ -40,8 +49,31 @@ class Config:
     ratelimit_storage_uri: str = "memory://"
     #: Token-link openings allowed per client per minute (guessing defence).
     ratelimit_link_open: str = "30 per minute"
-    #: Smallest number of answers behind any figure shown to staff.
-    min_cell_size: int = 5
+    #: k: the smallest anonymity set of a stored response, and the fewest
+    #: answers behind any figure shown to staff (docs/anonymity.md). At least 5.
+    min_cell_size: int = MIN_CELL_SIZE_FLOOR
+    #: IANA time zone of the municipality: every date decision (a campaign's
+    #: first and last day, the month a response keeps) is made in it.
+    timezone: str = "Europe/Stockholm"
+    #: Folder of the mixer's private keys, on the one host that mixes, outside
+    #: what is backed up with the database. Empty: a folder in the user's
+    #: state directory (~/.local/state/kundrost/...), one per database.
+    mixer_key_dir: str = ""
+    #: Seconds between the mixer's rounds (`flask mixer run`).
+    mixer_interval: timedelta = timedelta(seconds=60)
+    #: A new answer key is made this often, even when nothing is released;
+    #: what waits is re-encrypted to it and the old private key erased.
+    key_rotation: timedelta = timedelta(hours=24)
+    #: How long an app node keeps using the answer key it read last.
+    key_cache: timedelta = timedelta(seconds=30)
+    #: Days after a campaign's last answering day until it is finalised
+    #: (paper forms are typed in meanwhile); then per-person rows go.
+    finalise_after: timedelta = timedelta(days=30)
+    #: `make run`: gunicorn starts a mixer beside itself (app/serving.py).
+    embedded_mixer: bool = False
+    #: Tests only: the name of a crash point at which the process kills
+    #: itself (app/crashpoints.py). Empty in every real deployment.
+    crash_at: str = ""
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> "Config":
@@ -58,8 +90,29 @@ class Config:
             secure_cookies=_bool(env.get("SECURE_COOKIES"), True),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_link_open=env.get("RATELIMIT_LINK_OPEN", cls.ratelimit_link_open),
-            min_cell_size=int(env.get("MIN_CELL_SIZE", "5")),
+            min_cell_size=int(env.get("MIN_CELL_SIZE", str(MIN_CELL_SIZE_FLOOR))),
+            timezone=env.get("MUNICIPALITY_TIMEZONE", cls.timezone),
+            mixer_key_dir=env.get("MIXER_KEY_DIR", ""),
+            mixer_interval=timedelta(seconds=float(env.get("MIXER_INTERVAL_SECONDS", "60"))),
+            key_rotation=timedelta(hours=float(env.get("KEY_ROTATION_HOURS", "24"))),
+            finalise_after=timedelta(days=int(env.get("FINALISE_AFTER_DAYS", "30"))),
+            embedded_mixer=_bool(env.get("EMBEDDED_MIXER"), False),
+            crash_at=env.get("KUNDROST_CRASH_AT", ""),
         )
+
+    def __post_init__(self) -> None:
+        if self.min_cell_size < MIN_CELL_SIZE_FLOOR:
+            raise ConfigError(f"MIN_CELL_SIZE must be at least {MIN_CELL_SIZE_FLOOR}, not {self.min_cell_size}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ConfigError(f"MUNICIPALITY_TIMEZONE {self.timezone!r} is not a known time zone") from error
+        if self.key_rotation <= self.key_cache * 2:
+            raise ConfigError("KEY_ROTATION_HOURS must be far longer than the key cache (30 s)")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     def with_overrides(self, **changes) -> "Config":
         return replace(self, **changes)
@@ -83,6 +136,19 @@ class Config:
             key_file.write_text(secrets.token_urlsafe(48))
             key_file.chmod(0o600)
         return key_file.read_text().strip()
+
+
+    def resolved_mixer_key_dir(self, database_url: str, home: str | None = None) -> Path:
+        """The configured key folder, or one per database in the user's state directory.
+
+        Never beside the SQLite file: a copy of the instance folder (a
+        backup) must not carry the keys that open what waits in it.
+        """
+        if self.mixer_key_dir:
+            return Path(self.mixer_key_dir)
+        state = Path(home or Path.home()) / ".local" / "state" / "kundrost"
+        database_id = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+        return state / f"mixer-keys-{database_id}"
 
 
 def _normalise_database_url(url: str) -> str:
