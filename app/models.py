@@ -3,6 +3,7 @@
 from .accounts.models import User  # noqa: F401
 from .campaigns.models import Campaign, CampaignLanguage, Invitation, OpenLink  # noqa: F401
 from .db import Base
+from .mixing.models import AnswerKey, CellCount, FormNonce, MixerInstallation, WaitingAnswer  # noqa: F401
 from .organisation.models import Programme, Provider  # noqa: F401
 from .respond.models import Answer, Response  # noqa: F401
 from .surveys.models import SurveyVersion  # noqa: F401

@@ -47,6 +47,10 @@ class Campaign(Base):
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    #: Set when finalisation began (after `ends_on` and the grace period for
+    #: paper forms): from then on nothing more is accepted, what waits is
+    #: mixed, and per-person rows (invitations, form nonces) are deleted.
+    finalised_on: Mapped[date | None] = mapped_column(Date)
 
     survey_version: Mapped[SurveyVersion] = relationship()
     providers: Mapped[list[Provider]] = relationship(
@@ -87,23 +91,17 @@ class ScopeMixin:
     channel: Mapped[str] = mapped_column(String(10))
 
 
-INVITATION_FILLFACTOR = 50
-
-
 class Invitation(ScopeMixin, Base):
     """A single-use link for one customer.
 
     Holds only the hash of its token and whether it was used: nothing here
     can be matched with a response (no time of answer, no response id).
+    Deleted when its campaign is finalised; `cell_count` keeps the counts.
     """
 
     __tablename__ = "invitation"
     __table_args__ = (
         Index("ix_invitation_cell", "campaign_id", "provider_id", "programme_id", "language", "channel"),
-        # PostgreSQL: every claim rewrites the used invitations of its cell
-        # (respond/services.py). Half-empty pages let those row versions stay
-        # on their page without touching the indexes (HOT updates).
-        {"postgresql_with": {"fillfactor": INVITATION_FILLFACTOR}},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -14,15 +14,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..campaigns.models import ScopeMixin
 from ..db import Base
 
 
-class Response(ScopeMixin, Base):
+class Response(Base):
     """One customer's answers, cut loose from how they were invited.
 
-    Deliberately absent: any reference to an invitation or link, an exact
-    time, an IP or a user agent. The id is random, so it carries no order.
+    Written only by the mixing step (app/mixing/mixer.py), in batches of at
+    least k from one cell, never by the request that sent the answers.
+    Deliberately absent: any reference to an invitation or link, the link's
+    language, a time finer than the month, an IP or a user agent. The id is
+    random, so it carries no order. A NULL provider, programme, language,
+    channel or month means "merged into other": the cell was too small to
+    keep it apart (docs/anonymity.md, "Coarsening").
     """
 
     __tablename__ = "response"
@@ -39,8 +43,18 @@ class Response(ScopeMixin, Base):
     survey_version_id: Mapped[int] = mapped_column(ForeignKey("survey_version.id"))
     #: complete: every required question answered; partial: some skipped.
     status: Mapped[str] = mapped_column(String(10))
-    #: Monday of the week the response arrived: the finest time kept.
-    week: Mapped[date] = mapped_column(Date)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"))
+    #: NULL: merged with other providers' small cells.
+    provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"))
+    #: NULL: merged with other programmes' small cells.
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programme.id"))
+    #: The language answered in (may differ from the link's); NULL: merged.
+    language: Mapped[str | None] = mapped_column(String(8))
+    #: sms | qr | paper | web - how the customer reached the survey; NULL: merged.
+    channel: Mapped[str | None] = mapped_column(String(10))
+    #: First day of the month the answers were sent, in the municipality's
+    #: time zone: the finest time kept. NULL: merged over the campaign.
+    month: Mapped[date | None] = mapped_column(Date)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
 

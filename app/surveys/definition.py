@@ -113,6 +113,10 @@ class YesNoQuestion(Question):
 @dataclass(frozen=True)
 class ChoiceQuestion(Question):
     options: tuple[Option, ...] = ()
+    #: A background question (gender, age band): something a provider may
+    #: know about its customers. Its answer is part of a response's cell,
+    #: so it counts in the anonymity set (docs/anonymity.md).
+    background: bool = False
 
     def choices(self, language: str) -> list[tuple[str, str]]:
         return [(option.key, option.text[language]) for option in self.options]
@@ -177,6 +181,16 @@ class SurveyDefinition:
 
     def question(self, key: str) -> Question:
         return self._by_key[key]
+
+    @property
+    def background_questions(self) -> tuple[ChoiceQuestion, ...]:
+        """The questions marked `background: true`, in survey order."""
+        return tuple(q for q in self.questions if isinstance(q, ChoiceQuestion) and q.background)
+
+    def status_of(self, answers: Mapping[str, StoredAnswer]) -> str:
+        """"partial" if a required question is unanswered, else "complete"."""
+        skipped_required = any(q.required and q.key not in answers for q in self.questions)
+        return "partial" if skipped_required else "complete"
 
     def index_scale(self) -> Scale:
         first = self.question(self.index.questions[0])
@@ -306,6 +320,8 @@ class _Parser:
         kind = raw.get("type")
         if kind not in QUESTION_TYPES:
             raise DefinitionError(f"{key}: type must be one of {sorted(QUESTION_TYPES)}")
+        if "background" in raw and kind != "choice":
+            raise DefinitionError(f"{key}: only choice questions can be background questions")
         common = dict(
             key=key,
             type=kind,
@@ -329,7 +345,10 @@ class _Parser:
                 raise DefinitionError(f"{key}: option keys must be unique")
             if any(o.key in (DONT_KNOW, "") for o in options):
                 raise DefinitionError(f"{key}: option key {DONT_KNOW!r} is reserved")
-            return ChoiceQuestion(**common, options=options)
+            background = raw.get("background", False)
+            if not isinstance(background, bool):
+                raise DefinitionError(f"{key}: background must be true or false")
+            return ChoiceQuestion(**common, options=options, background=background)
         return QUESTION_TYPES[kind](**common)
 
     def _parse_index(self, raw: Any, by_key: Mapping[str, Question]) -> IndexDefinition:

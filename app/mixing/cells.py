@@ -1,0 +1,92 @@
+"""The rules of mixing: how many answers of a cell one mixing writes, and how
+a finalised campaign's small cells are merged until each reaches k.
+
+Pure functions over cells and lists: no database, no keys, so that the
+rules are tested on their own (tests/test_mixing_rules.py, with hypothesis
+over random arrival and mixing schedules). Why they keep every anonymity
+set at k or more is argued in docs/anonymity.md.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from typing import TypeVar
+
+from .sealing import Cell
+
+Member = TypeVar("Member")
+
+#: The order in which a finalised campaign's small cells give up detail:
+#: first what a report needs least, last what it exists for (the provider).
+#: "background" withholds the background answers (gender, age band);
+#: every other name (a `Cell` field) is set to None ("merged into other").
+COARSENING_ORDER: tuple[str, ...] = ("background", "language", "month", "programme_id", "provider_id", "channel")
+
+
+def release_size(waiting: int, k: int) -> int:
+    """How many of a cell's `waiting` answers one mixing writes as responses.
+
+    None below 2k waiting; otherwise all but k, so that at least k are
+    written and at least k stay waiting (and are re-encrypted) until the
+    campaign is finalised. Raises ValueError for k < 1 or waiting < 0.
+    """
+    if k < 1 or waiting < 0:
+        raise ValueError("k must be positive and waiting non-negative")
+    return waiting - k if waiting >= 2 * k else 0
+
+
+def coarsened(cell: Cell, level: int) -> Cell:
+    """`cell` with the first `level` attributes of COARSENING_ORDER merged (0: the cell itself)."""
+    changes: dict[str, object] = {}
+    for name in COARSENING_ORDER[:level]:
+        changes[name] = () if name == "background" else None
+    return dataclasses.replace(cell, **changes)
+
+
+FINEST, COARSEST = 0, len(COARSENING_ORDER)
+
+
+def plan_finalisation(
+    members: Iterable[Member], cell_of: Callable[[Member], Cell], k: int
+) -> tuple[list[tuple[Cell, list[Member]]], list[Member]]:
+    """Split a finalised campaign's waiting answers into batches of at least k.
+
+    Level by level (COARSENING_ORDER), answers whose cell at that level
+    holds at least k of the answers still unplaced form a batch stored in
+    that cell; the rest go on to the next, coarser level. If fewer than k
+    remain after the coarsest level, they join the smallest batch of the
+    deepest level reached, and that batch is stored fully merged; if there
+    is no batch at all (the whole campaign has fewer than k), they are
+    withheld: returned second, never stored.
+
+    Returns (batches, withheld); each batch is (stored cell, members) and
+    is written in a transaction of its own.
+    """
+    pending = list(members)
+    batches: list[tuple[int, Cell, list[Member]]] = []
+    for level in range(FINEST, COARSEST + 1):
+        groups = _group(pending, lambda member: coarsened(cell_of(member), level))
+        pending = []
+        for cell, group in groups.items():
+            if len(group) >= k:
+                batches.append((level, cell, group))
+            else:
+                pending.extend(group)
+        if not pending:
+            break
+    if pending and batches:
+        deepest = max(level for level, _, _ in batches)
+        smallest = min((b for b in batches if b[0] == deepest), key=lambda b: len(b[2]))
+        batches.remove(smallest)
+        merged = smallest[2] + pending
+        batches.append((COARSEST, coarsened(cell_of(merged[0]), COARSEST), merged))
+        pending = []
+    return [(cell, group) for _, cell, group in batches], pending
+
+
+def _group(members: Sequence[Member], key: Callable[[Member], Hashable]) -> dict:
+    groups: dict = {}
+    for member in members:
+        groups.setdefault(key(member), []).append(member)
+    return groups

@@ -1,0 +1,211 @@
+"""The one write path for answers, whatever the channel (web, QR, SMS, paper).
+
+`store_answers` seals a customer's `AnswerSheet` to the newest published
+answer key and, in one transaction:
+
+1. takes the campaign's submit lock in shared mode (finalisation takes it
+   exclusively, so a submit in flight lands before finalisation or is
+   refused, never half-way);
+2. checks the campaign still accepts answers (not past its last day - or,
+   for late entry such as paper forms, not finalised);
+3. claims the invitation (`responded` false -> true) or records the
+   open-link form's nonce - whichever makes this submission single; if
+   that was done before, nothing is written ("already answered");
+4. inserts the sealed answer into `waiting_answer`.
+
+No response is written here: the mixing step (mixer.py) does that later,
+for a whole cell at once. So this transaction, its statements and the
+server's log of them hold an invitation (or nonce) beside a ciphertext
+that only a key erased later opens - never beside a response or a readable
+answer - and a submit's cost does not depend on how many answers its cell
+already has.
+
+PostgreSQL runs the four steps as one call of the database function
+`store_waiting_answer` (migration 0004) in autocommit: one round trip
+instead of five. SQLite runs in this process, where separate statements
+cost no trip, and takes a writer turn (db.writer_turn) first. The steps and
+their order are the same; the two are tested against each other by running
+the whole suite on both databases.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import bindparam, exc, insert, select, text, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection
+
+from .. import crashpoints
+from ..campaigns.models import Campaign, Invitation
+from ..db import writer_turn
+from ..surveys.definition import SurveyDefinition
+from .keys import PublishedKeys
+from .models import FormNonce, WaitingAnswer
+from .sealing import AnswerSheet, padded_size, seal
+
+#: The first key of PostgreSQL's two-key advisory locks taken on campaigns:
+#: (SUBMIT_LOCK_CLASS, campaign id). Submits share it, finalisation holds it alone.
+SUBMIT_LOCK_CLASS = 7301
+
+
+class Outcome(enum.Enum):
+    STORED = "stored"
+    #: The invitation was claimed, or this form's nonce was used, before.
+    ALREADY_ANSWERED = "already_answered"
+    #: Past the last answering day (or finalised), or no such campaign.
+    CLOSED = "closed"
+    #: No answer key is published yet: the mixer has never run.
+    NO_KEY = "no_key"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One customer's answers and what makes them single.
+
+    Exactly one of `invitation_id` (a single-use link, claimed) and
+    `form_nonce` (an open link's form, a random value from the customer's
+    cookie; only its SHA-256 is stored) is set. `late_entry` lets answers
+    in after the last answering day until the campaign is finalised (paper
+    forms are typed in after the period); a customer's own submit never has it.
+    """
+
+    campaign_id: int
+    sheet: AnswerSheet
+    invitation_id: int | None = None
+    form_nonce: str | None = None
+    late_entry: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.invitation_id is None) == (self.form_nonce is None):
+            raise ValueError("a submission needs exactly one of invitation_id and form_nonce")
+
+
+def nonce_hash(form_nonce: str) -> str:
+    """SHA-256 (hex) of an open-link form's nonce: what `form_nonce` keeps."""
+    return hashlib.sha256(form_nonce.encode("utf-8")).hexdigest()
+
+
+def new_form_nonce() -> str:
+    """A fresh 128-bit nonce for an open-link survey form (URL-safe text)."""
+    return secrets.token_urlsafe(16)
+
+
+def store_answers(
+    connection: Connection,
+    submission: Submission,
+    definition: SurveyDefinition,
+    *,
+    today: date,
+    keys: PublishedKeys,
+    crash_at: str = "",
+) -> Outcome:
+    """Seal and store one customer's answers (see the module docstring).
+
+    `today` is the municipality's date; `definition` the campaign's survey,
+    which fixes the padded size. Returns the outcome; raises only on
+    database failures. The connection is left with nothing pending.
+    """
+    size = padded_size(definition)
+    if connection.dialect.name == "postgresql" and connection.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        # Each statement its own transaction, the key's read included; the
+        # pool resets the isolation level when the connection is returned.
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+    for attempt in (1, 2):
+        key = keys.current(connection)
+        if key is None:
+            return Outcome.NO_KEY
+        row = {
+            "waiting_id": secrets.token_hex(16),
+            "key_id": key.id,
+            "sealed": seal(submission.sheet, key.public_key, submission.campaign_id, size),
+        }
+        crashpoints.reached("submit.sealed", crash_at)
+        try:
+            if connection.dialect.name == "postgresql":
+                outcome = _store_on_postgresql(connection, submission, row, today)
+            else:
+                outcome = _store_on_sqlite(connection, submission, row, today, crash_at)
+        except exc.IntegrityError as error:
+            # The key was retired between our read and the insert (the
+            # foreign key refused it): read the newest and seal again.
+            if attempt == 2 or not _names_key_constraint(error):
+                raise
+            keys.forget()
+            continue
+        crashpoints.reached("submit.stored", crash_at)
+        return outcome
+    raise AssertionError("unreachable")
+
+
+def _names_key_constraint(error: exc.IntegrityError) -> bool:
+    return "key_id" in str(error.orig) or "FOREIGN KEY" in str(error.orig)
+
+
+_campaign = Campaign.__table__.c
+_CAMPAIGN_STATE = select(_campaign.ends_on, _campaign.finalised_on).where(_campaign.id == bindparam("campaign_id"))
+_CLAIM = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("claimed_id"), Invitation.__table__.c.responded.is_(False))
+    .values(responded=True)
+)
+_RECORD_NONCE = sqlite_insert(FormNonce.__table__).on_conflict_do_nothing()
+_INSERT_WAITING = insert(WaitingAnswer.__table__)
+_STORE_ON_POSTGRESQL = text(
+    "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :claimed_id, :nonce_hash,"
+    " :waiting_id, :key_id, :sealed)"
+)
+
+
+def accepts_answers(ends_on: date, finalised_on: date | None, today: date, late_entry: bool) -> bool:
+    """Whether a campaign takes a submission today (the rule both databases apply)."""
+    if finalised_on is not None:
+        return False
+    return late_entry or today <= ends_on
+
+
+def _store_on_postgresql(connection: Connection, submission: Submission, row: dict, today: date) -> Outcome:
+    outcome = connection.scalar(_STORE_ON_POSTGRESQL, {
+        "campaign_id": submission.campaign_id,
+        "today": today,
+        "late_entry": submission.late_entry,
+        "claimed_id": submission.invitation_id,
+        "nonce_hash": nonce_hash(submission.form_nonce) if submission.form_nonce else None,
+        **row,
+    })
+    return Outcome(outcome)
+
+
+def _store_on_sqlite(
+    connection: Connection, submission: Submission, row: dict, today: date, crash_at: str
+) -> Outcome:
+    with writer_turn(connection):
+        try:
+            state = connection.execute(_CAMPAIGN_STATE, {"campaign_id": submission.campaign_id}).first()
+            if state is None or not accepts_answers(state.ends_on, state.finalised_on, today, submission.late_entry):
+                connection.rollback()
+                return Outcome.CLOSED
+            if submission.invitation_id is not None:
+                if connection.execute(_CLAIM, {"claimed_id": submission.invitation_id}).rowcount != 1:
+                    connection.rollback()
+                    return Outcome.ALREADY_ANSWERED
+            elif connection.execute(_RECORD_NONCE, {
+                "hash": nonce_hash(submission.form_nonce), "campaign_id": submission.campaign_id,
+            }).rowcount != 1:
+                connection.rollback()
+                return Outcome.ALREADY_ANSWERED
+            crashpoints.reached("submit.claimed", crash_at)
+            connection.execute(_INSERT_WAITING, {
+                "id": row["waiting_id"], "campaign_id": submission.campaign_id,
+                "key_id": row["key_id"], "sealed": row["sealed"],
+            })
+            connection.commit()
+            return Outcome.STORED
+        except BaseException:
+            connection.rollback()
+            raise
+

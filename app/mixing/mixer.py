@@ -1,0 +1,527 @@
+"""The mixing step: where waiting answers become responses, a cell at a time.
+
+Runs on the one host that holds the private answer keys, one mixer at a
+time (a database lock), as `flask mixer run` (a loop) or `flask mixer once`
+(a round, for a scheduler). A round:
+
+1. publishes a new answer key when the newest is older than the rotation
+   period, and retires superseded keys: what waits under them is
+   re-encrypted to the newest key, their rows are deleted (the database
+   refuses while a waiting answer still names one) and then their private
+   key files are erased;
+2. opens what waits in each campaign and, for every cell with at least 2k
+   waiting, writes all but k of them as responses - a random subset, in
+   random order - and re-encrypts the k that stay;
+3. finalises campaigns whose last day lies more than the grace period back.
+
+Every change of waiting answers is one transaction that first deletes every
+row it read, then inserts in an order drawn from `secrets`: the database's
+log then says which waiting answers went into which cell's responses, never
+which into which. On SQLite each cell is its own short transaction, so the
+one writer is not held long. docs/anonymity.md says why every response's
+anonymity set stays at k or more.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+
+from sqlalchemy import delete, exc, func, insert, select, text, update
+from sqlalchemy.engine import Connection
+
+from .. import crashpoints
+from ..campaigns.models import Campaign, Invitation
+from ..clock import month_of, today_in
+from ..config import Config
+from ..db import Database, writer_turn
+from ..respond.models import Answer, Response
+from ..surveys.definition import SurveyDefinition
+from ..surveys.models import SurveyVersion
+from .cells import plan_finalisation, release_size
+from .intake import SUBMIT_LOCK_CLASS
+from .keys import KeyFolder, fingerprint
+from .models import ANSWERED, LINK, AnswerKey, CellCount, FormNonce, MixerInstallation, WaitingAnswer
+from .sealing import AnswerSheet, Cell, SealError, open_sealed, padded_size, seal
+
+log = logging.getLogger("kundrost.mixer")
+
+#: PostgreSQL advisory lock held by the running mixer: (MIXER_LOCK_CLASS, 0).
+MIXER_LOCK_CLASS = 7302
+#: Beside a SQLite database file: the lock the running mixer holds.
+MIXER_LOCK_SUFFIX = "-mixer.lock"
+
+
+class MixerBusy(RuntimeError):
+    """Another mixer holds the lock for this database."""
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A waiting answer the mixer has opened."""
+
+    waiting_id: str
+    sheet: AnswerSheet
+
+
+@dataclass
+class RoundReport:
+    """What one round did, in counts only (this is what gets logged)."""
+
+    released: int = 0
+    cells_released: int = 0
+    reencrypted: int = 0
+    key_published: bool = False
+    keys_retired: int = 0
+    finalised: list[int] = field(default_factory=list)
+    withheld: int = 0
+    #: Waiting answers no private key on this host opens (lost key folder, wrong host).
+    unopened: int = 0
+    waiting: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"released {self.released} answers in {self.cells_released} cells, "
+            f"{self.waiting} wait; re-encrypted {self.reencrypted}; "
+            f"key published: {'yes' if self.key_published else 'no'}, keys retired: {self.keys_retired}; "
+            f"finalised campaigns: {self.finalised or 'none'}"
+            + (f"; {self.withheld} withheld (fewer than k in the whole campaign)" if self.withheld else "")
+            + (f"; {self.unopened} cannot be opened with the keys on this host" if self.unopened else "")
+        )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every time the mixer writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+class Mixer:
+    """The mixing step for one database (see the module docstring).
+
+    `now` returns the current Unix time (tests move it); `choose` is the
+    source of random subsets and orders (`secrets.SystemRandom()`).
+    """
+
+    def __init__(self, database: Database, config: Config, *, now: Callable[[], float] = time.time,
+                 choose: secrets.SystemRandom | None = None):
+        self.database = database
+        self.config = config
+        self.k = config.min_cell_size
+        self.now = now
+        self.choose = choose or secrets.SystemRandom()
+        self._private_keys: dict[int, object] = {}
+        self.folder: KeyFolder | None = None
+
+    # -- the lock and start-up ------------------------------------------------
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the one-mixer lock for the block; raises MixerBusy if another mixer has it.
+
+        PostgreSQL: a session advisory lock on a connection kept for the
+        block (released if the process dies). SQLite: an exclusive flock on
+        a file beside the database (likewise).
+        """
+        engine = self.database.engine
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                if not connection.scalar(text("SELECT pg_try_advisory_lock(:c, 0)"), {"c": MIXER_LOCK_CLASS}):
+                    raise MixerBusy("another mixer is running for this database")
+                connection.commit()
+                try:
+                    yield
+                finally:
+                    connection.execute(text("SELECT pg_advisory_unlock(:c, 0)"), {"c": MIXER_LOCK_CLASS})
+                    connection.commit()
+            return
+        path = (engine.url.database or "") + MIXER_LOCK_SUFFIX
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise MixerBusy("another mixer is running for this database") from None
+            yield
+        finally:
+            os.close(descriptor)
+
+    def start(self) -> None:
+        """Find (or make) this installation's key folder and erase stale keys.
+
+        A key file whose public key has no row was either never published
+        (a crash between writing and publishing) or retired (a crash between
+        deleting its row and erasing the file): nothing needs it.
+        """
+        with self.database.engine.connect() as connection:
+            installation = connection.scalar(select(MixerInstallation.id))
+            if installation is None:
+                installation = uuid.uuid4().hex
+                with writer_turn(connection):
+                    connection.execute(insert(MixerInstallation.__table__), {"id": installation})
+                    connection.commit()
+            published = {fingerprint(bytes(k)) for k in connection.scalars(select(AnswerKey.public_key))}
+        root = self.config.resolved_mixer_key_dir(str(self.database.engine.url))
+        self.folder = KeyFolder(root, installation)
+        self.folder.erase_leftover_temporaries()
+        for stale in self.folder.fingerprints() - published:
+            self.folder.erase(stale)
+        self._private_keys.clear()
+
+    # -- a round ---------------------------------------------------------------
+
+    def round(self) -> RoundReport:
+        """One round: rotate, mix, finalise (see the module docstring)."""
+        if self.folder is None:
+            self.start()
+        report = RoundReport()
+        report.key_published = self.rotate_if_due()
+        self.retire_superseded(report)
+        today = today_in(self.config.zone, self.now())
+        with self.database.engine.connect() as connection:
+            campaigns = connection.execute(
+                select(Campaign.id, Campaign.ends_on, Campaign.finalised_on)
+            ).all()
+        for campaign_id, ends_on, finalised_on in campaigns:
+            if finalised_on is not None or today > ends_on + self.config.finalise_after:
+                if self._finalisation_unfinished(campaign_id, finalised_on):
+                    self.finalise(campaign_id, today, report)
+            else:
+                self.mix_campaign(campaign_id, report)
+        with self.database.engine.connect() as connection:
+            report.waiting = connection.scalar(select(func.count()).select_from(WaitingAnswer)) or 0
+        return report
+
+    def run(self, stop: Callable[[], bool] = lambda: False) -> None:
+        """Rounds every `mixer_interval` until `stop()` is true (or the process is stopped)."""
+        self.start()
+        while not stop():
+            try:
+                log.info("mixer round: %s", self.round().summary())
+            except exc.OperationalError as error:
+                # The database went away for a while: the next round tries again.
+                log.warning("mixer round failed, will retry: %s", error.__class__.__name__)
+            deadline = time.monotonic() + self.config.mixer_interval.total_seconds()
+            while not stop() and time.monotonic() < deadline:
+                time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    # -- keys ------------------------------------------------------------------
+
+    def _keys(self, connection: Connection) -> list[tuple[int, bytes, datetime]]:
+        rows = connection.execute(select(AnswerKey.id, AnswerKey.public_key, AnswerKey.created_at).order_by(AnswerKey.id))
+        return [(key_id, bytes(public), _utc(created)) for key_id, public, created in rows]
+
+    def rotate_if_due(self) -> bool:
+        """Publish a new key if there is none or the newest is older than the rotation period."""
+        now = datetime.fromtimestamp(self.now(), timezone.utc)
+        with self.database.engine.connect() as connection:
+            keys = self._keys(connection)
+        if keys and now - keys[-1][2] < self.config.key_rotation:
+            return False
+        self.publish_key()
+        return True
+
+    def publish_key(self) -> int:
+        """Write a new private key durably, then publish its public key; return the key's id."""
+        assert self.folder is not None
+        public_key = self.folder.create()
+        crashpoints.reached("rotate.written", self.config.crash_at)
+        with self.database.engine.connect() as connection, writer_turn(connection):
+            key_id = connection.execute(
+                insert(AnswerKey.__table__).returning(AnswerKey.id),
+                {"public_key": public_key, "created_at": datetime.fromtimestamp(self.now(), timezone.utc)},
+            ).scalar_one()
+            connection.commit()
+        crashpoints.reached("rotate.published", self.config.crash_at)
+        return key_id
+
+    def _private_key(self, connection: Connection, key_id: int):
+        key = self._private_keys.get(key_id)
+        if key is None:
+            public = connection.scalar(select(AnswerKey.public_key).where(AnswerKey.id == key_id))
+            key = self.folder.load(bytes(public)) if public is not None and self.folder else None
+            if key is not None:
+                self._private_keys[key_id] = key
+        return key
+
+    def retire_superseded(self, report: RoundReport) -> None:
+        """Re-encrypt what waits under older keys to the newest, delete their rows, erase their files.
+
+        Waits until the newest key is older than twice the app nodes' key
+        cache, so that nodes have stopped sealing to the old one; a late
+        submit to it is still safe - the row delete fails and the next
+        round tries again.
+        """
+        now = datetime.fromtimestamp(self.now(), timezone.utc)
+        with self.database.engine.connect() as connection:
+            keys = self._keys(connection)
+        if len(keys) < 2 or now - keys[-1][2] < 2 * self.config.key_cache:
+            return
+        newest_id, newest_public, _ = keys[-1]
+        for key_id, public, _ in keys[:-1]:
+            report.reencrypted += self._reencrypt_key(key_id, newest_id, newest_public, report)
+            crashpoints.reached("rotate.reencrypted", self.config.crash_at)
+            with self.database.engine.connect() as connection, writer_turn(connection):
+                try:
+                    connection.execute(delete(AnswerKey.__table__).where(AnswerKey.id == key_id))
+                    connection.commit()
+                except exc.IntegrityError:
+                    connection.rollback()  # a waiting answer still names it: next round
+                    continue
+            crashpoints.reached("rotate.retired", self.config.crash_at)
+            self.folder.erase(fingerprint(public))
+            self._private_keys.pop(key_id, None)
+            report.keys_retired += 1
+
+    def _reencrypt_key(self, key_id: int, newest_id: int, newest_public: bytes, report: RoundReport) -> int:
+        """Re-encrypt every waiting answer under `key_id`, one campaign per transaction."""
+        done = 0
+        with self.database.engine.connect() as connection:
+            campaign_ids = list(connection.scalars(
+                select(WaitingAnswer.campaign_id).where(WaitingAnswer.key_id == key_id).distinct()
+            ))
+        for campaign_id in campaign_ids:
+            opened = self.open_waiting(campaign_id, report, key_id=key_id)
+            if opened:
+                definition = self._definition(campaign_id)
+                self._write(campaign_id, opened, [], Cell(None, None, None, None, None, ()), definition,
+                            key=(newest_id, newest_public))
+                done += len(opened)
+        return done
+
+    # -- opening and writing -------------------------------------------------
+
+    def _definition(self, campaign_id: int) -> SurveyDefinition:
+        with self.database.sessionmaker() as session:
+            version = session.scalar(
+                select(SurveyVersion).join(Campaign, Campaign.survey_version_id == SurveyVersion.id)
+                .where(Campaign.id == campaign_id)
+            )
+            return version.definition
+
+    def open_waiting(self, campaign_id: int, report: RoundReport, key_id: int | None = None) -> list[Opened]:
+        """Every waiting answer of a campaign (or of one key in it) that opens with a key on this host."""
+        query = select(WaitingAnswer.id, WaitingAnswer.key_id, WaitingAnswer.sealed).where(
+            WaitingAnswer.campaign_id == campaign_id
+        )
+        if key_id is not None:
+            query = query.where(WaitingAnswer.key_id == key_id)
+        opened = []
+        with self.database.engine.connect() as connection:
+            for waiting_id, row_key_id, sealed in connection.execute(query).all():
+                private_key = self._private_key(connection, row_key_id)
+                if private_key is None:
+                    report.unopened += 1
+                    continue
+                try:
+                    opened.append(Opened(waiting_id, open_sealed(bytes(sealed), private_key, campaign_id)))
+                except SealError:
+                    report.unopened += 1
+        return opened
+
+    def _newest_key(self) -> tuple[int, bytes]:
+        with self.database.engine.connect() as connection:
+            key_id, public, _ = self._keys(connection)[-1]
+        return key_id, public
+
+    def _write(self, campaign_id: int, read: list[Opened], released: list[Opened], cell: Cell,
+               definition: SurveyDefinition, key: tuple[int, bytes] | None = None) -> None:
+        """One transaction: delete every row in `read`, insert `released` as responses
+        stored in `cell`, and re-insert the rest re-encrypted - inserts in random order."""
+        released_ids = {item.waiting_id for item in released}
+        staying = [item for item in read if item.waiting_id not in released_ids]
+        key_id, public = key or self._newest_key()
+        size = padded_size(definition)
+        response_rows, answer_rows = _response_rows(campaign_id, cell, released, definition, self.choose)
+        staying_rows = [
+            {"id": secrets.token_hex(16), "campaign_id": campaign_id, "key_id": key_id,
+             "sealed": seal(item.sheet, public, campaign_id, size)}
+            for item in staying
+        ]
+        self.choose.shuffle(staying_rows)
+        with self.database.engine.connect() as connection, writer_turn(connection):
+            deleted = connection.execute(
+                delete(WaitingAnswer.__table__).where(
+                    WaitingAnswer.campaign_id == campaign_id,
+                    WaitingAnswer.id.in_(sorted(item.waiting_id for item in read)),
+                )
+            ).rowcount
+            if deleted != len(read):
+                connection.rollback()
+                raise RuntimeError(f"expected to delete {len(read)} waiting answers, deleted {deleted}")
+            crashpoints.reached("mix.deleted", self.config.crash_at)
+            if response_rows:
+                connection.execute(insert(Response.__table__), response_rows)
+            if answer_rows:
+                connection.execute(insert(Answer.__table__), answer_rows)
+            if staying_rows:
+                connection.execute(insert(WaitingAnswer.__table__), staying_rows)
+            crashpoints.reached("mix.inserted", self.config.crash_at)
+            connection.commit()
+        crashpoints.reached("mix.committed", self.config.crash_at)
+
+    # -- mixing ------------------------------------------------------------------
+
+    def mix_campaign(self, campaign_id: int, report: RoundReport) -> None:
+        """Release every cell of a running campaign with at least 2k waiting."""
+        opened = self.open_waiting(campaign_id, report)
+        if len(opened) < 2 * self.k:
+            return
+        definition = self._definition(campaign_id)
+        cells: dict[Cell, list[Opened]] = {}
+        for item in opened:
+            cells.setdefault(item.sheet.cell(definition), []).append(item)
+        for cell, members in cells.items():
+            count = release_size(len(members), self.k)
+            if count:
+                self._write(campaign_id, members, self.choose.sample(members, count), cell, definition)
+                report.released += count
+                report.cells_released += 1
+
+    # -- finalisation ------------------------------------------------------------
+
+    def _finalisation_unfinished(self, campaign_id: int, finalised_on: date | None) -> bool:
+        """Not begun, or begun and interrupted: answers still wait or per-person rows remain.
+
+        The last step deletes every invitation and form nonce in the
+        transaction that writes the counts, so while any remains, it has
+        not run (every answer came with one of the two).
+        """
+        if finalised_on is None:
+            return True
+        with self.database.engine.connect() as connection:
+            return any(
+                connection.scalar(select(func.count()).select_from(table).where(table.c.campaign_id == campaign_id))
+                for table in (WaitingAnswer.__table__, Invitation.__table__, FormNonce.__table__)
+            )
+
+    def close_for_finalisation(self, campaign_id: int, today: date) -> None:
+        """Mark the campaign finalised, under the submit lock held alone: no submit is half-way."""
+        with self.database.engine.connect() as connection, writer_turn(connection):
+            if connection.dialect.name == "postgresql":
+                connection.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"),
+                                   {"c": SUBMIT_LOCK_CLASS, "id": campaign_id})
+            connection.execute(
+                update(Campaign.__table__)
+                .where(Campaign.id == campaign_id, Campaign.finalised_on.is_(None))
+                .values(finalised_on=today)
+            )
+            connection.commit()
+
+    def finalise(self, campaign_id: int, today: date, report: RoundReport | None = None) -> RoundReport:
+        """Finalise a campaign: close it, mix everything that waits (coarsening small
+        cells, docs/anonymity.md), then - in one transaction - fill `cell_count`
+        and delete invitations, form nonces and what could not be stored.
+
+        Safe to run again after a crash at any point: each step is one
+        transaction and the last one runs only while no counts exist yet.
+        """
+        report = report or RoundReport()
+        self.close_for_finalisation(campaign_id, today)
+        crashpoints.reached("finalise.closed", self.config.crash_at)
+        definition = self._definition(campaign_id)
+        opened = self.open_waiting(campaign_id, report)
+        batches, withheld = plan_finalisation(opened, lambda item: item.sheet.cell(definition), self.k)
+        for cell, members in batches:
+            self._write(campaign_id, members, members, cell, definition)
+            report.released += len(members)
+            report.cells_released += 1
+        crashpoints.reached("finalise.mixed", self.config.crash_at)
+        report.withheld += self._count_and_forget(campaign_id)
+        report.finalised.append(campaign_id)
+        return report
+
+    def _count_and_forget(self, campaign_id: int) -> int:
+        """Counts in, per-person rows out, in one transaction; returns the answers withheld."""
+        with self.database.engine.connect() as connection, writer_turn(connection):
+            if connection.scalar(select(func.count()).select_from(CellCount).where(CellCount.campaign_id == campaign_id)):
+                connection.rollback()
+                return 0
+            withheld = connection.execute(
+                delete(WaitingAnswer.__table__).where(WaitingAnswer.campaign_id == campaign_id)
+            ).rowcount
+            rows = _link_counts(connection, campaign_id) + _answered_counts(connection, campaign_id, withheld)
+            if rows:
+                connection.execute(insert(CellCount.__table__), rows)
+            connection.execute(delete(Invitation.__table__).where(Invitation.campaign_id == campaign_id))
+            connection.execute(delete(FormNonce.__table__).where(FormNonce.campaign_id == campaign_id))
+            connection.commit()
+        return withheld
+
+
+def _response_rows(campaign_id: int, cell: Cell, released: list[Opened], definition: SurveyDefinition,
+                   choose: secrets.SystemRandom) -> tuple[list[dict], list[dict]]:
+    """Response and answer rows for `released`, stored in `cell`, in random order."""
+    withheld_keys = set() if cell.background else {q.key for q in definition.background_questions}
+    order = list(released)
+    choose.shuffle(order)
+    responses, answers = [], []
+    for item in order:
+        sheet = item.sheet
+        response_id = uuid.UUID(int=choose.getrandbits(128), version=4).hex
+        responses.append({
+            "id": response_id, "survey_version_id": sheet.survey_version_id, "campaign_id": campaign_id,
+            "provider_id": cell.provider_id, "programme_id": cell.programme_id, "language": cell.language,
+            "channel": cell.channel, "month": cell.month, "status": sheet.status,
+        })
+        answers += [
+            {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,
+             "text": a.text, "dont_know": a.dont_know}
+            for key, a in sheet.answers.items() if key not in withheld_keys
+        ]
+    return responses, answers
+
+
+def _link_counts(connection: Connection, campaign_id: int) -> list[dict]:
+    """Invitations issued and claimed per link cell and month of issue."""
+    rows = connection.execute(
+        select(Invitation.provider_id, Invitation.programme_id, Invitation.channel, Invitation.language,
+               Invitation.created_on, func.count(), func.count().filter(Invitation.responded.is_(True)))
+        .where(Invitation.campaign_id == campaign_id)
+        .group_by(Invitation.provider_id, Invitation.programme_id, Invitation.channel, Invitation.language,
+                  Invitation.created_on)
+    ).all()
+    by_month: dict[tuple, list[int]] = {}
+    for provider_id, programme_id, channel, language, created_on, issued, answered in rows:
+        totals = by_month.setdefault((provider_id, programme_id, channel, language, month_of(created_on)), [0, 0])
+        totals[0] += issued
+        totals[1] += answered
+    return [
+        {"campaign_id": campaign_id, "language_role": LINK, "provider_id": p, "programme_id": g, "channel": c,
+         "language": lang, "month": month, "issued": issued, "answered": answered, "complete": 0,
+         "partial": 0, "withheld": 0}
+        for (p, g, c, lang, month), (issued, answered) in by_month.items()
+    ]
+
+
+def _answered_counts(connection: Connection, campaign_id: int, withheld: int) -> list[dict]:
+    """Responses per stored cell and month, complete and partial; the withheld count on the all-NULL row."""
+    rows = connection.execute(
+        select(Response.provider_id, Response.programme_id, Response.channel, Response.language, Response.month,
+               func.count().filter(Response.status == "complete"), func.count().filter(Response.status == "partial"))
+        .where(Response.campaign_id == campaign_id)
+        .group_by(Response.provider_id, Response.programme_id, Response.channel, Response.language, Response.month)
+    ).all()
+    counts = [
+        {"campaign_id": campaign_id, "language_role": ANSWERED, "provider_id": p, "programme_id": g, "channel": c,
+         "language": lang, "month": month, "issued": 0, "answered": complete + partial, "complete": complete,
+         "partial": partial, "withheld": 0}
+        for p, g, c, lang, month, complete, partial in rows
+    ]
+    if withheld:
+        merged = next((row for row in counts if all(row[name] is None for name in
+                                                      ("provider_id", "programme_id", "channel", "language", "month"))), None)
+        if merged is None:
+            merged = {"campaign_id": campaign_id, "language_role": ANSWERED, "provider_id": None, "programme_id": None,
+                      "channel": None, "language": None, "month": None, "issued": 0, "answered": 0, "complete": 0,
+                      "partial": 0, "withheld": 0}
+            counts.append(merged)
+        merged["withheld"] = withheld
+    return counts
