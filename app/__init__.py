@@ -6,7 +6,6 @@ the environment). Features are blueprints, registered below in one list.
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -102,15 +101,18 @@ def _register_cli(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .demo import demo_command
     from .i18n.cli import i18n_cli
+    from .mixing.cli import mixer_cli
     from .organisation.cli import organisation_cli
     from .surveys.cli import surveys_cli
 
-    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, demo_command):
+    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, mixer_cli, demo_command):
         app.cli.add_command(command)
 
 
 def _home():
-    return render_template("home.html", today=date.today())
+    from .clock import local_today
+
+    return render_template("home.html", today=local_today())
 
 
 def _health():

@@ -1,15 +1,23 @@
 """`flask demo`: a fictional municipality to click through.
 
-Six providers, the programmes from the domain, a running campaign in all
-ten languages with a few hundred synthetic answers, an admin account, and
-a printed list of URLs - among them one fresh invitation link per language.
+Six providers, the programmes from the domain, two running campaigns in
+all ten languages and one finished (finalised) campaign from the spring,
+an admin account, and a printed list of URLs - among them one fresh
+invitation link per language.
+
+The synthetic answers take the real way in: each is sealed and stored by
+the write path every channel uses (mixing/intake.py), then the mixer runs
+as it would in production - the finished campaign is finalised, and in the
+running ones every cell with enough waiting answers is mixed. So the demo
+shows what a municipality would see: full results for a finalised
+campaign, and for running ones the cells large enough to be released, with
+the rest waiting.
 """
 
 from __future__ import annotations
 
 import random
 import secrets
-import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -23,12 +31,15 @@ from .accounts.models import Role
 from .accounts.services import create_user
 from .campaigns.models import Campaign, Invitation, OpenLink
 from .campaigns.services import create_campaign, issue_invitations
+from .clock import local_today, month_of
 from .db import db_session, get_database
 from .i18n import LANGUAGES
 from .migrate import downgrade, upgrade
+from .mixing.intake import Submission, new_form_nonce, store_answers
+from .mixing.keys import PublishedKeys
+from .mixing.mixer import Mixer
+from .mixing.sealing import AnswerSheet
 from .organisation.models import Programme, Provider
-from .respond.models import Answer, Response
-from .respond.services import response_status, week_of
 from .surveys.definition import (
     ChoiceQuestion,
     ScaleQuestion,
@@ -64,7 +75,12 @@ PROGRAMMES = [
 
 # How the customers of a labour-market programme spread over languages.
 LANGUAGE_WEIGHTS = {"sv": 14, "ar": 22, "prs": 12, "fa": 8, "ps": 5, "ti": 12, "so": 12, "en": 5, "uk": 7, "ckb": 3}
+# Civic orientation is given in the mother tongue; in the demo most of its
+# customers are Arabic and Tigrinya speakers, so some of its cells grow
+# large enough to be mixed while the campaign runs.
+CIVIC_LANGUAGE_WEIGHTS = {"ar": 60, "ti": 25, "so": 10, "prs": 5}
 INVITATIONS_PER_PROVIDER = 60
+CIVIC_INVITATIONS_PER_PROVIDER = 120
 FREE_TEXTS = {
     "sv": "Bra coach, men jag vill ha mer praktik.",
     "ar": "المدرب جيد، لكني أريد تدريبًا عمليًا أكثر.",
@@ -88,12 +104,22 @@ def demo_command(reset: bool, seed: int | None) -> None:
         _empty_database(database)
     upgrade(database)
     password = secrets.token_urlsafe(12)
-    links = build_demo(rng, password)
+    mixer = Mixer(database, current_app.config["KUNDROST"])
+    with mixer.lock():
+        mixer.start()
+        mixer.publish_key()
+        links = build_demo(rng, password)
+        report = mixer.round()
+    click.echo(f"Mixer: {report.summary()}")
     _print_welcome(password, links)
 
 
 def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
-    """Fill an empty, migrated database; return one fresh invitation URL per language."""
+    """Fill an empty, migrated database whose mixer has published a key.
+
+    Returns the URLs to print: one fresh invitation link per language, an
+    open link, and the staff pages of the campaigns.
+    """
     session = db_session
     versions = {version.key: version for version in load_builtin(session)}
     providers = [Provider(name=name, active=True) for name, _, _ in PROVIDERS]
@@ -102,10 +128,20 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
     session.flush()
     create_user(session, "admin", admin_password, Role.ADMIN)
 
-    today = date.today()
+    today = local_today()
+    spring = create_campaign(
+        session,
+        name=f"Jobbpeng och SAI, våren {today.year}" if today.month > 6 else f"Jobbpeng och SAI, hösten {today.year - 1}",
+        survey_version=versions["nacka-arbetsmarknad"],
+        starts_on=today - timedelta(days=230),
+        ends_on=today - timedelta(days=120),
+        providers=providers,
+        programmes=[p for p in programmes if p.code in ("JPG", "JPF", "SAI")],
+        languages=list(LANGUAGES),
+    )
     labour = create_campaign(
         session,
-        name=f"Jobbpeng och SAI, hösten {today.year}",
+        name=f"Jobbpeng och SAI, hösten {today.year}" if today.month > 6 else f"Jobbpeng och SAI, våren {today.year}",
         survey_version=versions["nacka-arbetsmarknad"],
         starts_on=today - timedelta(days=45),
         ends_on=today + timedelta(days=45),
@@ -123,13 +159,15 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
         programmes=[p for p in programmes if p.code == "SO"],
         languages=list(LANGUAGES),
     )
-    session.flush()
-    for campaign in (labour, civic):
-        _simulate_campaign(session, rng, campaign, today)
+    session.commit()
+    _answer(session, rng, spring, LANGUAGE_WEIGHTS, INVITATIONS_PER_PROVIDER, until=spring.ends_on)
+    _answer(session, rng, labour, LANGUAGE_WEIGHTS, INVITATIONS_PER_PROVIDER, until=today)
+    _answer(session, rng, civic, CIVIC_LANGUAGE_WEIGHTS, CIVIC_INVITATIONS_PER_PROVIDER, until=today)
     fresh = {}
     for code in LANGUAGES:
         issued = issue_invitations(
-            session, labour, provider=providers[0], programme=labour.programmes[0], language=code, count=1
+            session, labour, provider=providers[0], programme=labour.programmes[0], language=code, count=1,
+            today=today,
         )
         fresh[code] = _public_url(f"/s/{issued[0].token}")
     open_link = session.scalar(
@@ -138,54 +176,53 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
     fresh["open"] = _public_url(f"/o/{open_link.code}")
     fresh["campaign"] = _public_url(f"/staff/campaigns/{labour.id}")
     fresh["results"] = _public_url(f"/staff/results/{labour.id}")
+    fresh["finalised"] = _public_url(f"/staff/results/{spring.id}")
     session.commit()
     return fresh
 
 
-def _simulate_campaign(session, rng: random.Random, campaign: Campaign, today: date) -> None:
+def _answer(session, rng: random.Random, campaign: Campaign, language_weights: dict[str, int],
+            per_provider: int, until: date) -> None:
+    """Invite customers and send some of their answers through the write path, on days of the campaign."""
     definition = campaign.survey_version.definition
     satisfaction = {name: (mean, rate) for name, mean, rate in PROVIDERS}
-    languages = list(LANGUAGE_WEIGHTS)
-    weights = list(LANGUAGE_WEIGHTS.values())
+    languages, weights = list(language_weights), list(language_weights.values())
+    days = max(1, (until - campaign.starts_on).days)
+    submissions = []
     for provider in campaign.providers:
         mean, rate = satisfaction[provider.name]
-        for _ in range(INVITATIONS_PER_PROVIDER):
+        for _ in range(per_provider):
             programme = rng.choice(campaign.programmes)
             language = rng.choices(languages, weights)[0]
-            answered = rng.random() < rate
-            session.add(
-                Invitation(
-                    campaign_id=campaign.id, provider_id=provider.id, programme_id=programme.id,
-                    language=language, channel="sms", responded=answered,
-                    token_hash=secrets.token_hex(32),  # a hash of no token: cannot be opened
-                    created_on=campaign.starts_on,
-                )
+            day = campaign.starts_on + timedelta(days=rng.randrange(days))
+            invitation = Invitation(
+                campaign_id=campaign.id, provider_id=provider.id, programme_id=programme.id,
+                language=language, channel="sms", responded=False,
+                token_hash=secrets.token_hex(32),  # a hash of no token: cannot be opened
+                created_on=campaign.starts_on,
             )
-            if answered:
-                _add_response(session, rng, campaign, definition, provider, programme, language, "sms", mean, today)
+            session.add(invitation)
+            if rng.random() < rate:
+                submissions.append((invitation, None, provider, programme, language, "sms", mean, day))
         # Poster and QR answers on top of the invitations.
-        for _ in range(int(INVITATIONS_PER_PROVIDER * rate * 0.3)):
+        for _ in range(int(per_provider * rate * 0.3)):
             programme = rng.choice(campaign.programmes)
             language = rng.choices(languages, weights)[0]
-            _add_response(session, rng, campaign, definition, provider, programme, language, "qr", mean, today)
-
-
-def _add_response(session, rng, campaign, definition: SurveyDefinition, provider, programme,
-                  language, channel, mean, today) -> None:
-    answers = synthetic_answers(rng, definition, mean, language)
-    day = campaign.starts_on + timedelta(days=rng.randrange(max(1, (today - campaign.starts_on).days)))
-    session.add(
-        Response(
-            id=uuid.uuid4().hex, survey_version_id=campaign.survey_version_id,
-            campaign_id=campaign.id, provider_id=provider.id, programme_id=programme.id,
-            language=language, channel=channel, status=response_status(definition, answers),
-            week=week_of(day),
-            answers=[
-                Answer(question_key=key, value=a.value, choice=a.choice, text=a.text, dont_know=a.dont_know)
-                for key, a in answers.items()
-            ],
-        )
-    )
+            day = campaign.starts_on + timedelta(days=rng.randrange(days))
+            submissions.append((None, new_form_nonce(), provider, programme, language, "qr", mean, day))
+    session.commit()
+    keys = PublishedKeys(seconds=3600)
+    with get_database().engine.connect() as connection:
+        for invitation, nonce, provider, programme, language, channel, mean, day in submissions:
+            answers = synthetic_answers(rng, definition, mean, language)
+            sheet = AnswerSheet(
+                survey_version_id=campaign.survey_version_id, provider_id=provider.id, programme_id=programme.id,
+                channel=channel, language=language, month=month_of(day), status=definition.status_of(answers),
+                answers=answers,
+            )
+            submission = Submission(campaign.id, sheet, invitation_id=invitation.id if invitation else None,
+                                    form_nonce=nonce)
+            store_answers(connection, submission, definition, today=day, keys=keys)
 
 
 def synthetic_answers(rng: random.Random, definition: SurveyDefinition, mean: float,
@@ -241,7 +278,8 @@ def _print_welcome(password: str, links: dict[str, str]) -> None:
     echo("  Username        admin")
     echo(f"  Password        {password}")
     echo(f"  Campaign        {links['campaign']}")
-    echo(f"  Results         {links['results']}")
+    echo(f"  Results         {links['results']}   (running: large cells only, the rest waits)")
+    echo(f"  Finalised       {links['finalised']}")
     echo(f"  Open link (QR)  {links['open']}")
     echo("")
     echo("  A fresh single-use survey link per language:")

@@ -3,6 +3,13 @@
 NKI follows the survey's index definition (docs/surveys.md): each
 response's personal score over the index questions it answered, then the
 mean of those scores per provider.
+
+Responses are what the mixing step has written (app/mixing/): answers
+still waiting to be mixed are not in any figure but their count, and a
+response whose provider was merged for anonymity counts under "other
+providers" and in the campaign total. The response rate counts claimed
+invitations: live ones while the campaign runs, the `cell_count` table
+once it is finalised and the invitations are gone.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign, Invitation
+from ..mixing.models import LINK, CellCount, WaitingAnswer
 from ..organisation.models import Provider
 from ..respond.models import Answer, Response
 from ..surveys.definition import SurveyDefinition
@@ -20,6 +28,13 @@ from ..surveys.definition import SurveyDefinition
 
 @dataclass(frozen=True)
 class ProviderResult:
+    """One row of the results table: a provider, "other providers" (merged) or the total.
+
+    `index_value` is on the survey's index scale: 1-5 (mean), 0-100
+    (scb100) or a share in per cent 0-100 (share_positive).
+    """
+
+    #: None for merged providers and for the campaign total (`merged` tells which).
     provider_id: int | None
     provider_name: str
     complete: int
@@ -30,6 +45,8 @@ class ProviderResult:
     index_value: float | None
     invitations: int
     invitations_answered: int
+    #: Responses whose provider was merged with others to keep k (docs/anonymity.md).
+    merged: bool = False
 
     @property
     def responses(self) -> int:
@@ -37,6 +54,7 @@ class ProviderResult:
 
     @property
     def response_rate(self) -> float | None:
+        """Claimed over issued single-use links, 0-1; None without links."""
         return self.invitations_answered / self.invitations if self.invitations else None
 
 
@@ -72,6 +90,7 @@ def _index_scores(campaign: Campaign, definition: SurveyDefinition):
 
 
 def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResult]:
+    """One row per provider of the campaign (by name), then "other providers" if any were merged."""
     scores = _index_scores(campaign, campaign.survey_version.definition)
     response_rows = session.execute(
         select(
@@ -85,19 +104,10 @@ def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResul
         .where(Response.campaign_id == campaign.id)
         .group_by(Response.provider_id)
     ).all()
-    invitation_rows = session.execute(
-        select(
-            Invitation.provider_id,
-            func.count(),
-            func.count().filter(Invitation.responded.is_(True)),
-        )
-        .where(Invitation.campaign_id == campaign.id)
-        .group_by(Invitation.provider_id)
-    ).all()
+    invited = invitation_totals(session, campaign)
     by_provider = {row[0]: row[1:] for row in response_rows}
-    invited = {row[0]: row[1:] for row in invitation_rows}
     names = dict(session.execute(select(Provider.id, Provider.name).where(Provider.id.in_(
-        [p.id for p in campaign.providers] + list(by_provider) + list(invited)
+        [p.id for p in campaign.providers] + [pid for pid in by_provider if pid is not None] + list(invited)
     ))).all())
     results = []
     for provider_id in sorted(names, key=lambda pid: names[pid].lower()):
@@ -107,7 +117,42 @@ def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResul
             ProviderResult(provider_id, names[provider_id], complete, partial, index_n,
                            float(index_value) if index_value is not None else None, issued, answered)
         )
+    if None in by_provider:
+        complete, partial, index_n, index_value = by_provider[None]
+        results.append(ProviderResult(None, "", complete, partial, index_n,
+                                      float(index_value) if index_value is not None else None, 0, 0, merged=True))
     return results
+
+
+def invitation_totals(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
+    """provider id -> (single-use links issued, claimed): from the invitations while
+    they exist, from the finalised campaign's `cell_count` afterwards."""
+    if campaign.finalised_on is not None and not session.scalar(
+        select(func.count()).select_from(Invitation).where(Invitation.campaign_id == campaign.id)
+    ):
+        rows = session.execute(
+            select(CellCount.provider_id, func.sum(CellCount.issued), func.sum(CellCount.answered))
+            .where(CellCount.campaign_id == campaign.id, CellCount.language_role == LINK)
+            .group_by(CellCount.provider_id)
+        ).all()
+    else:
+        rows = session.execute(
+            select(
+                Invitation.provider_id,
+                func.count(),
+                func.count().filter(Invitation.responded.is_(True)),
+            )
+            .where(Invitation.campaign_id == campaign.id)
+            .group_by(Invitation.provider_id)
+        ).all()
+    return {provider_id: (int(issued), int(answered)) for provider_id, issued, answered in rows}
+
+
+def waiting_count(session: Session, campaign: Campaign) -> int:
+    """Answers of the campaign stored sealed and not yet mixed (in no figure yet)."""
+    return session.scalar(
+        select(func.count()).select_from(WaitingAnswer).where(WaitingAnswer.campaign_id == campaign.id)
+    ) or 0
 
 
 def campaign_total(session: Session, campaign: Campaign, rows: list[ProviderResult]) -> ProviderResult:

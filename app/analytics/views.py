@@ -6,7 +6,7 @@ from ..accounts.policy import Permission, requires
 from ..campaigns.models import Campaign
 from ..campaigns.queries import all_campaigns
 from ..db import db_session
-from .queries import campaign_results, campaign_total
+from .queries import campaign_results, campaign_total, waiting_count
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
 
@@ -31,4 +31,5 @@ def campaign(campaign_id: int):
         rows=rows,
         total=campaign_total(db_session, campaign, rows),
         min_cell=current_app.config["KUNDROST"].min_cell_size,
+        waiting=waiting_count(db_session, campaign),
     )

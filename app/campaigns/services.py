@@ -76,9 +76,16 @@ def issue_invitations(
     language: str,
     count: int,
     channel: str = "sms",
-    today: date | None = None,
+    today: date,
 ) -> list[IssuedInvitation]:
-    """Create `count` single-use links; the tokens are returned once and never stored."""
+    """Create `count` single-use links issued on `today` (the municipality's date).
+
+    The tokens are returned once and never stored (only their SHA-256).
+    Raises CampaignError for a provider, programme or language outside the
+    campaign, a count outside 1..5000, or a finalised campaign.
+    """
+    if campaign.finalised_on is not None:
+        raise CampaignError("the campaign is finalised")
     if provider not in campaign.providers or programme not in campaign.programmes:
         raise CampaignError("provider or programme is not part of this campaign")
     if language not in campaign.languages:
@@ -94,7 +101,7 @@ def issue_invitations(
             language=language,
             channel=channel,
             token_hash=token_hash(item.token),
-            created_on=today or date.today(),
+            created_on=today,
         )
         for item in issued
     )

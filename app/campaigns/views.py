@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -10,6 +9,8 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts.policy import Permission, requires
+from ..analytics.queries import waiting_count
+from ..clock import local_today
 from ..db import db_session
 from ..i18n import LANGUAGES, current_language
 from ..organisation.models import Programme, Provider
@@ -38,7 +39,7 @@ def open_link_url(code: str) -> str:
 @requires(Permission.MANAGE_CAMPAIGNS)
 def index():
     return render_template(
-        "campaigns/index.html", campaigns=queries.all_campaigns(db_session), today=date.today()
+        "campaigns/index.html", campaigns=queries.all_campaigns(db_session), today=local_today()
     )
 
 
@@ -108,7 +109,8 @@ def _render_show(campaign: Campaign, form: InvitationForm, issued=None, status: 
             for link in open_links(db_session, campaign)
             if link.provider_id in providers and link.programme_id in programmes
         ],
-        counts=queries.invitation_counts(db_session, campaign.id),
+        counts=queries.invitation_counts(db_session, campaign),
+        waiting=waiting_count(db_session, campaign),
         providers=providers,
         programmes=programmes,
         issued=issued,
@@ -121,6 +123,9 @@ def _render_show(campaign: Campaign, form: InvitationForm, issued=None, status: 
 def invitations(campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     form = _invitation_form(campaign)
+    if campaign.finalised_on is not None:
+        flash(_("This campaign is finalised: no more links can be created."), "error")
+        return _render_show(campaign, form, status=409)
     if not form.validate_on_submit():
         return _render_show(campaign, form, status=422)
     provider = db_session.get(Provider, form.provider.data)
@@ -132,6 +137,7 @@ def invitations(campaign_id: int):
         programme=programme,
         language=form.language.data,
         count=form.count.data,
+        today=local_today(),
     )
     db_session.commit()
     rows = [(provider.name, programme.code, item.language, invitation_url(item.token)) for item in issued]

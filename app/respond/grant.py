@@ -16,6 +16,7 @@ from datetime import timedelta
 from flask import session
 
 from ..i18n import forget_explicit_choice
+from ..mixing.intake import new_form_nonce
 
 GRANT_KEY = "grant"
 DRAFT_KEY = "draft"
@@ -36,6 +37,11 @@ class Grant:
     channel: str
     #: Unix time the link was opened; kept only in the customer's cookie.
     issued_at: int
+    #: Open links only: a random value naming this survey form, so that
+    #: sending it twice stores it once (mixing/intake.py keeps its hash
+    #: until the campaign is finalised). None for single-use links, whose
+    #: claim does that.
+    form_nonce: str | None = None
 
     @property
     def identity(self) -> str:
@@ -47,6 +53,7 @@ class Grant:
 
 
 def issue(link, kind: str) -> Grant:
+    """Put a grant for `link` (an Invitation or OpenLink) in the session and return it."""
     grant = Grant(
         kind=kind,
         link_id=link.id,
@@ -56,6 +63,7 @@ def issue(link, kind: str) -> Grant:
         language=link.language,
         channel=link.channel,
         issued_at=int(time.time()),
+        form_nonce=new_form_nonce() if kind == OPEN_LINK else None,
     )
     previous = _identity_in_session()
     if previous is not None and previous != grant.identity:

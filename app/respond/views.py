@@ -6,7 +6,6 @@ Flow: /s/<token> or /o/<code>  --303-->  /survey  --POST, 303-->  /thanks
 from __future__ import annotations
 
 import time
-from datetime import date
 
 from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 from flask_babel import format_date
@@ -14,21 +13,23 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..campaigns.models import Campaign
+from ..clock import local_today, month_of
 from ..db import db_session, get_database
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
 from ..limits import limit
+from ..mixing.intake import Outcome, Submission, store_answers
+from ..mixing.keys import PublishedKeys
+from ..mixing.sealing import AnswerSheet
 from ..surveys.definition import FREE_TEXT_MAX, StoredAnswer, SurveyDefinition, TextQuestion
 from . import grant as grants
 from .rendering import blank_survey_page
 from .services import (
     LinkLookup,
     LinkState,
-    Outcome,
     RecentScopes,
     SurveyScope,
     find_invitation,
     find_open_link,
-    record_response,
 )
 
 bp = Blueprint("respond", __name__, template_folder="templates")
@@ -44,6 +45,8 @@ RAW_ANSWER_MAX = FREE_TEXT_MAX + FREE_TEXT_MAX // 2
 #: name after a change (services.RecentScopes). Submits read the end afresh.
 PAGE_SCOPE_SECONDS = 5.0
 RECENT_SCOPES_KEY = "kundrost.respond.recent_scopes"
+#: The answer key this process seals to (mixing/keys.PublishedKeys).
+PUBLISHED_KEYS_KEY = "kundrost.respond.published_keys"
 
 #: Set after a submit: the language answered in and when, so that a repeated
 #: send or the back button lead to "already received" for a while.
@@ -53,6 +56,8 @@ DONE_KEY = "done"
 @bp.record_once
 def _keep_recent_scopes(state) -> None:
     state.app.extensions[RECENT_SCOPES_KEY] = RecentScopes(PAGE_SCOPE_SECONDS)
+    config = state.app.config["KUNDROST"]
+    state.app.extensions[PUBLISHED_KEYS_KEY] = PublishedKeys(config.key_cache.total_seconds())
 
 
 @bp.after_request
@@ -69,13 +74,13 @@ def _link_open_limit() -> str:
 @bp.get("/s/<token>")
 @limit(_link_open_limit)
 def open_invitation(token: str):
-    return _exchange(find_invitation(db_session, token, date.today()), grants.INVITATION)
+    return _exchange(find_invitation(db_session, token, local_today()), grants.INVITATION)
 
 
 @bp.get("/o/<code>")
 @limit(_link_open_limit)
 def open_link(code: str):
-    return _exchange(find_open_link(db_session, code, date.today()), grants.OPEN_LINK)
+    return _exchange(find_open_link(db_session, code, local_today()), grants.OPEN_LINK)
 
 
 def _exchange(lookup: LinkLookup, kind: str):
@@ -112,7 +117,7 @@ def survey():
         return _unusable_page()
     if request.method == "POST":
         return _submit(grant, scope)
-    if date.today() > scope.ends_on:
+    if local_today() > scope.ends_on:
         return _closed_page()
     draft = grants.draft_for(grant)
     return _render_survey(grant, scope, answers=draft or {}, restored=bool(draft))
@@ -141,12 +146,38 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
     if skipped and request.form.get("action") != "send_anyway":
         return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
+    if grant.kind == grants.OPEN_LINK and not grant.form_nonce:
+        # A grant from before open-link forms had a nonce: without one a
+        # resent form could be stored twice, so the link is opened afresh.
+        grants.keep_draft(grant, raw)
+        return _expired_page()
+    today = local_today()
+    submission = Submission(
+        campaign_id=grant.campaign_id,
+        sheet=AnswerSheet(
+            survey_version_id=scope.survey_version_id,
+            provider_id=grant.provider_id,
+            programme_id=grant.programme_id,
+            channel=grant.channel,
+            language=language,
+            month=month_of(today),
+            status=definition.status_of(answers),
+            answers=answers,
+        ),
+        invitation_id=grant.link_id if grant.kind == grants.INVITATION else None,
+        form_nonce=grant.form_nonce if grant.kind == grants.OPEN_LINK else None,
+    )
+    config = current_app.config["KUNDROST"]
     # On a pooled connection of its own: every statement of a submit is built
-    # once (services.py), the ORM session's bookkeeping would buy nothing.
+    # once (mixing/intake.py), the ORM session's bookkeeping would buy nothing.
     with get_database().engine.connect() as connection:
-        outcome = record_response(
-            connection, grant=grant, scope=scope, language=language, answers=answers, today=date.today()
+        outcome = store_answers(
+            connection, submission, definition, today=today,
+            keys=current_app.extensions[PUBLISHED_KEYS_KEY], crash_at=config.crash_at,
         )
+    if outcome is Outcome.NO_KEY:
+        grants.keep_draft(grant, raw)
+        return _not_taking_answers_page()
     grants.finish()
     if outcome is Outcome.CLOSED:
         return _closed_page()
@@ -296,6 +327,17 @@ def _not_yet_open_page(campaign: Campaign | None):
         _("This survey is not open yet"),
         [_("You can answer from %(date)s. Please open the link again then.", date=starts)],
         status=403,
+    )
+
+
+def _not_taking_answers_page():
+    # The mixer has not published an answer key yet (a new installation):
+    # nothing was stored, and the answers stay on the phone as a draft.
+    return _message(
+        _("Your answers could not be saved just now"),
+        [_("The survey cannot take answers at the moment. Nothing was sent, and your answers are kept on this phone."),
+         _("Please open your link again in a little while to send them.")],
+        status=503,
     )
 
 
