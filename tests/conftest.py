@@ -28,6 +28,7 @@ from app.i18n import LANGUAGES
 from app.i18n.cli import compile_catalogs
 from app.limits import limiter
 from app.migrate import upgrade
+from app.mixing.mixer import Mixer
 from app.models import metadata
 from app.organisation.models import Programme, Provider
 from app.surveys.services import load_builtin
@@ -80,13 +81,14 @@ def _empty_all_tables(database: Database) -> None:
 
 
 @pytest.fixture
-def config(migrated) -> Config:
+def config(migrated, tmp_path) -> Config:
     return Config(
         database_url=migrated,
         secret_key="test-secret-key-not-for-production",
         public_url="https://enkat.example.se",
         secure_cookies=False,
         ratelimit_link_open="1000 per minute",
+        mixer_key_dir=str(tmp_path / "mixer-keys"),
     )
 
 
@@ -97,8 +99,17 @@ def app(config, tmp_path):
     database = application.extensions["kundrost.db"]
     _empty_all_tables(database)
     limiter.reset()  # counters live in memory across apps; each test starts afresh
+    # As in production, answers are taken only once the mixer has published a key.
+    mixer_of(application).publish_key()
     yield application
     database.dispose()
+
+
+def mixer_of(app) -> Mixer:
+    """A started mixer for the test app (its keys live in the test's own folder)."""
+    mixer = Mixer(app.extensions["kundrost.db"], app.config["KUNDROST"])
+    mixer.start()
+    return mixer
 
 
 @pytest.fixture
@@ -130,7 +141,7 @@ class World:
                 db_session, campaign,
                 provider=db_session.get(Provider, self.provider_ids[provider]),
                 programme=db_session.get(Programme, self.programme_ids[0]),
-                language=language, count=count,
+                language=language, count=count, today=date.today(),
             )
             db_session.commit()
             return [item.token for item in issued]

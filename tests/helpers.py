@@ -43,12 +43,42 @@ def submit(client, csrf: str, answers: dict[str, str], action: str = "send", **h
 
 
 def count_responses(app) -> int:
+    """Responses written by the mixer (not answers still waiting to be mixed)."""
     from sqlalchemy import func, select
 
     from app.respond.models import Response
 
     with app.app_context():
         return db_session.scalar(select(func.count()).select_from(Response))
+
+
+def count_stored(app) -> int:
+    """Answers stored in any form: waiting to be mixed, or mixed into responses."""
+    from sqlalchemy import func, select
+
+    from app.mixing.models import WaitingAnswer
+
+    with app.app_context():
+        waiting = db_session.scalar(select(func.count()).select_from(WaitingAnswer))
+    return waiting + count_responses(app)
+
+
+def waiting_sheets(app) -> list:
+    """Every waiting answer, opened with the test mixer's keys (as AnswerSheets)."""
+    from sqlalchemy import select
+
+    from app.campaigns.models import Campaign
+    from app.mixing.mixer import RoundReport
+
+    from .conftest import mixer_of
+
+    mixer = mixer_of(app)
+    report = RoundReport()
+    with app.app_context():
+        campaign_ids = list(db_session.scalars(select(Campaign.id)))
+    sheets = [item.sheet for campaign_id in campaign_ids for item in mixer.open_waiting(campaign_id, report)]
+    assert report.unopened == 0
+    return sheets
 
 
 def translated(msgid: str, language: str) -> str:

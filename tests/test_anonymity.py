@@ -2,7 +2,9 @@
 
 An attacker here has the whole database after a campaign - every table,
 every column, and the storage engine's own row metadata (PostgreSQL's xmin
-and ctid, SQLite's rowid) - plus the application's logs.
+and ctid, SQLite's rowid) - plus the application's logs. What the database
+server's own files hold (WAL, -wal frames, dead rows, the server log) is
+attacked by tests/adversary/, through a real server.
 """
 
 from __future__ import annotations
@@ -10,44 +12,71 @@ from __future__ import annotations
 import random
 import re
 import threading
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import DateTime, inspect, select, text
+from sqlalchemy import DateTime, select, text, update
 
-from app.campaigns.models import Invitation
+from app.campaigns.models import Campaign, Invitation
 from app.campaigns.tokens import token_hash
 from app.db import db_session
+from app.mixing.models import WaitingAnswer
 from app.models import metadata
 from app.precompressed import HoledPage
-from app.respond.models import Response
+from app.respond.models import Answer, Response
 
-from .helpers import count_responses, definition_of, full_answers, open_survey, submit
+from .conftest import mixer_of
+from .helpers import count_responses, count_stored, definition_of, full_answers, open_survey, submit
 
 CANARY_AGENT = "CanaryPhone/9.9 (UA-4f1d2c)"
 CANARY_ADDRESS = "203.0.113.77"
-RESPONDENT_TABLES = ("response", "answer")
+RESPONDENT_TABLES = ("response", "answer", "waiting_answer", "form_nonce")
+SCALE_POINTS = 5
+
+
+def pattern(number: int, scale_keys: list[str]) -> dict[str, str]:
+    """Scale answers that spell `number` in base 5: every respondent's answers differ."""
+    digits = {}
+    for key in scale_keys:
+        number, digit = divmod(number, SCALE_POINTS)
+        digits[key] = str(digit + 1)
+    return digits
 
 
 def run_campaign(app, world, answered: int = 24, seed: int = 7):
-    """Answer `answered` of 40 invitations (in one cell) in shuffled order; return truth."""
+    """Answer `answered` of 40 invitations (one cell) in shuffled order, then mix and finalise.
+
+    Returns (truth: response id -> invitation id, every token issued).
+    """
     definition = definition_of(app, world)
+    scale_keys = [q.key for q in definition.questions if q.type == "scale"]
     tokens = world.invite(app, "sv", count=40)
     rng = random.Random(seed)
     chosen = rng.sample(tokens, answered)
-    truth = {}  # response id -> invitation id
+    sent = {}  # answer pattern -> invitation id
     for number, token in enumerate(chosen):
         client = app.test_client()
         headers = {"User-Agent": CANARY_AGENT, "X-Forwarded-For": CANARY_ADDRESS}
         client.environ_base["REMOTE_ADDR"] = CANARY_ADDRESS
         _, csrf = open_survey(client, token, **headers)
-        answers = full_answers(definition, 1 + number % 5)
+        answers = {**full_answers(definition), **pattern(number, scale_keys)}
         assert submit(client, csrf, answers, **headers).status_code == 303
         with app.app_context():
-            new = set(db_session.scalars(select(Response.id))) - set(truth)
-            invitation_id = db_session.scalar(select(Invitation.id).where(Invitation.token_hash == token_hash(token)))
-        [response_id] = new
-        truth[response_id] = invitation_id
+            sent[tuple(answers[k] for k in scale_keys)] = db_session.scalar(
+                select(Invitation.id).where(Invitation.token_hash == token_hash(token)))
+    mixer = mixer_of(app)
+    mixer.round()  # one cell of `answered` >= 2k waiting: all but k are released
+    with app.app_context():
+        db_session.execute(update(Campaign).values(ends_on=date.today() - timedelta(days=1)))
+        db_session.commit()
+    mixer.finalise(world.campaign_id, date.today())
+    truth = {}
+    with app.app_context():
+        for response_id, key, value in db_session.execute(select(Answer.response_id, Answer.question_key, Answer.value)):
+            truth.setdefault(response_id, {})[key] = value
+    truth = {rid: sent[tuple(str(values[k]) for k in scale_keys)] for rid, values in truth.items()}
+    assert len(truth) == answered
     return truth, tokens
 
 
@@ -62,81 +91,111 @@ def dump(app) -> dict[str, list[dict]]:
             if dialect == "postgresql":
                 extra = ", xmin::text AS _xmin, ctid::text AS _ctid"
             elif table.name not in RESPONDENT_TABLES:
-                extra = ", rowid AS _rowid"  # response and answer have none, on purpose
+                extra = ", rowid AS _rowid"  # the respondent tables have none, on purpose
             rows = connection.execute(text(f"SELECT *{extra} FROM {table.name}")).mappings().all()
             tables[table.name] = [dict(row) for row in rows]
     return tables
 
 
-def _ctid_key(ctid: str) -> tuple[int, int]:
-    page, item = ctid.strip("()").split(",")
-    return int(page), int(item)
+def test_a_submit_writes_no_response_and_nothing_readable(app, world):
+    # The request that sends the answers writes only a sealed row: a response
+    # appears only when the mixer releases a whole cell.
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    client = app.test_client()
+    _, csrf = open_survey(client, world.invite(app)[0])
+    answers = {**full_answers(definition), text_key: "Min coach heter Canary-Kanarie"}
+    assert submit(client, csrf, answers).status_code == 303
+    assert count_responses(app) == 0 and count_stored(app) == 1
+    everything = repr(dump(app))
+    assert "Canary-Kanarie" not in everything
+    assert "Canary-Kanarie".encode() not in b"".join(
+        bytes(row["sealed"]) for row in dump(app)["waiting_answer"])
 
 
-def pairing_attempts(tables) -> dict[str, dict[str, int]]:
-    """Each strategy's guess: response id -> invitation id."""
-    invitations = [row for row in tables["invitation"] if row["responded"]]
-    responses = tables["response"]
-    guesses = {}
-    for column in ("_xmin",):
-        if responses and column in responses[0]:
-            by_value = {}
-            for invitation in invitations:
-                by_value.setdefault(invitation[column], []).append(invitation["id"])
-            guesses[f"same {column}"] = {
-                r["id"]: by_value[r[column]][0] for r in responses if len(by_value.get(r[column], [])) == 1
-            }
-    order_keys = {"id": lambda row: row["id"]}
-    if "_ctid" in (responses[0] if responses else {}):
-        order_keys["ctid"] = lambda row: _ctid_key(row["_ctid"])
-    if "_xmin" in (responses[0] if responses else {}):
-        order_keys["xmin"] = lambda row: int(row["_xmin"])
-    if "_rowid" in (invitations[0] if invitations else {}):
-        order_keys["rowid"] = lambda row: row.get("_rowid", row["id"])
-    for name, key in order_keys.items():
-        for reverse in (False, True):
-            ranked_invitations = sorted(invitations, key=key, reverse=reverse)
-            ranked_responses = sorted(responses, key=key if name != "rowid" else order_keys["id"])
-            guesses[f"order by {name}{' desc' if reverse else ''}"] = {
-                r["id"]: i["id"] for r, i in zip(ranked_responses, ranked_invitations)
-            }
-    return guesses
+def test_every_waiting_answer_of_a_survey_has_one_size_whatever_was_typed(app, world):
+    # A ciphertext's length must not tell a long comment from none at all.
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    for typed in ("", "Bra.", "ሰላም " * 240, "😊" * 1000):
+        client = app.test_client()
+        _, csrf = open_survey(client, world.invite(app)[0])
+        assert submit(client, csrf, {**full_answers(definition), text_key: typed}, action="send_anyway").status_code == 303
+    client = app.test_client()
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, {}, action="send_anyway").status_code == 303
+    sizes = {len(bytes(row["sealed"])) for row in dump(app)["waiting_answer"]}
+    # The Nacka survey pads to 5 KiB (one 1,000-character text in 4-byte
+    # characters fits), plus HPKE's 32-byte key and 16-byte tag.
+    assert sizes == {5 * 1024 + 48}
 
 
 def test_responses_cannot_be_paired_with_invitations(app, world):
     truth, _ = run_campaign(app, world)
     tables = dump(app)
-    for strategy, guess in pairing_attempts(tables).items():
-        correct = sum(1 for response_id, invitation_id in guess.items() if truth.get(response_id) == invitation_id)
-        # 24 pairs in one cell: chance gives one right on average; 5 or more would be a leak.
-        assert correct < 5, f"pairing by {strategy} found {correct} of {len(truth)} pairs"
+    invitations = {row["id"]: row for row in tables["invitation"]}
+    assert not invitations, "finalisation deletes the invitations"
+    responses = tables["response"]
+    guesses = {}
+    if responses and "_xmin" in responses[0]:
+        # Every response of one mixing shares that mixing's transaction: none
+        # shares a claim's, and the mixing wrote at least k of them.
+        per_xmin = {}
+        for row in responses:
+            per_xmin.setdefault(row["_xmin"], []).append(row)
+        assert min(len(rows) for rows in per_xmin.values()) >= 5
+    ordered_truth = [truth[row["id"]] for row in sorted(responses, key=lambda r: r.get("_ctid") or r["id"])]
+    claimed_in_order = sorted(truth.values())
+    guesses["physical or id order against issue order"] = sum(
+        1 for guessed, actual in zip(claimed_in_order, ordered_truth) if guessed == actual)
+    guesses["reverse order"] = sum(
+        1 for guessed, actual in zip(reversed(claimed_in_order), ordered_truth) if guessed == actual)
+    for strategy, correct in guesses.items():
+        # 24 responses, each in a set of 24: chance is one right on average;
+        # 7 or more has probability below 1e-4 (Poisson-binomial tail).
+        assert correct < 7, f"pairing by {strategy} found {correct} of {len(truth)} pairs"
 
 
 def test_no_value_in_a_response_points_at_an_invitation(app, world):
-    run_campaign(app, world, answered=10)
+    definition = definition_of(app, world)
+    tokens = world.invite(app, "sv", count=12)
+    hashes = []
+    with app.app_context():
+        hashes = [row.token_hash for row in db_session.scalars(select(Invitation))]
+    for token in tokens:
+        client = app.test_client()
+        _, csrf = open_survey(client, token)
+        assert submit(client, csrf, full_answers(definition)).status_code == 303
+    mixer_of(app).round()
     tables = dump(app)
-    hashes = {row["token_hash"] for row in tables["invitation"]}
+    assert len(tables["response"]) == 12 - 5  # all but k = 5 released
     respondent_values = repr([tables[name] for name in RESPONDENT_TABLES])
     for digest in hashes:
         assert digest[:12] not in respondent_values
 
 
 def test_respondent_columns_are_only_the_reviewed_ones():
-    """A new column on a response is an anonymity decision: review it, then list it here."""
+    """A new column on these tables is an anonymity decision: review it, then list it here."""
     assert set(metadata.tables["response"].columns.keys()) == {
-        "id", "survey_version_id", "status", "week",
+        "id", "survey_version_id", "status", "month",
         "campaign_id", "provider_id", "programme_id", "language", "channel",
     }
     assert set(metadata.tables["answer"].columns.keys()) == {
         "response_id", "question_key", "value", "choice", "text", "dont_know",
     }
+    assert set(metadata.tables["waiting_answer"].columns.keys()) == {"id", "campaign_id", "key_id", "sealed"}
+    assert set(metadata.tables["form_nonce"].columns.keys()) == {"hash", "campaign_id"}
     assert set(metadata.tables["invitation"].columns.keys()) == {
         "id", "token_hash", "responded", "created_on",
         "campaign_id", "provider_id", "programme_id", "language", "channel",
     }
+    assert set(metadata.tables["cell_count"].columns.keys()) == {
+        "id", "campaign_id", "language_role", "provider_id", "programme_id", "channel", "language", "month",
+        "issued", "answered", "complete", "partial", "withheld",
+    }
 
 
-def test_respondent_tables_have_no_reference_to_links_and_no_time_finer_than_a_week(app):
+def test_respondent_tables_have_no_reference_to_links_and_no_time_finer_than_a_month(app):
     for name in RESPONDENT_TABLES:
         table = metadata.tables[name]
         referenced = {fk.column.table.name for fk in table.foreign_keys}
@@ -147,12 +206,12 @@ def test_respondent_tables_have_no_reference_to_links_and_no_time_finer_than_a_w
         if db_session.connection().dialect.name == "sqlite":
             # No hidden rowid: rows are stored in random-id order, not arrival order.
             for name in RESPONDENT_TABLES:
-                with pytest.raises(Exception):
+                with pytest.raises(Exception, match="rowid"):
                     db_session.execute(text(f"SELECT rowid FROM {name}")).all()
 
 
 def test_nothing_stored_names_a_token_an_address_or_a_browser(app, world):
-    _, tokens = run_campaign(app, world, answered=5)
+    _, tokens = run_campaign(app, world, answered=10)
     everything = repr(dump(app))
     for token in tokens:
         assert token not in everything
@@ -165,10 +224,13 @@ def test_response_ids_are_random_not_sequential(app, world):
     truth, _ = run_campaign(app, world, answered=12)
     ids = list(truth)
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
-    assert ids != sorted(ids)  # arrival order is not id order (chance: 1 in 12!)
+    assert len({i[:8] for i in ids}) == 12  # no shared prefix as a counter would give
+    with app.app_context():
+        waiting_ids = list(db_session.scalars(select(WaitingAnswer.id)))
+    assert waiting_ids == []  # finalisation left nothing waiting
 
 
-def test_concurrent_submits_of_one_link_store_one_response(app, world):
+def test_concurrent_submits_of_one_link_store_one_answer(app, world):
     definition = definition_of(app, world)
     token = world.invite(app)[0]
     first = app.test_client()
@@ -189,12 +251,12 @@ def test_concurrent_submits_of_one_link_store_one_response(app, world):
         thread.start()
     for thread in threads:
         thread.join()
-    assert count_responses(app) == 1
+    assert count_stored(app) == 1
     assert sorted(results) == ["/thanks"] + ["/thanks?again=1"] * (len(clients) - 1)
 
 
 def test_concurrent_submits_in_one_cell_all_succeed(app, world):
-    """Claims in one cell are serialised, not refused, and never deadlock."""
+    """No lock per cell: submits in one cell never wait for or refuse each other."""
     definition = definition_of(app, world)
     tokens = world.invite(app, count=6)
     prepared = []
@@ -215,12 +277,7 @@ def test_concurrent_submits_in_one_cell_all_succeed(app, world):
     for thread in threads:
         thread.join()
     assert statuses == ["/thanks"] * len(tokens)
-    assert count_responses(app) == len(tokens)
-    tables = dump(app)
-    if "_xmin" in tables["invitation"][0]:
-        # Each claim rewrote every used invitation of the cell after the one
-        # before it had committed: none kept the xmin of its own response.
-        assert len({row["_xmin"] for row in tables["invitation"] if row["responded"]}) == 1
+    assert count_stored(app) == len(tokens)
 
 
 def test_session_cookie_forgets_the_link_after_sending(app, client, world):
@@ -229,13 +286,12 @@ def test_session_cookie_forgets_the_link_after_sending(app, client, world):
     submit(client, csrf, full_answers(definition))
     with client.session_transaction() as session:
         assert "grant" not in session and "draft" not in session
-        done_at = datetime.fromtimestamp(session["done"]["at"], tz=timezone.utc)
-        assert done_at.year >= 2026  # kept only in the customer's own cookie
+        assert set(session["done"]) == {"lang", "at"}  # kept only in the customer's own cookie
 
 
 def test_what_a_process_keeps_between_requests_holds_nothing_of_a_customer(app, world):
-    # The server's own memory is part of "nothing stored": the kept blank pages
-    # and campaign scopes must hold no token, no form secret, no answer.
+    # The server's own memory is part of "nothing stored": the kept blank pages,
+    # campaign scopes and the published key must hold no token, no form secret, no answer.
     definition = definition_of(app, world)
     text_key = next(q.key for q in definition.questions if q.type == "text")
     secrets = []
@@ -247,7 +303,7 @@ def test_what_a_process_keeps_between_requests_holds_nothing_of_a_customer(app, 
         assert submit(client, csrf, answers).status_code == 303
         secrets += [token, csrf, answers[text_key], csrf.split(".")[0]]
     kept = [app.extensions[key] for key in app.extensions if key.startswith("kundrost.respond.")]
-    assert kept, "the respond blueprint keeps its pages and scopes in app.extensions"
+    assert len(kept) == 3, "the respond blueprint keeps its blank pages, its scopes and the published key"
     memory = repr([store if isinstance(store, dict) else vars(store) for store in kept])
     for blank_page in _holed_pages(kept):
         memory += (blank_page.prefix + blank_page.suffix).decode()
@@ -261,3 +317,23 @@ def _holed_pages(kept):
             for part in entry:
                 if isinstance(part, HoledPage):
                     yield part
+
+
+def test_responses_table_holds_only_what_the_mixer_wrote(app, world):
+    # A cell below 2k is not mixed: its answers stay sealed, and no figure shows them.
+    definition = definition_of(app, world)
+    for token in world.invite(app, count=9):
+        client = app.test_client()
+        _, csrf = open_survey(client, token)
+        assert submit(client, csrf, full_answers(definition)).status_code == 303
+    mixer_of(app).round()
+    assert count_responses(app) == 0 and count_stored(app) == 9
+    token = world.invite(app)[0]
+    client = app.test_client()
+    _, csrf = open_survey(client, token)
+    assert submit(client, csrf, full_answers(definition)).status_code == 303
+    mixer_of(app).round()
+    assert count_responses(app) == 5 and count_stored(app) == 10
+    stockholm_month = datetime.now(ZoneInfo("Europe/Stockholm")).date().replace(day=1)
+    with app.app_context():
+        assert set(db_session.scalars(select(Response.month))) == {stockholm_month}

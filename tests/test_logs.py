@@ -17,7 +17,7 @@ import pytest
 from app.respond import services as respond_services
 
 from .conftest import ROOT, csrf_token_from
-from .helpers import count_responses, definition_of, full_answers
+from .helpers import count_stored, definition_of, full_answers
 
 
 def free_port() -> int:
@@ -86,7 +86,7 @@ def test_access_log_leaves_out_respondents_and_addresses(app, world, gunicorn):
     assert status == 303, answer_page
     assert request(port, "GET", "/thanks", cookie=cookie)[0] == 200
     assert request(port, "GET", "/staff/login")[0] == 200
-    assert count_responses(app) == 1
+    assert count_stored(app) == 1
     time.sleep(0.3)
     text = log.read_text()
     access_lines = [line for line in text.splitlines() if re.search(r'"(GET|POST) /', line)]

@@ -7,7 +7,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from app.campaigns.models import INVITATION_FILLFACTOR
 from app.db import Database
 from app.migrate import downgrade, upgrade
 from app.models import metadata
@@ -54,13 +53,50 @@ def test_migrations_go_down_and_up_again(migrated, tmp_path):
         cleanup()
 
 
-def test_invitation_pages_leave_room_for_in_place_claims_on_postgresql(migrated):
-    # Every claim rewrites a cell of invitations (respond/services.py); without
-    # free room on their pages each claim also rewrites every index entry.
-    if not migrated.startswith("postgresql"):
-        pytest.skip("fillfactor is a PostgreSQL storage setting")
-    engine = create_engine(migrated)
-    with engine.connect() as connection:
-        options = connection.scalar(text("SELECT reloptions FROM pg_class WHERE relname = 'invitation'"))
-    engine.dispose()
-    assert f"fillfactor={INVITATION_FILLFACTOR}" in (options or [])
+def test_the_mixing_migration_keeps_every_response_and_answer(migrated, tmp_path):
+    # 0004 rebuilds response and answer on SQLite by hand; a careless rebuild
+    # loses WITHOUT ROWID or lets dropping response cascade into answer.
+    url, cleanup = _fresh_database(migrated, tmp_path)
+    database = Database(url)
+    try:
+        upgrade(database, "0003")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO provider (id, name, active) VALUES (1, 'Nordljus AB', true)"))
+            connection.execute(text("INSERT INTO programme (id, code, name, active) VALUES (1, 'SO', 'SO', true)"))
+            connection.execute(text(
+                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, '{}', 'd')"))
+            connection.execute(text(
+                "INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
+                " VALUES (1, 'Hösten', 1, '2026-09-01', '2026-12-31')"))
+            connection.execute(text(
+                "INSERT INTO response (id, survey_version_id, status, week, campaign_id, provider_id,"
+                " programme_id, language, channel) VALUES"
+                " ('a1', 1, 'complete', '2026-09-28', 1, 1, 1, 'ar', 'sms'),"
+                " ('b2', 1, 'partial', '2026-11-30', 1, 1, 1, 'ti', 'qr')"))
+            connection.execute(text(
+                "INSERT INTO answer (response_id, question_key, value, choice, text, dont_know) VALUES"
+                " ('a1', 'q1', 4, NULL, NULL, false), ('a1', 'comments', NULL, NULL, 'Bra stöd', false),"
+                " ('b2', 'q1', NULL, NULL, NULL, true)"))
+        upgrade(database)
+        with database.engine.connect() as connection:
+            responses = connection.execute(text(
+                "SELECT id, status, month, language, channel FROM response ORDER BY id")).all()
+            answers = connection.execute(text(
+                "SELECT response_id, question_key, value, text, dont_know FROM answer"
+                " ORDER BY response_id, question_key")).all()
+            if connection.dialect.name == "sqlite":
+                with pytest.raises(Exception, match="rowid"):
+                    connection.execute(text("SELECT rowid FROM response")).all()
+        # The week of Monday 28 September 2026 keeps September; 30 November, November.
+        assert [(r.id, r.status, str(r.month), r.language, r.channel) for r in responses] == [
+            ("a1", "complete", "2026-09-01", "ar", "sms"),
+            ("b2", "partial", "2026-11-01", "ti", "qr"),
+        ]
+        assert [tuple(a) for a in answers] == [
+            ("a1", "comments", None, "Bra stöd", False),
+            ("a1", "q1", 4, None, False),
+            ("b2", "q1", None, None, True),
+        ]
+    finally:
+        database.dispose()
+        cleanup()

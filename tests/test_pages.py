@@ -7,8 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 from app.i18n import LANGUAGES
+from app.mixing.models import WaitingAnswer
 from app.respond.models import Response
 
 from .helpers import translated
@@ -107,6 +109,13 @@ def test_demo_command_prints_a_fresh_link_per_language(app, runner, tmp_path):
     results = staff.get(re.search(r"Results\s+https://enkat\.example\.se(\S+)", output).group(1))
     assert results.status_code == 200
     assert translated("Too few answers", "sv") in results.get_data(as_text=True)
+    # The spring campaign is finalised: its answers are all mixed, its links gone.
+    finalised = staff.get(re.search(r"Finalised\s+https://enkat\.example\.se(\S+)", output).group(1))
+    assert finalised.status_code == 200
+    with app.app_context():
+        spring = db_session.scalar(select(Campaign).where(Campaign.finalised_on.is_not(None)))
+        assert db_session.scalar(select(func.count()).select_from(Invitation).where(Invitation.campaign_id == spring.id)) == 0
+        assert db_session.scalar(select(func.count()).select_from(WaitingAnswer).where(WaitingAnswer.campaign_id == spring.id)) == 0
 
 
 @pytest.mark.parametrize("code", ["sv", "ps", "so"])

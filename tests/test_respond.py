@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gzip
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
@@ -12,16 +13,24 @@ from sqlalchemy import select
 from app.db import db_session
 from app.campaigns.models import Campaign
 from app.respond.grant import GRANT_KEY
-from app.respond.models import Answer, Response
 from app.respond.views import PAGE_SCOPE_SECONDS, RECENT_SCOPES_KEY
 
 from .conftest import build_world, csrf_token_from
-from .helpers import count_responses, definition_of, full_answers, open_survey, submit, translated
+from .helpers import (
+    count_responses,
+    count_stored,
+    definition_of,
+    full_answers,
+    open_survey,
+    submit,
+    translated,
+    waiting_sheets,
+)
 
 
-def stored_responses(app) -> list[Response]:
-    with app.app_context():
-        return list(db_session.scalars(select(Response)))
+def stored_sheets(app):
+    """What the write path stored: every waiting answer, opened with the test's keys."""
+    return waiting_sheets(app)
 
 
 def test_link_is_short_enough_for_an_sms(app, world):
@@ -67,22 +76,21 @@ def test_scale_points_carry_words_and_a_dont_know_choice(app, client, world):
     assert translated("Don't know / does not apply", "sv") in html
 
 
-def test_complete_answer_is_stored_with_scope_and_a_coarse_week(app, client, world):
+def test_complete_answer_is_stored_sealed_with_scope_and_a_coarse_month(app, client, world):
     definition = definition_of(app, world)
     _, csrf = open_survey(client, world.invite(app, "so")[0])
     sent = submit(client, csrf, full_answers(definition, 5))
     assert sent.status_code == 303 and sent.headers["Location"] == "/thanks"
-    [response] = stored_responses(app)
-    assert response.status == "complete"
-    assert response.language == "so"
-    assert response.channel == "sms"
-    assert response.provider_id == world.provider_ids[0]
-    assert response.week.weekday() == 0  # a Monday: nothing finer than the week
-    assert response.week <= date.today() < response.week + timedelta(days=7)
-    with app.app_context():
-        answers = {a.question_key: a for a in db_session.scalars(select(Answer))}
+    assert count_responses(app) == 0  # nothing readable until the mixer releases a cell
+    [sheet] = stored_sheets(app)
+    assert sheet.status == "complete"
+    assert sheet.language == "so"
+    assert sheet.channel == "sms"
+    assert sheet.provider_id == world.provider_ids[0]
+    stockholm_today = datetime.now(ZoneInfo("Europe/Stockholm")).date()
+    assert sheet.month == stockholm_today.replace(day=1)  # nothing finer than the month
     scale_key = next(q.key for q in definition.questions if q.type == "scale")
-    assert answers[scale_key].value == 5
+    assert sheet.answers[scale_key].value == 5
     thanks = client.get("/thanks")
     assert thanks.status_code == 200
     assert 'lang="so"' in thanks.get_data(as_text=True)
@@ -101,11 +109,11 @@ def test_skipped_questions_are_listed_and_can_be_sent_anyway(app, client, world)
     assert f'href="#q-{required.key}"' in html
     kept = next(k for k in answers if definition.question(k).type == "scale")
     assert f'name="{kept}" value="{answers[kept]}" checked' in html
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
     sent = submit(client, csrf, answers, action="send_anyway")
     assert sent.status_code == 303
-    [response] = stored_responses(app)
-    assert response.status == "partial"
+    [sheet] = stored_sheets(app)
+    assert sheet.status == "partial"
 
 
 def test_skipping_only_optional_questions_still_counts_as_complete(app, client, world):
@@ -117,7 +125,7 @@ def test_skipping_only_optional_questions_still_counts_as_complete(app, client, 
         answers.pop(key, None)
     _, csrf = open_survey(client, world.invite(app)[0])
     assert submit(client, csrf, answers, action="send_anyway").status_code == 303
-    assert stored_responses(app)[0].status == "complete"
+    assert stored_sheets(app)[0].status == "complete"
 
 
 def test_dont_know_answers_a_required_question(app, client, world):
@@ -127,11 +135,10 @@ def test_dont_know_answers_a_required_question(app, client, world):
     answers[required_scale.key] = "dk"
     _, csrf = open_survey(client, world.invite(app)[0])
     assert submit(client, csrf, answers).status_code == 303
-    [response] = stored_responses(app)
-    assert response.status == "complete"
-    with app.app_context():
-        answer = db_session.get(Answer, (response.id, required_scale.key))
-        assert answer.dont_know and answer.value is None
+    [sheet] = stored_sheets(app)
+    assert sheet.status == "complete"
+    answer = sheet.answers[required_scale.key]
+    assert answer.dont_know and answer.value is None
 
 
 def test_an_answer_that_was_never_offered_is_refused_in_the_customers_language(app, client, world):
@@ -145,7 +152,7 @@ def test_an_answer_that_was_never_offered_is_refused_in_the_customers_language(a
     html = refused.get_data(as_text=True)
     assert f'id="e-{scale_key}"' in html
     assert translated("Please choose one of the answers again.", "sv") in html
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
 
 
 def test_unknown_and_used_links_are_indistinguishable(app, client, world):
@@ -205,7 +212,7 @@ def test_a_campaign_closing_while_a_customer_answers_stores_nothing(app, client,
     sent = submit(client, csrf, full_answers(definition))
     assert sent.status_code == 410
     assert f"<h1>{translated('This survey has closed', 'uk')}</h1>" in sent.get_data(as_text=True)
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
 
 
 def test_survey_page_of_a_closed_campaign_says_so_within_seconds(app, client, world, monkeypatch):
@@ -242,7 +249,7 @@ def test_double_submit_stores_one_response(app, client, world):
     assert first.status_code == 303
     assert second.status_code == 303
     assert second.headers["Location"] == "/thanks?again=1"
-    assert count_responses(app) == 1
+    assert count_stored(app) == 1
 
 
 def test_two_tabs_with_one_session_store_one_response(app, world):
@@ -260,11 +267,10 @@ def test_two_tabs_with_one_session_store_one_response(app, world):
     assert second.headers["Location"] == "/thanks?again=1"
     again = tab_two.get(second.headers["Location"])
     assert translated("Your answers have already been received", "sv") in again.get_data(as_text=True)
-    assert count_responses(app) == 1
-    [response] = stored_responses(app)
-    with app.app_context():
-        values = {a.value for a in db_session.scalars(select(Answer)) if a.value and a.value > 1}
-    assert 4 in values  # the first tab's answers were kept, the second's refused
+    assert count_stored(app) == 1
+    [sheet] = stored_sheets(app)
+    values = {a.value for a in sheet.answers.values() if a.value and a.value > 1}
+    assert values == {4}  # the first tab's answers were kept, the second's refused
 
 
 def test_a_submit_hands_its_connection_back_ready_for_transactions(app, client, world):
@@ -317,7 +323,7 @@ def test_switching_language_keeps_the_answers_given(app, client, world):
     assert 'dir="rtl"' in html
     for key, value in answers.items():
         assert f'name="{key}" value="{value}" checked' in html
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
 
 
 def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, client, world):
@@ -330,14 +336,14 @@ def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, clien
     late = submit(client, csrf, answers)
     assert late.status_code == 200
     assert 'dir="rtl"' in late.get_data(as_text=True)  # explained in the customer's language
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
     reopened, csrf = open_survey(client, token)
     html = reopened.get_data(as_text=True)
     scale_key = next(k for k in answers if definition.question(k).type == "scale")
     assert f'name="{scale_key}" value="3" checked' in html
     assert 'role="status"' in html  # "your earlier answers are filled in"
     assert submit(client, csrf, answers).status_code == 303
-    assert count_responses(app) == 1
+    assert count_stored(app) == 1
 
 
 def test_a_draft_is_never_shown_to_the_next_link_opened_on_the_phone(app, client, world):
@@ -357,7 +363,7 @@ def test_post_without_a_valid_csrf_token_loses_nothing_and_explains(app, client,
     refused = client.post("/survey", data={"csrf_token": "forged", "action": "send", **full_answers(definition, 2)})
     assert refused.status_code == 400
     assert 'lang="uk"' in refused.get_data(as_text=True)
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
     page, _ = open_survey(client, token)
     scale_key = next(q.key for q in definition.questions if q.type == "scale")
     assert f'name="{scale_key}" value="2" checked' in page.get_data(as_text=True)
@@ -370,11 +376,9 @@ def test_open_link_answers_count_as_qr_channel(app, client, world):
     csrf = csrf_token_from(client.get("/survey").get_data(as_text=True))
     answers = full_answers(definition)
     assert submit(client, csrf, answers).status_code == 303
-    [response] = stored_responses(app)
-    assert (response.channel, response.language) == ("qr", "ti")
-    with app.app_context():
-        stored = db_session.scalars(select(Answer.question_key).where(Answer.response_id == response.id)).all()
-    assert sorted(stored) == sorted(answers)
+    [sheet] = stored_sheets(app)
+    assert (sheet.channel, sheet.language) == ("qr", "ti")
+    assert sorted(sheet.answers) == sorted(answers)
 
 
 def test_respondent_pages_do_not_leak_referrer_or_get_cached(app, client, world):
@@ -414,7 +418,7 @@ def test_survey_page_is_compressed_for_phones(app, world):
     assert pages[0].replace(csrf_token_from(pages[0]), "") == pages[1].replace(csrf_token_from(pages[1]), "")
     for phone, html in zip(phones, pages):
         assert submit(phone, csrf_token_from(html), answers).status_code == 303
-    assert count_responses(app) == 2
+    assert count_stored(app) == 2
 
 
 def test_survey_page_is_plain_for_a_browser_that_accepts_no_gzip(app, client, world):
@@ -454,7 +458,7 @@ def test_blank_survey_pages_are_kept_per_provider_with_each_visitors_own_token(a
     assert submit(first, third_csrf, answers).status_code == 400
     assert submit(first, first_csrf, answers).status_code == 303
     assert submit(third, third_csrf, answers).status_code == 303
-    assert count_responses(app) == 2
+    assert count_stored(app) == 2
 
 
 def test_a_page_with_answers_is_never_served_from_the_blank_page(app, client, world):
@@ -482,8 +486,8 @@ def test_every_kind_of_answer_is_stored_as_given(app, survey_key):
     client = app.test_client()
     _, csrf = open_survey(client, world.invite(app, "ti")[0])
     assert submit(client, csrf, posted, action="send_anyway").status_code == 303
-    with app.app_context():
-        stored = {a.question_key: a for a in db_session.scalars(select(Answer))}
+    [sheet] = stored_sheets(app)
+    stored = sheet.answers
     assert set(stored) == set(posted)
     for key, raw in posted.items():
         expected = definition.question(key).parse_answer(raw)
@@ -496,10 +500,9 @@ def test_every_kind_of_answer_is_stored_as_given(app, survey_key):
 def test_a_response_with_every_question_skipped_is_kept_as_partial(app, client, world):
     _, csrf = open_survey(client, world.invite(app)[0])
     assert submit(client, csrf, {}, action="send_anyway").status_code == 303
-    [response] = stored_responses(app)
-    assert response.status == "partial"
-    with app.app_context():
-        assert db_session.scalars(select(Answer)).all() == []
+    [sheet] = stored_sheets(app)
+    assert sheet.status == "partial"
+    assert sheet.answers == {}
 
 
 def test_a_language_chosen_for_one_link_is_not_forced_on_the_next_person(app, client, world):
@@ -531,7 +534,7 @@ def test_an_over_long_text_comes_back_whole_with_a_note_in_the_customers_languag
     note = translated("Your text is too long. Please shorten it to at most %(num)d characters.", language)
     assert note % {"num": 1000} in html
     assert answers[text_key] in html.replace("&#39;", "'")  # nothing of it lost
-    assert count_responses(app) == 0
+    assert count_stored(app) == 0
 
 
 def test_free_text_keeps_what_a_person_can_type_and_drops_control_bytes(app, client, world):
@@ -542,6 +545,6 @@ def test_free_text_keeps_what_a_person_can_type_and_drops_control_bytes(app, cli
     answers[text_key] = "Bra \x00stöd\x07,\tmen\r\nför lite praktik 😊 \u200fشكرا"
     _, csrf = open_survey(client, world.invite(app, "ar")[0])
     assert submit(client, csrf, answers).status_code == 303
-    with app.app_context():
-        stored = db_session.scalar(select(Answer.text).where(Answer.question_key == text_key))
+    [sheet] = stored_sheets(app)
+    stored = sheet.answers[text_key].text
     assert stored == "Bra stöd,\tmen\r\nför lite praktik 😊 \u200fشكرا"
