@@ -55,10 +55,11 @@ def plan_finalisation(
     Level by level (COARSENING_ORDER), answers whose cell at that level
     holds at least k of the answers still unplaced form a batch stored in
     that cell; the rest go on to the next, coarser level. If fewer than k
-    remain after the coarsest level, they join the smallest batch of the
-    deepest level reached, and that batch is stored fully merged; if there
-    is no batch at all (the whole campaign has fewer than k), they are
-    withheld: returned second, never stored.
+    remain after the coarsest level, they join the batch they share the
+    finest cell with (the smallest such batch on a tie), and the joined
+    batch is stored in that shared cell; if there is no batch at all (the
+    whole campaign has fewer than k), they are withheld: returned second,
+    never stored.
 
     Returns (batches, withheld); each batch is (stored cell, members) and
     is written in a transaction of its own.
@@ -76,11 +77,16 @@ def plan_finalisation(
         if not pending:
             break
     if pending and batches:
-        deepest = max(level for level, _, _ in batches)
-        smallest = min((b for b in batches if b[0] == deepest), key=lambda b: len(b[2]))
-        batches.remove(smallest)
-        merged = smallest[2] + pending
-        batches.append((COARSEST, coarsened(cell_of(merged[0]), COARSEST), merged))
+        def shared_level(batch) -> int:
+            cells = [cell_of(member) for member in batch[2] + pending]
+            return next(level for level in range(FINEST, COARSEST + 1)
+                        if len({coarsened(cell, level) for cell in cells}) == 1)
+
+        host = min(batches, key=lambda batch: (shared_level(batch), len(batch[2])))
+        level = shared_level(host)
+        batches.remove(host)
+        merged = host[2] + pending
+        batches.append((level, coarsened(cell_of(merged[0]), level), merged))
         pending = []
     return [(cell, group) for _, cell, group in batches], pending
 
