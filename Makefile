@@ -12,10 +12,10 @@ RUN_ENV := SECURE_COOKIES=0 PUBLIC_URL=http://$(HOST):$(PORT) BIND=$(HOST):$(POR
 
 .PHONY: run test test-sqlite test-postgres bench setup catalogs system-packages clean
 
-## run: install, create the demo municipality on SQLite and serve it
+## run: install, create the demo municipality on SQLite and serve it, with the mixer beside it
 run: setup catalogs
 	$(RUN_ENV) $(BIN)/flask --app app demo --reset
-	$(RUN_ENV) $(BIN)/gunicorn -c python:app.serving "app:create_app()"
+	$(RUN_ENV) EMBEDDED_MIXER=1 $(BIN)/gunicorn -c python:app.serving "app:create_app()"
 
 ## test: install everything the tests need and run them (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)
 test: setup catalogs node_modules/axe-core system-packages

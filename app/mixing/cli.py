@@ -8,6 +8,7 @@ systemd timer). Output is counts only: nothing about any respondent.
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 
@@ -57,6 +58,8 @@ def run_command() -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    # Counts only, one line a round (RoundReport.summary): nothing of a respondent.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s [mixer] %(levelname)s %(message)s")
     click.echo("mixer running; stop it with SIGTERM or Ctrl-C")
     _locked(lambda mixer: mixer.run(stop=lambda: stopping["now"]))
     click.echo("mixer stopped")

@@ -200,14 +200,21 @@ class Mixer:
         return report
 
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
-        """Rounds every `mixer_interval` until `stop()` is true (or the process is stopped)."""
-        self.start()
+        """Rounds every `mixer_interval` until `stop()` is true (or the process is stopped).
+
+        A database that is not reachable or not migrated yet is tried again
+        at the next round, with a warning: the mixer outlives both.
+        """
+        started = False
         while not stop():
             try:
+                if not started:
+                    self.start()
+                    started = True
                 log.info("mixer round: %s", self.round().summary())
-            except exc.OperationalError as error:
-                # The database went away for a while: the next round tries again.
-                log.warning("mixer round failed, will retry: %s", error.__class__.__name__)
+            except (exc.OperationalError, exc.ProgrammingError) as error:
+                log.warning("mixer round failed, next try in %.0f s: %s", self.config.mixer_interval.total_seconds(),
+                            str(error.orig).splitlines()[0] if error.orig else error.__class__.__name__)
             deadline = time.monotonic() + self.config.mixer_interval.total_seconds()
             while not stop() and time.monotonic() < deadline:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
