@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date
+from datetime import date, timedelta
 from statistics import mean
 
 import pytest
+from sqlalchemy import select, update
 
 from app.accounts.models import Role
 from app.analytics.queries import campaign_results, campaign_total
@@ -135,3 +136,46 @@ def test_results_page_in_several_languages(app, client, world, make_user):
         assert translated("Response rate, single-use links", language) in page
         # The survey is named by its title in the reader's language, not by its file key.
         assert f"{definition.title[language]} (v2)" in page  # the Nacka survey is at version 2
+
+
+def test_merged_providers_are_one_row_and_count_in_the_total(app, client, world, make_user):
+    with app.app_context():
+        keys = db_session.get(Campaign, world.campaign_id).survey_version.definition.index.questions
+    for _ in range(5):
+        add_response(app, world, 0, {key: 4 for key in keys})
+    for _ in range(5):  # five responses whose provider was merged for anonymity
+        add_response(app, world, 0, {key: 2 for key in keys})
+    with app.app_context():
+        db_session.execute(update(Response).where(Response.id.in_(
+            select(Answer.response_id).where(Answer.value == 2))).values(provider_id=None))
+        db_session.commit()
+    rows, total, _ = results(app, world)
+    [merged] = [row for row in rows if row.merged]
+    assert (merged.responses, merged.index_n, merged.index_value) == (5, 5, pytest.approx(2.0))
+    assert (total.responses, total.index_value) == (10, pytest.approx(3.0))
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    client.get("/staff/results/?lang=sv")
+    page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
+    assert translated("Other providers (small groups merged to keep answers anonymous)", "sv") in page
+
+
+def test_the_response_rate_survives_finalisation(app, world):
+    from .conftest import mixer_of
+    from .helpers import definition_of, full_answers, open_survey, submit
+
+    definition = definition_of(app, world)
+    tokens = world.invite(app, "sv", count=8)
+    for token in tokens[:6]:
+        client = app.test_client()
+        _, csrf = open_survey(client, token)
+        assert submit(client, csrf, full_answers(definition)).status_code == 303
+    before = rows_by_provider(results(app, world)[0], world)[0]
+    assert (before.invitations, before.invitations_answered, before.responses) == (8, 6, 0)  # all waiting
+    with app.app_context():
+        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.commit()
+    mixer_of(app).finalise(world.campaign_id, date.today())
+    after = rows_by_provider(results(app, world)[0], world)[0]
+    assert (after.invitations, after.invitations_answered, after.responses) == (8, 6, 6)
+    assert after.response_rate == pytest.approx(0.75)

@@ -548,3 +548,69 @@ def test_free_text_keeps_what_a_person_can_type_and_drops_control_bytes(app, cli
     [sheet] = stored_sheets(app)
     stored = sheet.answers[text_key].text
     assert stored == "Bra stöd,\tmen\r\nför lite praktik 😊 \u200fشكرا"
+
+
+def test_an_open_link_form_sent_twice_is_stored_once(app, client, world):
+    # A phone that lost the reply sends the same form again: its cookie and
+    # form are those of the first send, and nothing more is stored.
+    definition = definition_of(app, world)
+    code = world.open_link_code(app, "so")
+    assert client.get(f"/o/{code}").status_code == 303
+    csrf = csrf_token_from(client.get("/survey").get_data(as_text=True))
+    cookie = client.get_cookie("kr").value
+    first = submit(client, csrf, full_answers(definition))
+    resend = app.test_client()
+    resend.set_cookie("kr", cookie)  # the cookie as it was before the lost reply
+    second = submit(resend, csrf, full_answers(definition))
+    assert (first.headers["Location"], second.headers["Location"]) == ("/thanks", "/thanks?again=1")
+    assert count_stored(app) == 1
+    # Opening the poster link again is a new form: a second person may answer.
+    other = app.test_client()
+    assert other.get(f"/o/{code}").status_code == 303
+    csrf = csrf_token_from(other.get("/survey").get_data(as_text=True))
+    assert submit(other, csrf, full_answers(definition)).headers["Location"] == "/thanks"
+    assert count_stored(app) == 2
+
+
+@pytest.mark.parametrize("language", ["fa", "ti"])
+def test_without_a_published_key_nothing_is_sent_and_the_answers_stay_on_the_phone(app, client, world, language):
+    from app.mixing.models import AnswerKey
+
+    with app.app_context():
+        db_session.execute(AnswerKey.__table__.delete())
+        db_session.commit()
+    app.extensions["kundrost.respond.published_keys"].forget()
+    definition = definition_of(app, world)
+    token = world.invite(app, language)[0]
+    _, csrf = open_survey(client, token)
+    sent = submit(client, csrf, full_answers(definition, 2))
+    assert sent.status_code == 503
+    html = sent.get_data(as_text=True)
+    assert translated("Your answers could not be saved just now", language) in html
+    assert count_stored(app) == 0
+    # The link is not spent: once the mixer has published a key, the same link sends them.
+    from .conftest import mixer_of
+
+    mixer_of(app).publish_key()
+    app.extensions["kundrost.respond.published_keys"].forget()
+    page, csrf = open_survey(client, token)
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    assert f'name="{scale_key}" value="2" checked' in page.get_data(as_text=True)
+    assert submit(client, csrf, full_answers(definition, 2)).headers["Location"] == "/thanks"
+    assert count_stored(app) == 1
+
+
+def test_links_of_a_finalised_campaign_say_it_has_closed(app, client, world):
+    from .conftest import mixer_of
+
+    code = world.open_link_code(app, "uk")
+    token = world.invite(app, "uk")[0]
+    with app.app_context():
+        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.commit()
+    mixer_of(app).finalise(world.campaign_id, date.today())
+    closed = client.get(f"/o/{code}")
+    assert closed.status_code == 410
+    assert translated("This survey has closed", "uk") in closed.get_data(as_text=True)
+    # The single-use link no longer exists: like any unknown link.
+    assert client.get(f"/s/{token}").status_code == 404
