@@ -185,13 +185,13 @@ def test_two_tabs_submitting_at_once_store_one_response(phone, kit, monkeypatch)
     """Both submits reach the database together: only one may be stored."""
     definition = kit.definition
     both_inside = threading.Barrier(2, timeout=10)
-    real_record_response = respond_views.record_response
+    real_store_answers = respond_views.store_answers
 
-    def record_response_together(*args, **kwargs):
+    def store_answers_together(*args, **kwargs):
         both_inside.wait()  # hold each request until the other one has arrived too
-        return real_record_response(*args, **kwargs)
+        return real_store_answers(*args, **kwargs)
 
-    monkeypatch.setattr(respond_views, "record_response", record_response_together)
+    monkeypatch.setattr(respond_views, "store_answers", store_answers_together)
 
     context, first = phone()
     open_survey(first, kit.invitation_url("ar"))
