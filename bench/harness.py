@@ -66,6 +66,9 @@ def app_environment(database_url: str, **extra: str) -> dict[str, str]:
         "SECURE_COOKIES": "0",
         "RATELIMIT_LINK_OPEN": "1000000 per minute",
         "PUBLIC_URL": "http://127.0.0.1",
+        # The mixer is not started beside the servers: what is measured is the
+        # respondent's requests (make_app published the answer key they seal to).
+        "EMBEDDED_MIXER": "0",
     }
     env.update(extra)
     return env

@@ -5,21 +5,34 @@ with the app's settings (2 sync workers) run side by side:
 
 - baseline: `bench/baseline_app.py` POST /insert (Flask + SQLAlchemy, one row,
   one commit);
-- the app, on a fresh migrated database holding the demo's labour-market
-  campaign with enough single-use invitations (cells of `world.CELL_SIZE`) and
-  one respondent session per invitation: wrk POSTs /survey with every
-  question answered, each request with its own session.
+- the app, on a fresh migrated database with a published answer key, holding
+  the demo's labour-market campaign with enough single-use invitations (cells
+  of `world.CELL_SIZE`) and one respondent session per invitation: wrk POSTs
+  /survey with every question answered, each request with its own session.
+
+What a submit writes (app/mixing/intake.py): it seals the answers with HPKE
+to the published key, padded to the survey version's one size (5 KiB for
+nacka-arbetsmarknad), and in one transaction claims its invitation (a
+one-row UPDATE) and inserts one `waiting_answer` row - on PostgreSQL one call
+of the function `store_waiting_answer`, on SQLite four statements in a
+writer turn. No response is written and nothing else in the cell is
+touched; the mixer, which turns waiting answers into responses, does not
+run during the benchmark (its cost is not a submit's).
 
 After a warm-up of each, wrk loads them in turns (baseline, app, app,
-baseline, ...; `--rounds`). Afterwards the stored responses must equal the
-303s to /thanks (give or take requests in flight when wrk stopped); anything
-else (other statuses, socket errors, reused sessions) is reported as errors.
+baseline, ...; `--rounds`). Afterwards what was stored (waiting answers plus
+responses; with no mixer running, all of it waits) must equal the 303s to
+/thanks (give or take requests in flight when wrk stopped), and the
+invitations claimed must equal the waiting answers; anything else (other
+statuses, socket errors, reused sessions) is reported as errors.
 """
 
 from __future__ import annotations
 
 import math
 import time
+
+from app.mixing.sealing import padded_size
 
 from . import baseline_app, world
 from .harness import ACCEPT_ENCODING, alternate, app_environment, gunicorn, reset_postgres, sqlite_url, wrk
@@ -68,7 +81,8 @@ def _measure(run: Run, kind: str, base_url: str, app_url: str) -> list[Figure]:
             submit_world = world.labour_campaign_with_invitations(app, sum(pools))
             real, real_ids = world.check_minted_sessions(app, submit_world.real_tokens)
             sessions = real + world.mint_sessions(app, submit_world.campaign_id, exclude_ids=real_ids)
-            answers = world.complete_answers(world.survey_definition(app, submit_world.campaign_id))
+            definition = world.survey_definition(app, submit_world.campaign_id)
+            answers = world.complete_answers(definition)
             cookie_name = world.cookie_name(app)
             files = []
             for index, size in enumerate(pools):
@@ -78,7 +92,8 @@ def _measure(run: Run, kind: str, base_url: str, app_url: str) -> list[Figure]:
                 files.append(path)
             world.dispose(app)
             run.note(f"{kind}: {sum(pools)} invitations in {submit_world.cell_count} cells of <= {world.CELL_SIZE} "
-                     f"(+{len(real)} opened the real way), {len(answers)} answers per submit; "
+                     f"(+{len(real)} opened the real way), {len(answers)} answers per submit, sealed to "
+                     f"{padded_size(definition):,} bytes + 48; "
                      f"set up in {time.monotonic() - started:.1f} s")
 
             with gunicorn(f"app-{kind}", "app:create_app()", app_environment(app_url), run.workdir) as app_server:
@@ -97,12 +112,13 @@ def _measure(run: Run, kind: str, base_url: str, app_url: str) -> list[Figure]:
     for result in paired.baseline + paired.measured:
         run.note(result.describe())
 
-    # Every acknowledged submit stored exactly one response; nothing else came back.
+    # Every acknowledged submit stored exactly one answer (waiting to be mixed); nothing else came back.
     app = world.make_app(app_url, run.workdir)
     try:
-        stored, claimed = world.count_responses(app, submit_world.campaign_id)
+        waiting, responses, claimed = world.count_stored(app, submit_world.campaign_id)
     finally:
         world.dispose(app)
+    stored = waiting + responses
     slack = (1 + run.rounds) * run.connections
     base_runs, app_runs = [base_warm, *paired.baseline], [warm, *paired.measured]
     base_problems = _problems(base_runs, expected=201, stored=baseline_app.count_rows(base_url),
@@ -111,8 +127,10 @@ def _measure(run: Run, kind: str, base_url: str, app_url: str) -> list[Figure]:
         run.note(f"submit_throughput[{kind}] baseline problems: " + "; ".join(base_problems))
     to_thanks = sum(r.counters.get("to_thanks", 0) for r in app_runs)
     problems = _problems(app_runs, expected=303, stored=stored, acknowledged=to_thanks, slack=slack)
-    if claimed != stored:
-        problems.append(f"{claimed} invitations claimed but {stored} responses stored")
+    if claimed != waiting:
+        problems.append(f"{claimed} invitations claimed but {waiting} waiting answers stored")
+    if responses:
+        problems.append(f"{responses} responses written: a mixer ran during the benchmark")
     if problems:
         run.note(f"submit_throughput[{kind}] problems: " + "; ".join(problems))
         if any(status >= 500 for r in app_runs for status in r.statuses):
@@ -130,8 +148,8 @@ def _measure(run: Run, kind: str, base_url: str, app_url: str) -> list[Figure]:
                note=f"wrk -t{run.threads} -c{run.connections}; mean of {run.rounds} rounds' p99"),
         Figure(f"submit_throughput.{kind}.errors", errors, "requests", None, None,
                note=("; ".join(problems) if problems else
-                     f"all 303 -> /thanks; {stored} stored = {to_thanks} 303s + {stored - to_thanks} "
-                     "in flight when wrk stopped")),
+                     f"all 303 -> /thanks; {stored} waiting answers stored = {to_thanks} 303s + "
+                     f"{stored - to_thanks} in flight when wrk stopped; = invitations claimed")),
     ]
 
 

@@ -1,5 +1,9 @@
 """Benchmark data: a migrated database, campaigns, invitations, respondent sessions.
 
+`make_app` migrates and then has the mixer publish an answer key (the app
+takes answers only once one is published); the private keys go to the
+scratch folder (`<workdir>/mixer-keys`), never to the user's state folder.
+
 Sessions for the submit benchmark are minted in this process with the
 app's own code (`grant.issue` and Flask-WTF's `generate_csrf`, signed with
 the servers' SECRET_KEY): that gives exactly the session a browser holds
@@ -32,6 +36,9 @@ from app.demo import PROGRAMMES, PROVIDERS
 from app.i18n import LANGUAGES
 from app.i18n.cli import compile_catalogs
 from app.migrate import upgrade
+from app.mixing.keys import PublishedKeys
+from app.mixing.mixer import Mixer
+from app.mixing.models import WaitingAnswer
 from app.organisation.models import Programme, Provider
 from app.respond import grant as grants
 from app.respond.models import Response
@@ -45,7 +52,8 @@ DEMO_SURVEY = "nacka-arbetsmarknad"
 #: Programmes of the demo's labour-market campaign.
 LABOUR_PROGRAMMES = ("JPG", "JPF", "SAI")
 #: Invitations per cell (campaign x provider x programme x language x channel) in the
-#: submit benchmark. On PostgreSQL every submit rewrites its whole cell (respond/services.py).
+#: submit benchmark. A submit's cost no longer depends on its cell (mixing/intake.py;
+#: `submit_cell_size` checks that); cells of 100 keep the data realistic.
 CELL_SIZE = 100
 FREE_TEXT = "Bra bemötande och tydlig information, men jag vill ha mer praktik."
 CSRF_PATTERN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -54,7 +62,11 @@ _catalogs_compiled = False
 
 
 def make_app(database_url: str, workdir: Path) -> Flask:
-    """The app in this process, configured like the benchmark servers, migrated."""
+    """The app in this process, configured like the benchmark servers, migrated, with an answer key.
+
+    The mixer publishes a key if the database has none yet (a second call on
+    the same database, e.g. to count what was stored, publishes nothing).
+    """
     global _catalogs_compiled
     if not _catalogs_compiled:
         compile_catalogs()  # build output, as the tests do; the servers read the .mo files
@@ -62,9 +74,17 @@ def make_app(database_url: str, workdir: Path) -> Flask:
     config = Config(
         database_url=database_url, secret_key=SECRET_KEY, secure_cookies=False,
         ratelimit_link_open="1000000 per minute", public_url="http://127.0.0.1",
+        mixer_key_dir=str(workdir / "mixer-keys"),
     )
     app = create_app(config, instance_path=str(workdir / "instance"))
-    upgrade(app.extensions["kundrost.db"])
+    database = app.extensions["kundrost.db"]
+    upgrade(database)
+    mixer = Mixer(database, config)
+    mixer.start()
+    with database.engine.connect() as connection:
+        published = PublishedKeys(0).current(connection)
+    if published is None:
+        mixer.publish_key()
     return app
 
 
@@ -95,7 +115,7 @@ class OneLinkPerLanguage:
 
 def campaigns_per_survey(app: Flask) -> list[OneLinkPerLanguage]:
     """One running campaign per shipped survey, one fresh invitation per language it has."""
-    today = date.today()
+    today = date.today()  # open from 10 days back to 30 ahead: the municipality's today is inside in any zone
     result = []
     with app.app_context():
         versions = {version.key: version for version in load_builtin(db_session)}
@@ -113,7 +133,7 @@ def campaigns_per_survey(app: Flask) -> list[OneLinkPerLanguage]:
             db_session.flush()
             tokens = {
                 code: issue_invitations(db_session, campaign, provider=providers[0],
-                                        programme=programmes[0], language=code, count=1)[0].token
+                                        programme=programmes[0], language=code, count=1, today=today)[0].token
                 for code in languages
             }
             result.append(OneLinkPerLanguage(key, campaign.id, tokens))
@@ -164,12 +184,12 @@ def labour_campaign_with_invitations(app: Flask, count: int, *, cell_size: int =
                         break
                     size = min(cell_size, remaining)
                     issue_invitations(db_session, campaign, provider=provider, programme=programme,
-                                      language=language, count=size)
+                                      language=language, count=size, today=today)
                     remaining -= size
                     cells += 1
         real_tokens = [
             issue_invitations(db_session, campaign, provider=providers[0], programme=programmes[0],
-                              language=code, count=1)[0].token
+                              language=code, count=1, today=today)[0].token
             for code in languages
         ]
         db_session.commit()
@@ -278,12 +298,18 @@ def survey_definition(app: Flask, campaign_id: int) -> SurveyDefinition:
         return db_session.get(Campaign, campaign_id).survey_version.definition
 
 
-def count_responses(app: Flask, campaign_id: int) -> tuple[int, int]:
-    """(responses stored, invitations marked responded) for the campaign."""
+def count_stored(app: Flask, campaign_id: int) -> tuple[int, int, int]:
+    """(answers waiting to be mixed, responses, invitations marked responded) for the campaign.
+
+    A submit stores a waiting answer; only the mixer (not running in the
+    benchmarks) turns waiting answers into responses. "Stored" is the two together.
+    """
     with app.app_context():
+        waiting = db_session.scalar(select(func.count()).select_from(WaitingAnswer)
+                                    .where(WaitingAnswer.campaign_id == campaign_id))
         responses = db_session.scalar(select(func.count()).select_from(Response)
                                       .where(Response.campaign_id == campaign_id))
         claimed = db_session.scalar(select(func.count()).select_from(Invitation)
                                     .where(Invitation.campaign_id == campaign_id, Invitation.responded.is_(True)))
         db_session.rollback()
-        return responses, claimed
+        return waiting, responses, claimed
