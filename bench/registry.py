@@ -21,6 +21,7 @@ from typing import Callable
 MODULES = (
     "bench.page_weight",
     "bench.submit_throughput",
+    "bench.submit_cell_size",
     "bench.survey_get",
     "bench.request_cpu",
 )
