@@ -29,14 +29,18 @@ with HPKE, claim, insert; on PostgreSQL one call of `store_waiting_answer`,
 on SQLite four statements in a writer turn), check it back in. Wall time per
 submit (`time.perf_counter`), one submit at a time.
 
-The sizes are measured in turns, mirrored (10, 1,000, 20,000, 20,000,
-1,000, 10, ...), `SUBMITS_PER_TURN` submits per turn, so load on the machine
-that comes and goes hits every size alike. After each turn the turn's claims
-are undone and its waiting answers deleted (outside the timing; the mixer
-deletes waiting answers too), so a cell holds N to N + SUBMITS_PER_TURN - 1
-used invitations while it is measured, never more. Each size is warmed up
-with one turn that is not counted. Reported per size: median and 90th
-percentile; ratio = median(N) / median(10).
+The sizes take turns submit by submit, in mirrored order (10, 1,000,
+20,000, 20,000, 1,000, 10, ...), so that load on the machine that comes and
+goes - the machine has two cores and is often shared - hits every size
+alike. (Turns of 40 submits per size were tried first: on a busy machine
+they gave ratios from 1.00 to 1.28 between runs, as bursts of other work
+fell on one size's turns.) The submits are grouped in
+blocks of `SUBMITS_PER_BLOCK` per size; after each block its claims are
+undone and its waiting answers deleted (outside the timing; the mixer
+deletes waiting answers too), so a cell holds N to N + SUBMITS_PER_BLOCK - 1
+used invitations while it is measured, never more. One block is a warm-up
+and not counted. Reported per size: median and 90th percentile; ratio =
+median(N) / median(10).
 """
 
 from __future__ import annotations
@@ -68,10 +72,10 @@ from .registry import Figure, Run, benchmark
 
 #: Used invitations (and waiting answers) in the measured cells, smallest first.
 SIZES = (10, 1_000, 20_000)
-#: Submits per turn of one size; the cell grows by at most this much while measured.
-SUBMITS_PER_TURN = 40
-#: Counted turns per size (plus one warm-up turn each); the order is mirrored every round.
-TURNS_PER_SIZE = 24
+#: Submits per size in a block; a cell grows by at most this much while measured.
+SUBMITS_PER_BLOCK = 40
+#: Counted blocks (plus one warm-up block).
+BLOCKS = 24
 #: Rows per INSERT batch when seeding.
 SEED_BATCH = 1000
 GOAL = ("<=", 1.2)
@@ -86,7 +90,7 @@ class Cell:
     programme_id: int
     #: Unclaimed invitations, one per submit to come (each used once).
     fresh: list[int]
-    #: Ids of the seeded waiting answers (what stays after every turn).
+    #: Ids of the seeded waiting answers (what stays after every block).
     seeded: set[str]
     #: Bytes of every waiting answer of the survey: its padded size + SEAL_OVERHEAD.
     sealed_size: int
@@ -120,13 +124,9 @@ def _measure(run: Run, kind: str, url: str) -> list[Figure]:
                  f"answers of {sealed_size:,} bytes in each cell's campaign; set up in {time.monotonic() - started:.1f} s")
         keys = PublishedKeys(config.key_cache.total_seconds())
         sheet = _sheet(app, definition, cells[0], today)
-        order = list(cells) + list(reversed(cells))
         t0 = time.monotonic()
-        for cell in cells:  # warm-up turn per size, not counted
-            _turn(engine, cell, sheet, definition, today, keys, counted=False)
-        for round_index in range(TURNS_PER_SIZE // 2):
-            for cell in order:
-                _turn(engine, cell, sheet, definition, today, keys, counted=True)
+        for block in range(BLOCKS + 1):  # the first is a warm-up
+            _block(engine, cells, sheet, definition, today, keys, counted=block > 0)
         measured_s = time.monotonic() - t0
         _check(app, cells)
     finally:
@@ -141,7 +141,7 @@ def _measure(run: Run, kind: str, url: str) -> list[Figure]:
     count = len(smallest.latencies_ms)
     figures = [
         Figure(f"submit_cell_size.{kind}.median_{SIZES[0]}", base_median, "ms", None, None,
-               note=f"p90 {base_p90:.3f} ms; {count} submits in {TURNS_PER_SIZE} turns of {SUBMITS_PER_TURN}"),
+               note=f"p90 {base_p90:.3f} ms; {count} submits per size, interleaved submit by submit"),
     ]
     for size in SIZES[1:]:
         cell = by_size[size]
@@ -158,7 +158,7 @@ def _measure(run: Run, kind: str, url: str) -> list[Figure]:
 
 def _seed(app: Flask, today: date) -> tuple[SurveyDefinition, list[Cell]]:
     """Three campaigns, one cell each: N claimed invitations, N waiting answers, fresh invitations."""
-    fresh_count = (TURNS_PER_SIZE + 1) * SUBMITS_PER_TURN
+    fresh_count = (BLOCKS + 1) * SUBMITS_PER_BLOCK
     with app.app_context():
         versions = {version.key: version for version in load_builtin(db_session)}
         version = versions[world.DEMO_SURVEY]
@@ -233,11 +233,15 @@ def _sheet(app: Flask, definition: SurveyDefinition, cell: Cell, today: date) ->
     )
 
 
-def _turn(engine, cell: Cell, sheet: AnswerSheet, definition: SurveyDefinition, today: date,
-          keys: PublishedKeys, *, counted: bool) -> None:
-    """SUBMITS_PER_TURN submits against the cell, timed one by one; then the cell is put back to N."""
-    claimed = [cell.fresh.pop() for _ in range(SUBMITS_PER_TURN)]
-    for invitation_id in claimed:
+def _block(engine, cells: list[Cell], sheet: AnswerSheet, definition: SurveyDefinition, today: date,
+           keys: PublishedKeys, *, counted: bool) -> None:
+    """SUBMITS_PER_BLOCK submits per cell, the cells in mirrored turns, each submit timed; then every cell back to N."""
+    claimed: dict[int, list[int]] = {cell.size: [] for cell in cells}
+    order = list(cells) + list(reversed(cells))
+    for index in range(SUBMITS_PER_BLOCK * len(cells)):
+        cell = order[index % len(order)]
+        invitation_id = cell.fresh.pop()
+        claimed[cell.size].append(invitation_id)
         submission = Submission(campaign_id=cell.campaign_id, sheet=sheet, invitation_id=invitation_id)
         started = time.perf_counter()
         # What the view does (app/respond/views.py): a pooled connection for the one call.
@@ -248,11 +252,12 @@ def _turn(engine, cell: Cell, sheet: AnswerSheet, definition: SurveyDefinition, 
             raise RuntimeError(f"a submit in the cell of {cell.size} gave {outcome}, not STORED")
         if counted:
             cell.latencies_ms.append(elapsed * 1000)
-    _undo(engine, cell, claimed)
+    for cell in cells:
+        _undo(engine, cell, claimed[cell.size])
 
 
 def _undo(engine, cell: Cell, claimed: list[int]) -> None:
-    """Unclaim the turn's invitations and delete its waiting answers: the cell holds N again."""
+    """Unclaim the block's invitations and delete its waiting answers: the cell holds N again."""
     with engine.connect() as connection:
         present = set(connection.scalars(select(WaitingAnswer.id).where(WaitingAnswer.campaign_id == cell.campaign_id)))
         added = sorted(present - cell.seeded)
@@ -268,7 +273,7 @@ def _undo(engine, cell: Cell, claimed: list[int]) -> None:
 
 
 def _check(app: Flask, cells: list[Cell]) -> None:
-    """After the last turn every cell holds what it was seeded with: N claimed, N waiting."""
+    """After the last block every cell holds what it was seeded with: N claimed, N waiting."""
     with app.app_context():
         for cell in cells:
             claimed = db_session.scalar(select(func.count()).select_from(Invitation).where(
