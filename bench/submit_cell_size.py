@@ -26,7 +26,7 @@ no HTTP in between (a served request's noise - gunicorn, sockets, two
 workers queueing on two cores - would drown a 20 % difference): check a
 connection out of the app's pool, `store_answers` (the real write path: seal
 with HPKE, claim, insert; on PostgreSQL one call of `store_waiting_answer`,
-on SQLite four statements in a writer turn), check it back in. Wall time per
+on SQLite three statements and a COMMIT in a writer turn), check it back in. Wall time per
 submit (`time.perf_counter`), one submit at a time.
 
 The sizes take turns submit by submit, in mirrored order (10, 1,000,

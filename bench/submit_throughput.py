@@ -14,8 +14,8 @@ What a submit writes (app/mixing/intake.py): it seals the answers with HPKE
 to the published key, padded to the survey version's one size (5 KiB for
 nacka-arbetsmarknad), and in one transaction claims its invitation (a
 one-row UPDATE) and inserts one `waiting_answer` row - on PostgreSQL one call
-of the function `store_waiting_answer`, on SQLite four statements in a
-writer turn. No response is written and nothing else in the cell is
+of the function `store_waiting_answer`, on SQLite three statements (the
+campaign's dates, the claim, the insert) and a COMMIT in a writer turn. No response is written and nothing else in the cell is
 touched; the mixer, which turns waiting answers into responses, does not
 run during the benchmark (its cost is not a submit's).
 
