@@ -655,6 +655,8 @@ def run_campaign(database_url: str, workdir: Path, plan: Plan | None = None, hoo
         "WEB_CONCURRENCY": "2",
         "RATELIMIT_LINK_OPEN": "100000 per minute",
         "MIXER_KEY_DIR": str(workdir / "mixer-keys"),
+        # The mixer runs when the driver says, not beside gunicorn.
+        "EMBEDDED_MIXER": "0",
         "TZ": "UTC",
         # The shim first: its sitecustomize mends time.sleep under libfaketime (see there).
         "PYTHONPATH": os.pathsep.join([str(SHIM), str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
