@@ -29,7 +29,6 @@ from .model import (
     Roles,
     Trace,
     Transaction,
-    chance_of_pairs,
     poisson_binomial_tail_limit,
 )
 
@@ -69,12 +68,13 @@ def invitation_sources(sources) -> list[Hashable]:
     return sorted((key for table, key in sources if table == ROLES.invitation_table), key=str)
 
 
-def score(guesses: Guesses, trace: Trace, truth: Truth) -> Score:
+def score(guesses: Guesses, sizes_of: Mapping[Hashable, int], truth: Truth) -> Score:
+    """`sizes_of`: each response's anonymity set size (`effective_sets`)."""
     scored = {
         response: guess for response, guess in guesses.pairs.items()
         if truth.get(response, ("", None))[0] == "invitation"
     }
-    sizes = [len(trace.response_sets.get(response, ())) for response in scored]
+    sizes = [sizes_of.get(response, 0) for response in scored]
     probabilities = [1 / size if size else 1.0 for size in sizes]
     correct = sum(1 for response, guess in scored.items() if truth[response][1] == guess)
     return Score(
@@ -197,35 +197,58 @@ def _matches(scope: Scope, invitation: Scope | None) -> bool:
     return all(want is None or want == have for want, have in zip(scope, invitation))
 
 
+# --------------------------------------------------------------------------- what a response shows
+
+
+def effective_sets(trace: Trace, shown: Mapping[Hashable, tuple]) -> dict[Hashable, int]:
+    """Each response's anonymity: how many stored responses it cannot be told from.
+
+    A trace set says which sources a response may have come from; what the
+    response shows (provider, programme, channel, language, week or month -
+    any may be NULL, "merged") narrows it further, in ways an adversary can
+    only bet on (a customer may switch language before sending). What holds
+    whatever the adversary bets: responses that show the same and have the
+    same trace set are interchangeable, so no strategy pins one of them to
+    its source with a chance above 1 / (their number). That number is the
+    size used for k and for the chance limits. It is never more than the
+    trace set: each of those responses came from a different source in it.
+    """
+    classes: dict[tuple, int] = defaultdict(int)
+    for response, sources in trace.response_sets.items():
+        classes[(shown.get(response), sources)] += 1
+    return {
+        response: min(classes[(shown.get(response), sources)], len(sources))
+        for response, sources in trace.response_sets.items()
+    }
+
+
 # --------------------------------------------------------------------------- checks on the trace
 
 
-def set_problems(trace: Trace, truth: Truth, k: int) -> tuple[list[str], dict]:
-    """Responses whose set is smaller than k, or does not hold the true source; and summary figures."""
+def set_problems(trace: Trace, truth: Truth, sizes_of: Mapping[Hashable, int], k: int) -> tuple[list[str], dict]:
+    """Responses missing from the trace, or whose set lacks the true source; and summary figures."""
     problems = []
-    sizes = []
-    small = []
     for response, (kind, source) in truth.items():
         sources = trace.response_sets.get(response)
         if sources is None:
             problems.append(f"response {response}: the reader found no transaction storing it")
             continue
-        sizes.append(len(sources))
-        if len(sources) < k:
-            small.append(len(sources))
         if kind == "invitation" and (ROLES.invitation_table, source) not in sources:
             problems.append(f"response {response}: its invitation {source} is not in its set of {len(sources)} "
                             "(the reader or the model missed a carrier)")
         if kind == "open" and all(table == ROLES.invitation_table for table, _ in sources):
             problems.append(f"response {response} (open link): its set names only invitations")
+    raw = [len(trace.response_sets[r]) for r in truth if r in trace.response_sets]
+    sizes = [sizes_of[r] for r in truth if r in sizes_of]
     summary = {
         "responses": len(truth),
-        "in trace": len(sizes),
+        "in trace": len(raw),
+        "trace min": min(raw) if raw else None,
+        "trace median": statistics.median(raw) if raw else None,
         "min": min(sizes) if sizes else None,
         "median": statistics.median(sizes) if sizes else None,
-        "below k": len(small),
-        "chance (all invitation answers)": chance_of_pairs(
-            {r: trace.response_sets[r] for r, (kind, _) in truth.items()
-             if kind == "invitation" and r in trace.response_sets}),
+        "below k": sum(1 for size in sizes if size < k),
+        "chance (all invitation answers)": sum(
+            1 / sizes_of[r] for r, (kind, _) in truth.items() if kind == "invitation" and sizes_of.get(r)),
     }
     return problems, summary

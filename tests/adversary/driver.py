@@ -777,6 +777,17 @@ class StoredResponse:
     programme_id: int | None
     language: str | None
     channel: str | None
+    #: "month" or "week" and its first day, whichever the response keeps (None if neither).
+    period_kind: str | None = None
+    period: date | None = None
+
+
+def period_of(day: date, kind: str | None) -> date | None:
+    if kind == "month":
+        return day.replace(day=1)
+    if kind == "week":
+        return day - timedelta(days=day.weekday())
+    return None
 
 
 def stored_responses(database_url: str, run: CampaignRun) -> list[StoredResponse]:
@@ -788,7 +799,8 @@ def stored_responses(database_url: str, run: CampaignRun) -> list[StoredResponse
     engine = create_engine(Config(database_url=database_url).resolved_database_url(""))
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("response")}
-        wanted = [c for c in ("provider_id", "programme_id", "language", "channel") if c in columns]
+        period_kind = next((c for c in ("month", "week") if c in columns), None)
+        wanted = [c for c in ("provider_id", "programme_id", "language", "channel", period_kind) if c in columns]
         with engine.connect() as connection:
             rows = connection.execute(text(f"SELECT id, {', '.join(wanted)} FROM response")).mappings().all()
             values: dict[str, dict[str, int | None]] = {}
@@ -804,6 +816,13 @@ def stored_responses(database_url: str, run: CampaignRun) -> list[StoredResponse
             id=row["id"], number=decode(values.get(row["id"], {}), run.encoding_keys),
             provider_id=row.get("provider_id"), programme_id=row.get("programme_id"),
             language=row.get("language"), channel=row.get("channel"),
+            period_kind=period_kind, period=_as_date(row.get(period_kind)) if period_kind else None,
         )
         for row in rows
     ]
+
+
+def _as_date(value) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    return date.fromisoformat(str(value)[:10])

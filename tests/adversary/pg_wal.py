@@ -228,10 +228,12 @@ class WalReader:
                 new = NEW_OFF.search(record.desc)
                 lineage = alive.pop((table, old_block, offset), None)
                 if lineage is None:
+                    # A row written before the start (a campaign, a provider): only a problem where keys matter.
                     lineage = Lineage(table, record.lsn, (old_block, offset))
                     lineages.append(lineage)
-                    problems.append(f"{table}: update at {pg_cluster.int_to_lsn(record.lsn)} of "
-                                    f"{(old_block, offset)}, a position with no known row")
+                    if table in LABELLED_TABLES:
+                        problems.append(f"{table}: update at {pg_cluster.int_to_lsn(record.lsn)} of "
+                                        f"{(old_block, offset)}, a position with no known row")
                 if new:
                     alive[(table, block, int(new.group(1)))] = lineage
                 first_update_at.setdefault(id(lineage), record.lsn)
@@ -241,8 +243,9 @@ class WalReader:
                 if lineage is None:
                     lineage = Lineage(table, record.lsn, (block, offset))
                     lineages.append(lineage)
-                    problems.append(f"{table}: delete at {pg_cluster.int_to_lsn(record.lsn)} of "
-                                    f"{(block, offset)}, a position with no known row")
+                    if table in LABELLED_TABLES:
+                        problems.append(f"{table}: delete at {pg_cluster.int_to_lsn(record.lsn)} of "
+                                        f"{(block, offset)}, a position with no known row")
                 if "SUPER" in record.desc:
                     # A speculative insert (ON CONFLICT) taken back: as if never inserted.
                     changes[top] = [c for c in changes[top] if c.lineage is not lineage]

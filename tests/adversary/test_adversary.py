@@ -31,7 +31,6 @@ two minutes per database on two cores).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import re
@@ -137,7 +136,9 @@ class Findings:
             f"{len(run.days)} days ({run.days[0]} .. {run.days[-1]}), {len(run.submissions)} sends stored, "
             f"mixer: {'yes: ' + str(len(run.mixer_runs)) + ' runs' if run.mixer else 'no (no `flask mixer`)'}",
             f"responses: {self.summary.get('responses')} stored, {self.summary.get('in trace')} in the trace; "
-            f"anonymity sets: min {self.summary.get('min')}, median {self.summary.get('median')}, "
+            f"trace sets: min {self.summary.get('trace min')}, median {self.summary.get('trace median')}; "
+            f"responses it cannot be told from (same trace set, same columns; attacks.effective_sets): "
+            f"min {self.summary.get('min')}, median {self.summary.get('median')}, "
             f"below k={K}: {self.summary.get('below k')}; sizes {dict(sorted(histogram.items(), key=lambda kv: (len(kv[0]), kv[0])))}",
             f"chance of pairing every invitation answer by uniform guessing: "
             f"{self.summary.get('chance (all invitation answers)', 0):.1f}",
@@ -168,10 +169,13 @@ def _truth(findings: Findings, stored: list[driver.StoredResponse]) -> dict[str,
     return truth
 
 
-def _evaluate(findings: Findings, trace: model.Trace, truth: dict, guesses: list[attacks.Guesses]) -> None:
-    findings.set_problems, findings.summary = attacks.set_problems(trace, truth, K)
-    findings.set_sizes = [len(trace.response_sets[r]) for r in truth if r in trace.response_sets]
-    findings.scores = [attacks.score(g, trace, truth) for g in guesses]
+def _evaluate(findings: Findings, trace: model.Trace, truth: dict, guesses: list[attacks.Guesses],
+              stored: list[driver.StoredResponse]) -> None:
+    shown = {r.id: (r.provider_id, r.programme_id, r.channel, r.language, r.period) for r in stored}
+    sizes = attacks.effective_sets(trace, shown)
+    findings.set_problems, findings.summary = attacks.set_problems(trace, truth, sizes, K)
+    findings.set_sizes = [sizes[r] for r in truth if r in sizes]
+    findings.scores = [attacks.score(g, sizes, truth) for g in guesses]
 
 
 def _order_guesses(channel: str, findings: Findings, trace: model.Trace, stored: list[driver.StoredResponse],
@@ -271,7 +275,7 @@ def _attack_postgresql(tmp_path: Path) -> Findings:
                                    key=lambda r: position_of.get(trace.response_transaction[r], -1)),
         }
         guesses += _order_guesses("order", findings, trace, stored, orders, truth)
-        _evaluate(findings, trace, truth, guesses)
+        _evaluate(findings, trace, truth, guesses, stored)
 
         clock = time.monotonic()
         _leaks(findings, {"the tables": _table_text(), "the WAL": _wal_bytes(cluster, state["start"], end),
@@ -402,6 +406,6 @@ def _attack_sqlite(tmp_path: Path) -> Findings:
         "stored order (B-tree)": [r.id for r in stored if r.id in truth],
     }
     guesses += _order_guesses("order", findings, trace, stored, orders, truth)
-    _evaluate(findings, trace, truth, guesses)
+    _evaluate(findings, trace, truth, guesses, stored)
     _leaks(findings, blobs)
     return findings
