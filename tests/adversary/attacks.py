@@ -85,13 +85,13 @@ def score(guesses: Guesses, sizes_of: Mapping[Hashable, int], truth: Truth) -> S
 
 
 def table(scores: Sequence[Score]) -> str:
-    header = f"{'channel':<14} {'strategy':<58} {'guessed':>7} {'correct':>7} {'chance':>7} {'limit':>5} " \
+    header = f"{'channel':<14} {'strategy':<66} {'guessed':>7} {'correct':>7} {'chance':>7} {'limit':>5} " \
              f"{'min set':>7} {'median':>6}  verdict"
     lines = [header, "-" * len(header)]
     for s in scores:
         verdict = "BEATS CHANCE" if s.beats_chance else ("no guesses" if not s.guessed else "ok")
         lines.append(
-            f"{s.channel:<14} {s.strategy[:58]:<58} {s.guessed:>7} {s.correct:>7} {s.chance:>7.1f} {s.limit:>5} "
+            f"{s.channel:<14} {s.strategy[:66]:<66} {s.guessed:>7} {s.correct:>7} {s.chance:>7.1f} {s.limit:>5} "
             f"{'-' if s.min_set is None else s.min_set:>7} {'-' if s.median_set is None else s.median_set:>6}  {verdict}"
         )
     return "\n".join(lines)
@@ -186,7 +186,7 @@ def rank_guesses(channel: str, response_orders: Mapping[str, Sequence[Hashable]]
                     pool = [i for i in ranked if _matches(scope, invitation_scope.get(i))]
                     pairs.update(zip(members, pool))
                 found.append(Guesses(
-                    channel, f"in scope: responses by {response_name} ~ invitations by {invitation_name}{direction}",
+                    channel, f"in scope: {response_name} ~ {invitation_name}{direction}",
                     pairs))
     return found
 

@@ -111,7 +111,11 @@ class Findings:
             failures.append(f"{below} of {self.summary.get('in trace', 0)} responses have an anonymity set "
                             f"smaller than k = {K} (smallest {self.summary.get('min')}, "
                             f"median {self.summary.get('median')})")
-        beating = [s for s in self.scores if s.beats_chance]
+        outright = [s for s in self.scores if s.guessed >= 20 and s.correct >= 0.9 * s.guessed]
+        if outright:
+            failures.append(f"{len(outright)} strategies pair nearly every response they guess: "
+                            + "; ".join(f"{s.channel}/{s.strategy}: {s.correct} of {s.guessed}" for s in outright))
+        beating = [s for s in self.scores if s.beats_chance and s not in outright]
         if beating:
             failures.append(f"{len(beating)} strategies beat chance: "
                             + "; ".join(f"{s.channel}/{s.strategy}: {s.correct} of {s.guessed} "
