@@ -16,13 +16,16 @@ answers tell which respondent - which invitation, or which open-link
 answer - it came from.
 
 Days run one gunicorn each (started at 08:00 of that day, stopped after
-the day's traffic): every process sees one steady clock, so gunicorn's
-worker heartbeat (monotonic, faked consistently) never sees a jump and the
-production timeout stays as it is. One long-lived server with
-FAKETIME_TIMESTAMP_FILE would need `--timeout 0` and re-reads the file on
-every clock call. On SQLite a connection of the driver's own stays open
-for the whole campaign, as a long-running server's pool would, so that the
-restarts do not checkpoint and delete the write-ahead log every night.
+the day's traffic): every process sees one steady clock from its start, so
+gunicorn's worker timeout stays the production one. One long-lived server
+with FAKETIME_TIMESTAMP_FILE would see the date jump a day forward under
+it, which needs `--timeout 0`, and re-reads the file on every clock call.
+libfaketime fakes the wall clock only (FAKETIME_DONT_FAKE_MONOTONIC=1):
+with the monotonic clock faked too, Python's timed lock waits never return
+(see faketime_shim/sitecustomize.py, which also mends time.sleep). On
+SQLite a connection of the driver's own stays open for the whole campaign,
+as a long-running server's pool would, so that the restarts do not
+checkpoint and delete the write-ahead log every night.
 """
 
 from __future__ import annotations
