@@ -64,7 +64,9 @@ class Config:
     #: A new answer key is made this often, even when nothing is released;
     #: what waits is re-encrypted to it and the old private key erased.
     key_rotation: timedelta = timedelta(hours=24)
-    #: How long an app node keeps using the answer key it read last.
+    #: How long an app node keeps using the answer key it read last. A key
+    #: superseded meanwhile is refused by the database and the answers are
+    #: sealed again to the newest (mixing/intake.py).
     key_cache: timedelta = timedelta(seconds=30)
     #: Days after a campaign's last answering day until it is finalised
     #: (paper forms are typed in meanwhile); then per-person rows go.

@@ -7,7 +7,10 @@ answer key and, in one transaction:
    exclusively, so a submit in flight lands before finalisation or is
    refused, never half-way);
 2. checks the campaign still accepts answers (not past its last day - or,
-   for late entry such as paper forms, not finalised);
+   for late entry such as paper forms, not finalised), and that the answers
+   were sealed to the newest published key (if not, it writes nothing and
+   the answers are sealed again to the newest: so the mixer may retire an
+   old key as soon as it has published a new one);
 3. claims the invitation (`responded` false -> true) or records the
    open-link form's nonce - whichever makes this submission single; if
    that was done before, nothing is written ("already answered");
@@ -36,7 +39,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, exc, insert, select, text, update
+from sqlalchemy import bindparam, exc, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
@@ -45,9 +48,11 @@ from ..campaigns.models import Campaign, Invitation
 from ..db import writer_turn
 from ..surveys.definition import SurveyDefinition
 from .keys import PublishedKeys
-from .models import FormNonce, WaitingAnswer
+from .models import AnswerKey, FormNonce, WaitingAnswer
 from .sealing import AnswerSheet, padded_size, seal
 
+#: A submit seals again at most this often when its key was superseded meanwhile.
+KEY_ATTEMPTS = 3
 #: The first key of PostgreSQL's two-key advisory locks taken on campaigns:
 #: (SUBMIT_LOCK_CLASS, campaign id). Submits share it, finalisation holds it alone.
 SUBMIT_LOCK_CLASS = 7301
@@ -61,6 +66,8 @@ class Outcome(enum.Enum):
     CLOSED = "closed"
     #: No answer key is published yet: the mixer has never run.
     NO_KEY = "no_key"
+    #: Sealed to a key that is no longer the newest (internal: sealed again and retried).
+    STALE_KEY = "stale_key"
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def store_answers(
         # Each statement its own transaction, the key's read included; the
         # pool resets the isolation level when the connection is returned.
         connection.execution_options(isolation_level="AUTOCOMMIT")
-    for attempt in (1, 2):
+    for attempt in range(1, KEY_ATTEMPTS + 1):
         key = keys.current(connection)
         if key is None:
             return Outcome.NO_KEY
@@ -133,8 +140,11 @@ def store_answers(
         except exc.IntegrityError as error:
             # The key was retired between our read and the insert (the
             # foreign key refused it): read the newest and seal again.
-            if attempt == 2 or not _names_key_constraint(error):
+            if attempt == KEY_ATTEMPTS or not _names_key_constraint(error):
                 raise
+            keys.forget()
+            continue
+        if outcome is Outcome.STALE_KEY and attempt < KEY_ATTEMPTS:
             keys.forget()
             continue
         crashpoints.reached("submit.stored", crash_at)
@@ -154,6 +164,7 @@ _CLAIM = (
     .values(responded=True)
 )
 _RECORD_NONCE = sqlite_insert(FormNonce.__table__).on_conflict_do_nothing()
+_NEWEST_KEY_ID = select(func.max(AnswerKey.id))
 _INSERT_WAITING = insert(WaitingAnswer.__table__)
 _STORE_ON_POSTGRESQL = text(
     "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :claimed_id, :nonce_hash,"
@@ -189,6 +200,9 @@ def _store_on_sqlite(
             if state is None or not accepts_answers(state.ends_on, state.finalised_on, today, submission.late_entry):
                 connection.rollback()
                 return Outcome.CLOSED
+            if row["key_id"] != connection.scalar(_NEWEST_KEY_ID):
+                connection.rollback()
+                return Outcome.STALE_KEY
             if submission.invitation_id is not None:
                 if connection.execute(_CLAIM, {"claimed_id": submission.invitation_id}).rowcount != 1:
                     connection.rollback()

@@ -261,15 +261,14 @@ class Mixer:
     def retire_superseded(self, report: RoundReport) -> None:
         """Re-encrypt what waits under older keys to the newest, delete their rows, erase their files.
 
-        Waits until the newest key is older than twice the app nodes' key
-        cache, so that nodes have stopped sealing to the old one; a late
-        submit to it is still safe - the row delete fails and the next
-        round tries again.
+        Runs right after a new key is published: a submit sealed to an older
+        key is refused and sealed again (intake.py), and one already past
+        that check when the key was published is caught by the foreign key -
+        the row delete fails and the next round tries again.
         """
-        now = datetime.fromtimestamp(self.now(), timezone.utc)
         with self.database.engine.connect() as connection:
             keys = self._keys(connection)
-        if len(keys) < 2 or now - keys[-1][2] < 2 * self.config.key_cache:
+        if len(keys) < 2:
             return
         newest_id, newest_public, _ = keys[-1]
         for key_id, public, _ in keys[:-1]:

@@ -34,7 +34,7 @@ branch_labels = None
 depends_on = None
 
 # The submit of app/mixing/intake.py in one call; returns the outcome's name.
-# Lock, check, claim or nonce, insert: the same steps as intake._store_on_sqlite.
+# Lock, check, key, claim or nonce, insert: the same steps as intake._store_on_sqlite.
 STORE_WAITING_ANSWER = r"""
 CREATE FUNCTION store_waiting_answer(
   p_campaign_id integer, p_today date, p_late_entry boolean,
@@ -50,6 +50,11 @@ BEGIN
   SELECT ends_on, finalised_on INTO v_ends_on, v_finalised_on FROM campaign WHERE id = p_campaign_id;
   IF NOT FOUND OR v_finalised_on IS NOT NULL OR (p_today > v_ends_on AND NOT p_late_entry) THEN
     RETURN 'closed';
+  END IF;
+  -- Sealed to a key that is no longer the newest: the app seals again. So
+  -- the mixer may retire the old key as soon as it has published a new one.
+  IF p_key_id IS DISTINCT FROM (SELECT max(id) FROM answer_key) THEN
+    RETURN 'stale_key';
   END IF;
   IF p_claimed_id IS NOT NULL THEN
     UPDATE invitation SET responded = true WHERE id = p_claimed_id AND NOT responded;

@@ -41,7 +41,7 @@ import pytest
 
 from app.config import Config
 
-from . import attacks, driver, model
+from . import attacks, driver, model, stolen_key
 
 pytestmark = pytest.mark.adversary
 
@@ -78,6 +78,7 @@ def test_no_stored_response_can_be_paired_with_its_invitation(database, tmp_path
         findings = _attack_sqlite(tmp_path)
     findings.timings["total"] = time.monotonic() - started
     failures = findings.failures()
+    print(findings.report(failures))  # shown with `pytest -rP`, and on failure
     assert not failures, findings.report(failures)
 
 
@@ -97,6 +98,8 @@ class Findings:
         self.timings: dict[str, float] = dict(run.timings)
         self.notes: list[str] = []
         self.set_sizes: list[int] = []
+        #: The key folder taken on the day of the theft, tried on every ciphertext found (stolen_key.py).
+        self.theft: stolen_key.Theft | None = None
 
     def failures(self) -> list[str]:
         failures = []
@@ -122,6 +125,17 @@ class Findings:
                                         f"(limit {s.limit})" for s in beating))
         if self.leaks:
             failures.append("the database holds what the phones sent: " + "; ".join(self.leaks))
+        if self.run.mixer:
+            theft = self.theft
+            if theft is None:
+                failures.append("no stolen key's publication is in the log read: the stolen-key attack had nothing to try")
+            elif theft.opened_before:
+                failures.append(f"keys stolen at the end opened {theft.opened_before} of {theft.before} sealed answers "
+                                "written before the oldest of them was published")
+            elif not theft.before or not theft.opened_after:
+                # The control: the same search must find ciphertexts, and open those sealed to the stolen key.
+                failures.append(f"the stolen-key attack is blind: {theft.before} ciphertexts before the oldest stolen key, "
+                                f"{theft.opened_after} of {theft.after} after it opened")
         return failures
 
     def report(self, failures: list[str]) -> str:
@@ -154,9 +168,22 @@ class Findings:
                              ("ground truth problems", self.truth_problems), ("leaks", self.leaks)):
             if items:
                 lines += ["", f"{title} ({len(items)}):", *[f"  {item}" for item in items[:8]]]
+        if self.theft is not None:
+            lines += ["", f"stolen keys ({self.theft.keys} files taken after the campaign): opened "
+                          f"{self.theft.opened_before} of {self.theft.before} sealed answers written before the oldest "
+                          f"of them was published, {self.theft.opened_after} of {self.theft.after} written after it"]
         lines += ["", "notes: " + "; ".join(self.notes) if self.notes else "",
                   "timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.timings.items())]
         return "\n".join(lines)
+
+
+def _sealed_sizes() -> set[int]:
+    """Lengths of a sealed answer of every shipped survey: what the adversary searches the WAL for."""
+    from app.mixing.sealing import SEAL_OVERHEAD, padded_size
+    from app.surveys.definition import parse_definition
+    from app.surveys.services import builtin_files, read_document
+
+    return {padded_size(parse_definition(read_document(path))) + SEAL_OVERHEAD for path in builtin_files()}
 
 
 def _truth(findings: Findings, stored: list[driver.StoredResponse]) -> dict[str, tuple]:
@@ -253,6 +280,14 @@ def _attack_postgresql(tmp_path: Path) -> Findings:
         stored = driver.stored_responses(url, run)
         truth = _truth(findings, stored)
         trace = model.anonymity_sets(wal.transactions)
+        if run.mixer:
+            stolen = stolen_key.steal(tmp_path / "mixer-keys")  # the key folder on the day of the theft
+            with pg_cluster.connect(pg_cluster.DATABASE) as connection:
+                published = stolen_key.postgresql_oldest_stolen_published(
+                    connection, stolen_key.public_keys(stolen), wal.commit_lsn)
+            if published is not None:
+                candidates = stolen_key.postgresql_ciphertexts(cluster.pg_wal, state["start"], end, _sealed_sizes())
+                findings.theft = stolen_key.try_keys(candidates, stolen, [run.campaign_id], published)
         findings.notes.append(f"{wal.records_read} WAL records of {len(wal.transactions)} committed transactions "
                               f"between {pg_cluster.int_to_lsn(state['start'])} and {pg_cluster.int_to_lsn(end)}")
 
@@ -400,6 +435,12 @@ def _attack_sqlite(tmp_path: Path) -> Findings:
     stored = driver.stored_responses(url, run)
     truth = _truth(findings, stored)
     trace = model.anonymity_sets(transactions)
+    if run.mixer:
+        stolen = stolen_key.steal(tmp_path / "mixer-keys")  # the key folder on the day of the theft
+        published = stolen_key.sqlite_oldest_stolen_published(transactions, stolen_key.public_keys(stolen))
+        if published is not None:
+            findings.theft = stolen_key.try_keys(stolen_key.sqlite_ciphertexts(transactions), stolen,
+                                                 [run.campaign_id], published)
     guesses = [attacks.trace_guesses("WAL", trace)]
     guesses += attacks.same_transaction_guesses("WAL", transactions)
     guesses.append(attacks.nearest_claim_guesses("WAL", trace, transactions))
