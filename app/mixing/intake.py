@@ -157,14 +157,17 @@ def _names_key_constraint(error: exc.IntegrityError) -> bool:
 
 
 _campaign = Campaign.__table__.c
-_CAMPAIGN_STATE = select(_campaign.ends_on, _campaign.finalised_on).where(_campaign.id == bindparam("campaign_id"))
+# The campaign's state and the newest key's id in one statement: each is a
+# step of the submit, and SQLite runs them inside the writer's turn.
+_CAMPAIGN_STATE = select(
+    _campaign.ends_on, _campaign.finalised_on, select(func.max(AnswerKey.id)).scalar_subquery().label("newest_key_id")
+).where(_campaign.id == bindparam("campaign_id"))
 _CLAIM = (
     update(Invitation.__table__)
     .where(Invitation.__table__.c.id == bindparam("claimed_id"), Invitation.__table__.c.responded.is_(False))
     .values(responded=True)
 )
 _RECORD_NONCE = sqlite_insert(FormNonce.__table__).on_conflict_do_nothing()
-_NEWEST_KEY_ID = select(func.max(AnswerKey.id))
 _INSERT_WAITING = insert(WaitingAnswer.__table__)
 _STORE_ON_POSTGRESQL = text(
     "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :claimed_id, :nonce_hash,"
@@ -200,7 +203,7 @@ def _store_on_sqlite(
             if state is None or not accepts_answers(state.ends_on, state.finalised_on, today, submission.late_entry):
                 connection.rollback()
                 return Outcome.CLOSED
-            if row["key_id"] != connection.scalar(_NEWEST_KEY_ID):
+            if row["key_id"] != state.newest_key_id:
                 connection.rollback()
                 return Outcome.STALE_KEY
             if submission.invitation_id is not None:
