@@ -547,7 +547,7 @@ def test_free_text_keeps_what_a_person_can_type_and_drops_control_bytes(app, cli
     assert submit(client, csrf, answers).status_code == 303
     [sheet] = stored_sheets(app)
     stored = sheet.answers[text_key].text
-    assert stored == "Bra stöd,\tmen\r\nför lite praktik 😊 \u200fشكرا"
+    assert stored == "Bra stöd,\tmen\nför lite praktik 😊 \u200fشكرا"  # the line break as the browser counts it
 
 
 def test_an_open_link_form_sent_twice_is_stored_once(app, client, world):
@@ -614,3 +614,21 @@ def test_links_of_a_finalised_campaign_say_it_has_closed(app, client, world):
     assert translated("This survey has closed", "uk") in closed.get_data(as_text=True)
     # The single-use link no longer exists: like any unknown link.
     assert client.get(f"/s/{token}").status_code == 404
+
+
+@pytest.mark.parametrize(("typed", "accepted"), [
+    # 990 letters and 10 line breaks: 1,000 to the browser, which sends each
+    # break as CR LF (1,010 characters on the wire).
+    ("\r\n".join(["a" * 99] * 10), True),
+    ("ö" * 1000, True),
+    ("😊" * 500, True),   # each is two UTF-16 code units: the browser stops at 500
+    ("😊" * 501, False),
+    ("ሰ" * 1001, False),
+])
+def test_text_length_is_counted_as_the_browser_counts_it(app, client, world, typed, accepted):
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    _, csrf = open_survey(client, world.invite(app)[0])
+    sent = submit(client, csrf, {**full_answers(definition), text_key: typed})
+    assert (sent.status_code == 303) is accepted, sent.status_code
+    assert count_stored(app) == (1 if accepted else 0)

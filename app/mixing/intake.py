@@ -127,7 +127,6 @@ def store_answers(
         if key is None:
             return Outcome.NO_KEY
         row = {
-            "waiting_id": secrets.token_hex(16),
             "key_id": key.id,
             "sealed": seal(submission.sheet, key.public_key, submission.campaign_id, size),
         }
@@ -171,7 +170,7 @@ _RECORD_NONCE = sqlite_insert(FormNonce.__table__).on_conflict_do_nothing()
 _INSERT_WAITING = insert(WaitingAnswer.__table__)
 _STORE_ON_POSTGRESQL = text(
     "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :claimed_id, :nonce_hash,"
-    " :waiting_id, :key_id, :sealed)"
+    " :key_id, :sealed)"
 )
 
 
@@ -217,8 +216,7 @@ def _store_on_sqlite(
                 return Outcome.ALREADY_ANSWERED
             crashpoints.reached("submit.claimed", crash_at)
             connection.execute(_INSERT_WAITING, {
-                "id": row["waiting_id"], "campaign_id": submission.campaign_id,
-                "key_id": row["key_id"], "sealed": row["sealed"],
+                "campaign_id": submission.campaign_id, "key_id": row["key_id"], "sealed": row["sealed"],
             })
             connection.commit()
             return Outcome.STORED

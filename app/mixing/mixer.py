@@ -68,7 +68,7 @@ class MixerBusy(RuntimeError):
 class Opened:
     """A waiting answer the mixer has opened."""
 
-    waiting_id: str
+    waiting_id: int
     sheet: AnswerSheet
 
 
@@ -347,8 +347,7 @@ class Mixer:
         size = padded_size(definition)
         response_rows, answer_rows = _response_rows(campaign_id, cell, released, definition, self.choose)
         staying_rows = [
-            {"id": secrets.token_hex(16), "campaign_id": campaign_id, "key_id": key_id,
-             "sealed": seal(item.sheet, public, campaign_id, size)}
+            {"campaign_id": campaign_id, "key_id": key_id, "sealed": seal(item.sheet, public, campaign_id, size)}
             for item in staying
         ]
         self.choose.shuffle(staying_rows)

@@ -10,7 +10,7 @@ private keys; an app node can seal but never open.
 Why one size per survey version: a ciphertext's length would otherwise
 give away how long the free text was, and the stored response shows that
 text - pairing the two. Every sheet of a survey version is padded to the
-same size (the longest sheet that version allows, rounded up to whole KiB),
+same size (the longest sheet that version allows, rounded up to 512 bytes),
 so length says only which survey was answered, which the campaign says
 anyway. See docs/anonymity.md and docs/performance.md for the cost.
 """
@@ -40,7 +40,7 @@ SUITE = Suite(KEM.X25519, KDF.HKDF_SHA256, AEAD.CHACHA20_POLY1305)
 #: Bytes HPKE adds: the 32-byte encapsulated key and the 16-byte AEAD tag.
 SEAL_OVERHEAD = 32 + 16
 #: Sheets are padded to a multiple of this many bytes.
-SIZE_STEP = 1024
+SIZE_STEP = 512
 #: The sheet's length in front of it, so that the padding can be cut off.
 _LENGTH = struct.Struct(">I")
 #: Raise when the encoding changes; `open_sheet` refuses other versions.
@@ -161,9 +161,12 @@ def _longest_answer(question) -> StoredAnswer:
     if isinstance(question, ChoiceQuestion):
         return StoredAnswer(choice=max((o.key for o in question.options), key=len))
     if isinstance(question, TextQuestion):
-        # Four bytes per character is UTF-8's most; JSON escapes (\n, \")
-        # take two, and control characters never reach here (app/text.py).
-        return StoredAnswer(text="\U0010ffff" * FREE_TEXT_MAX)
+        # The limit counts UTF-16 code units: a character of the Basic
+        # Multilingual Plane is one unit and at most 3 bytes of UTF-8, one
+        # beyond it two units and 4 bytes - so 3 bytes a unit at most. JSON
+        # escapes (\n, \", \t) take 2; control characters never reach here
+        # (app/text.py).
+        return StoredAnswer(text="\uffff" * FREE_TEXT_MAX)
     return StoredAnswer(value=1)
 
 
@@ -175,8 +178,10 @@ def padded_size(definition: SurveyDefinition) -> int:
     """Bytes every sheet of this survey version is padded to before sealing.
 
     The encoded length of the longest sheet the version allows (every
-    question answered with its longest value, free text at its limit in
-    four-byte characters), plus the length prefix, rounded up to SIZE_STEP.
+    question answered with its longest value, free text at its limit of
+    UTF-16 code units at three bytes each), plus the length prefix, rounded
+    up to SIZE_STEP. With one comment box that stays under SQLite's 4 KiB
+    page, so a waiting answer is written as one page, not an overflow chain.
     """
     key = (definition.key, definition.version)
     size = _SIZES.get(key)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Mapping
 
 from ..i18n.languages import LANGUAGES
-from ..text import typed_text
+from ..text import browser_length, typed_text
 
 KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
 SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
+#: Longest free-text answer, in UTF-16 code units as the browser's `maxlength` counts.
 FREE_TEXT_MAX = 1000
 DONT_KNOW = "dk"
 INDEX_METHODS = ("mean", "scb100", "share_positive")
@@ -135,7 +136,7 @@ class TextQuestion(Question):
         cleaned = typed_text(raw)
         if not cleaned:
             return None
-        if len(cleaned) > FREE_TEXT_MAX:
+        if browser_length(cleaned) > FREE_TEXT_MAX:
             raise ValueError("too long")
         return StoredAnswer(text=cleaned)
 

@@ -39,7 +39,7 @@ STORE_WAITING_ANSWER = r"""
 CREATE FUNCTION store_waiting_answer(
   p_campaign_id integer, p_today date, p_late_entry boolean,
   p_claimed_id integer, p_nonce_hash varchar,
-  p_waiting_id varchar, p_key_id integer, p_sealed bytea
+  p_key_id integer, p_sealed bytea
 ) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
   v_ends_on date;
@@ -68,8 +68,8 @@ BEGIN
       RETURN 'already_answered';
     END IF;
   END IF;
-  INSERT INTO waiting_answer (id, campaign_id, key_id, sealed)
-  VALUES (p_waiting_id, p_campaign_id, p_key_id, p_sealed);
+  INSERT INTO waiting_answer (campaign_id, key_id, sealed)
+  VALUES (p_campaign_id, p_key_id, p_sealed);
   RETURN 'stored';
 END
 $$
@@ -166,14 +166,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "waiting_answer",
-        sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("campaign_id", sa.Integer(), nullable=False),
         sa.Column("key_id", sa.Integer(), nullable=False),
         sa.Column("sealed", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"], name=op.f("fk_waiting_answer_campaign_id_campaign"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["key_id"], ["answer_key.id"], name=op.f("fk_waiting_answer_key_id_answer_key"), ondelete="RESTRICT"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_waiting_answer")),
-        sqlite_with_rowid=False,
     )
     op.create_index("ix_waiting_answer_campaign_id", "waiting_answer", ["campaign_id"])
     op.create_index("ix_waiting_answer_key_id", "waiting_answer", ["key_id"])
