@@ -91,7 +91,7 @@ class Cell:
     #: Unclaimed invitations, one per submit to come (each used once).
     fresh: list[int]
     #: Ids of the seeded waiting answers (what stays after every block).
-    seeded: set[str]
+    seeded: set[int]
     #: Bytes of every waiting answer of the survey: its padded size + SEAL_OVERHEAD.
     sealed_size: int
     latencies_ms: list[float] = field(default_factory=list)
@@ -190,10 +190,9 @@ def _seed(app: Flask, today: date) -> tuple[SurveyDefinition, list[Cell]]:
                 db_session.execute(insert(Invitation.__table__), rows[start:start + SEED_BATCH])
             seeded = set()
             for start in range(0, size, SEED_BATCH):
-                batch = [{"id": secrets.token_hex(16), "campaign_id": campaign.id, "key_id": key_id,
-                          "sealed": os.urandom(sealed_size)} for _ in range(min(SEED_BATCH, size - start))]
-                db_session.execute(insert(WaitingAnswer.__table__), batch)
-                seeded.update(row["id"] for row in batch)
+                batch = [{"campaign_id": campaign.id, "key_id": key_id, "sealed": os.urandom(sealed_size)}
+                         for _ in range(min(SEED_BATCH, size - start))]
+                seeded.update(db_session.scalars(insert(WaitingAnswer.__table__).returning(WaitingAnswer.id), batch))
             fresh = list(db_session.scalars(
                 select(Invitation.id).where(Invitation.campaign_id == campaign.id, Invitation.responded.is_(False))
                 .order_by(Invitation.id)
