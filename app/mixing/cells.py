@@ -78,6 +78,7 @@ def plan_finalisation(
             break
     if pending and batches:
         def shared_level(batch) -> int:
+            """The finest level at which the batch and the stragglers have one cell."""
             cells = [cell_of(member) for member in batch[2] + pending]
             return next(level for level in range(FINEST, COARSEST + 1)
                         if len({coarsened(cell, level) for cell in cells}) == 1)

@@ -59,6 +59,8 @@ SUBMIT_LOCK_CLASS = 7301
 
 
 class Outcome(enum.Enum):
+    """What became of a submission; only STORED wrote anything."""
+
     STORED = "stored"
     #: The invitation was claimed, or this form's nonce was used, before.
     ALREADY_ANSWERED = "already_answered"

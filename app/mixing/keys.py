@@ -71,6 +71,7 @@ class KeyFolder:
         os.chmod(self.folder, 0o700)
 
     def path_for(self, public_key: bytes) -> Path:
+        """Where the private key of a raw 32-byte public key lives (whether or not it exists)."""
         return self.folder / (fingerprint(public_key) + KEY_SUFFIX)
 
     def create(self) -> bytes:
@@ -165,4 +166,5 @@ class PublishedKeys:
         return self._key
 
     def forget(self) -> None:
+        """Read the newest key afresh at the next `current` (the database refused this one)."""
         self._key = None

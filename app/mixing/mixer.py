@@ -88,6 +88,7 @@ class RoundReport:
     waiting: int = 0
 
     def summary(self) -> str:
+        """One line of counts for the log and the CLI."""
         return (
             f"released {self.released} answers in {self.cells_released} cells, "
             f"{self.waiting} wait; re-encrypted {self.reencrypted}; "
