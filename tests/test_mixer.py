@@ -387,3 +387,17 @@ def test_keys_live_outside_the_instance_folder_by_default(app, tmp_path):
     other = config.resolved_mixer_key_dir("postgresql://db/other", home=str(tmp_path / "home"))
     assert other != folder  # two databases on one host never share a folder
     assert os.path.basename(folder).startswith("mixer-keys-")
+
+
+def test_finalise_from_the_command_line_while_a_mixer_runs_says_what_to_do(app, world, runner):
+    with app.app_context():
+        db_session.execute(update(Campaign).values(ends_on=TODAY - timedelta(days=1)))
+        db_session.commit()
+    running = mixer_of(app)
+    with running.lock():
+        refused = runner.invoke(args=["mixer", "finalise", str(world.campaign_id)])
+    assert refused.exit_code == 1
+    assert "FINALISE_AFTER_DAYS" in refused.output and "stop it" in refused.output
+    done = runner.invoke(args=["mixer", "finalise", str(world.campaign_id)])
+    assert done.exit_code == 0, done.output
+    assert f"finalised campaigns: [{world.campaign_id}]" in done.output

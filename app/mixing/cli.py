@@ -30,14 +30,14 @@ def _mixer() -> Mixer:
     return Mixer(get_database(), current_app.config["KUNDROST"])
 
 
-def _locked(action):
+def _locked(action, busy_hint: str = ""):
     mixer = _mixer()
     try:
         with mixer.lock():
             mixer.start()
             return action(mixer)
     except MixerBusy as error:
-        click.echo(f"Not started: {error}.", err=True)
+        click.echo(f"Not started: {error}.{' ' + busy_hint if busy_hint else ''}", err=True)
         sys.exit(1)
 
 
@@ -84,7 +84,12 @@ def finalise_command(campaign_id: int) -> None:
         raise click.ClickException(
             f"campaign {campaign_id} takes answers until {campaign.ends_on.isoformat()}; finalise it after that day"
         )
-    report = _locked(lambda mixer: mixer.finalise(campaign_id, today))
+    days = current_app.config["KUNDROST"].finalise_after.days
+    report = _locked(
+        lambda mixer: mixer.finalise(campaign_id, today),
+        busy_hint=f"It finalises campaigns by itself {days} days after their last day (FINALISE_AFTER_DAYS). "
+                  "To finalise now, stop it (with `make run`: stop the server) and run this command again.",
+    )
     click.echo(report.summary())
 
 
