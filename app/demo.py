@@ -37,7 +37,10 @@ from .i18n import LANGUAGES
 from .migrate import downgrade, upgrade
 from .mixing.intake import Submission, new_form_nonce, store_answers
 from .mixing.keys import PublishedKeys
+from .mixing.installation import MixerError, key_root
+from .mixing.keys import KeyFolder
 from .mixing.mixer import Mixer
+from .mixing.models import MixerInstallation
 from .mixing.sealing import AnswerSheet
 from .organisation.models import Programme, Provider
 from .surveys.definition import (
@@ -96,20 +99,27 @@ def demo_command(reset: bool, seed: int | None) -> None:
     """Create a demo municipality and print where to look."""
     rng = random.Random(seed)
     database = get_database()
-    if _has_tables(database) and not reset:
-        if not click.confirm("The database is not empty. Delete everything in it and create the demo?"):
-            raise click.Abort()
-        reset = True
-    if reset:
-        _empty_database(database)
-    upgrade(database)
-    password = secrets.token_urlsafe(12)
-    mixer = Mixer(database, current_app.config["KUNDROST"])
-    with mixer.lock():
-        mixer.start()
-        mixer.publish_key()
-        links = build_demo(rng, password)
-        report = mixer.round()
+    config = current_app.config["KUNDROST"]
+    mixer = Mixer(database, config)
+    # The mixer's lock first: a server still running (with its mixer) must
+    # not find its database emptied under it.
+    try:
+        with mixer.lock():
+            if _has_tables(database) and not reset:
+                if not click.confirm("The database is not empty. Delete everything in it and create the demo?"):
+                    raise click.Abort()
+                reset = True
+            if reset:
+                _erase_keys(database, config)
+                _empty_database(database)
+            upgrade(database)
+            password = secrets.token_urlsafe(12)
+            mixer.start()
+            mixer.publish_key()
+            links = build_demo(rng, password)
+            report = mixer.round()
+    except MixerError as error:
+        raise click.ClickException(f"{error}. Stop the server that uses this database (and its mixer) first.")
     click.echo(f"Mixer: {report.summary()}")
     _print_welcome(password, links)
 
@@ -175,7 +185,7 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
     )
     fresh["open"] = _public_url(f"/o/{open_link.code}")
     fresh["campaign"] = _public_url(f"/staff/campaigns/{labour.id}")
-    fresh["results"] = _public_url(f"/staff/results/{labour.id}")
+    fresh["results"] = _public_url(f"/staff/results/{civic.id}")
     fresh["finalised"] = _public_url(f"/staff/results/{spring.id}")
     session.commit()
     return fresh
@@ -220,7 +230,8 @@ def _answer(session, rng: random.Random, campaign: Campaign, language_weights: d
                 channel=channel, language=language, month=month_of(day), status=definition.status_of(answers),
                 answers=answers,
             )
-            submission = Submission(campaign.id, sheet, invitation_id=invitation.id if invitation else None,
+            submission = Submission(campaign.id, sheet, link_language=language,
+                                    invitation_id=invitation.id if invitation else None,
                                     form_nonce=nonce)
             store_answers(connection, submission, definition, today=day, keys=keys)
 
@@ -255,6 +266,21 @@ def _has_tables(database) -> bool:
     return bool(inspect(database.engine).get_table_names())
 
 
+def _erase_keys(database, config) -> None:
+    """The old demo database's key folder: once it is emptied, those keys open nothing."""
+    if "mixer_installation" not in inspect(database.engine).get_table_names():
+        return
+    with database.engine.connect() as connection:
+        installation = connection.scalar(select(MixerInstallation.id))
+    if installation:
+        folder = KeyFolder(key_root(database, config), installation)
+        for key in folder.fingerprints():
+            folder.erase(key)
+        folder.erase_leftover_temporaries()
+        if folder.folder.is_dir():
+            folder.folder.rmdir()
+
+
 def _empty_database(database) -> None:
     url = make_url(str(database.engine.url))
     if url.get_backend_name() == "sqlite" and url.database:
@@ -277,12 +303,12 @@ def _print_welcome(password: str, links: dict[str, str]) -> None:
     echo(f"  Staff sign-in   {_public_url('/staff/login')}")
     echo("  Username        admin")
     echo(f"  Password        {password}")
-    echo(f"  Campaign        {links['campaign']}")
-    echo(f"  Results         {links['results']}   (running: large cells only, the rest waits)")
-    echo(f"  Finalised       {links['finalised']}")
-    echo(f"  Open link (QR)  {links['open']}")
+    echo(f"  Campaign        {links['campaign']}   (labour market, running)")
+    echo(f"  Results         {links['results']}   (civic orientation, running: large groups mixed, the rest waits)")
+    echo(f"  Finalised       {links['finalised']}   (spring: every answer mixed)")
+    echo(f"  Open link (QR)  {links['open']}   (civic orientation, Swedish)")
     echo("")
-    echo("  A fresh single-use survey link per language:")
+    echo("  A fresh single-use survey link per language (labour market):")
     for code, language in LANGUAGES.items():
         echo(f"    {code:<4} {links[code]}   {language.own_name}")
     echo("")

@@ -241,7 +241,8 @@ def _block(engine, cells: list[Cell], sheet: AnswerSheet, definition: SurveyDefi
         cell = order[index % len(order)]
         invitation_id = cell.fresh.pop()
         claimed[cell.size].append(invitation_id)
-        submission = Submission(campaign_id=cell.campaign_id, sheet=sheet, invitation_id=invitation_id)
+        submission = Submission(campaign_id=cell.campaign_id, sheet=sheet, link_language=LANGUAGE,
+                                invitation_id=invitation_id)
         started = time.perf_counter()
         # What the view does (app/respond/views.py): a pooled connection for the one call.
         with engine.connect() as connection:

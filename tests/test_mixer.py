@@ -13,7 +13,8 @@ from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 from app.mixing.intake import Outcome, Submission, store_answers
 from app.mixing.keys import PublishedKeys, fingerprint
-from app.mixing.mixer import Mixer, MixerBusy, RoundReport
+from app.mixing.installation import MixerBusy
+from app.mixing.mixer import Mixer, RoundReport
 from app.mixing.models import AnswerKey, CellCount, FormNonce, WaitingAnswer
 from app.mixing.sealing import AnswerSheet
 from app.respond.models import Answer, Response
@@ -55,7 +56,8 @@ def send(app, world, count, **fields) -> list[Outcome]:
         with app.extensions["kundrost.db"].engine.connect() as connection:
             for invitation_id in invitation_ids:
                 outcomes.append(store_answers(
-                    connection, Submission(world.campaign_id, sheet(app, world, **fields), invitation_id=invitation_id),
+                    connection, Submission(world.campaign_id, sheet(app, world, **fields),
+                                                   link_language=fields.get("language", "sv"), invitation_id=invitation_id),
                     definition, today=TODAY, keys=keys))
     return outcomes
 
@@ -205,7 +207,7 @@ def test_after_finalisation_nothing_more_is_accepted_not_even_late_entry(app, wo
     definition = definition_of(app, world)
     with app.app_context(), app.extensions["kundrost.db"].engine.connect() as connection:
         outcome = store_answers(
-            connection, Submission(world.campaign_id, sheet(app, world), form_nonce="n-1", late_entry=True),
+            connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="n-1", late_entry=True),
             definition, today=TODAY, keys=PublishedKeys(0))
     assert outcome is Outcome.CLOSED
     assert waiting_ids(app) == set()
@@ -217,9 +219,9 @@ def test_late_entry_is_accepted_after_the_last_day_until_finalisation(app, world
         db_session.commit()
     definition = definition_of(app, world)
     with app.extensions["kundrost.db"].engine.connect() as connection:
-        customer = store_answers(connection, Submission(world.campaign_id, sheet(app, world), form_nonce="a"),
+        customer = store_answers(connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="a"),
                                  definition, today=TODAY, keys=PublishedKeys(0))
-        paper = store_answers(connection, Submission(world.campaign_id, sheet(app, world), form_nonce="b", late_entry=True),
+        paper = store_answers(connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="b", late_entry=True),
                               definition, today=TODAY, keys=PublishedKeys(0))
     assert (customer, paper) == (Outcome.CLOSED, Outcome.STORED)
 
@@ -254,7 +256,7 @@ def test_a_duplicate_open_link_form_is_stored_once(app, world):
     definition = definition_of(app, world)
     with app.extensions["kundrost.db"].engine.connect() as connection:
         first, second = (
-            store_answers(connection, Submission(world.campaign_id, sheet(app, world), form_nonce="same-form"),
+            store_answers(connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="same-form"),
                           definition, today=TODAY, keys=PublishedKeys(0))
             for _ in range(2)
         )
@@ -321,7 +323,7 @@ def test_a_submit_sealed_to_a_superseded_key_is_sealed_again(app, world):
         old = stale.current(connection)
     new_id = mixer_of(app).publish_key()
     with engine.connect() as connection:
-        outcome = store_answers(connection, Submission(world.campaign_id, sheet(app, world), form_nonce="n"),
+        outcome = store_answers(connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="n"),
                                 definition, today=TODAY, keys=stale)
     assert outcome is Outcome.STORED
     with app.app_context():
@@ -352,7 +354,7 @@ def test_a_submit_sealed_to_a_retired_key_is_sealed_again_to_the_new_one(app, wo
     clock.now += 25 * 3600
     assert mixer.round().keys_retired == 1
     with engine.connect() as connection:
-        outcome = store_answers(connection, Submission(world.campaign_id, sheet(app, world), form_nonce="late"),
+        outcome = store_answers(connection, Submission(world.campaign_id, sheet(app, world), link_language="sv", form_nonce="late"),
                                 definition, today=TODAY, keys=stale)
     assert outcome is Outcome.STORED
     assert len(mixer.open_waiting(world.campaign_id, RoundReport())) == 1

@@ -108,7 +108,7 @@ def test_demo_command_prints_a_fresh_link_per_language(app, runner, tmp_path):
     assert login(staff, "admin", password).status_code == 303
     results = staff.get(re.search(r"Results\s+https://enkat\.example\.se(\S+)", output).group(1))
     assert results.status_code == 200
-    assert translated("Too few answers", "sv") in results.get_data(as_text=True)
+    assert 'id="waiting-note"' in results.get_data(as_text=True)  # a running campaign says what waits
     # The spring campaign is finalised: its answers are all mixed, its links gone.
     finalised = staff.get(re.search(r"Finalised\s+https://enkat\.example\.se(\S+)", output).group(1))
     assert finalised.status_code == 200

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import TypeVar
 
+from ..surveys.definition import SurveyDefinition, TextQuestion
 from .sealing import Cell
 
 Member = TypeVar("Member")
@@ -45,6 +46,22 @@ def coarsened(cell: Cell, level: int) -> Cell:
 
 
 FINEST, COARSEST = 0, len(COARSENING_ORDER)
+
+
+def withheld_questions(cell: Cell, definition: SurveyDefinition) -> set[str]:
+    """Keys of the answers a response stored in `cell` leaves out.
+
+    Background answers once they are merged (the cell's `background` is
+    empty), and free text once the language or the background answers are
+    merged: a comment's script tells its language (Ge'ez, Cyrillic, Arabic
+    script) and its grammar often the writer's gender (Arabic, Ukrainian),
+    which would undo the merging.
+    """
+    background = {q.key for q in definition.background_questions}
+    withheld = set() if cell.background or not background else background
+    if cell.language is None or withheld:
+        withheld |= {q.key for q in definition.questions if isinstance(q, TextQuestion)}
+    return withheld
 
 
 def plan_finalisation(

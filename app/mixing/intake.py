@@ -11,7 +11,9 @@ answer key and, in one transaction:
    were sealed to the newest published key (if not, it writes nothing and
    the answers are sealed again to the newest: so the mixer may retire an
    old key as soon as it has published a new one);
-3. claims the invitation (`responded` false -> true) or records the
+3. checks the invitation or open link exists with exactly the scope the
+   answers carry (campaign, provider, programme, channel, link language),
+   then claims the invitation (`responded` false -> true) or records the
    open-link form's nonce - whichever makes this submission single; if
    that was done before, nothing is written ("already answered");
 4. inserts the sealed answer into `waiting_answer`.
@@ -44,7 +46,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 
 from .. import crashpoints
-from ..campaigns.models import Campaign, Invitation
+from ..campaigns.models import Campaign, Invitation, OpenLink
 from ..db import writer_turn
 from ..surveys.definition import SurveyDefinition
 from .keys import PublishedKeys
@@ -66,10 +68,13 @@ class Outcome(enum.Enum):
     ALREADY_ANSWERED = "already_answered"
     #: Past the last answering day (or finalised), or no such campaign.
     CLOSED = "closed"
-    #: No answer key is published yet: the mixer has never run.
+    #: No usable answer key: none published yet (the mixer never ran), or
+    #: keys changed faster than the answers could be sealed. Nothing stored.
     NO_KEY = "no_key"
     #: Sealed to a key that is no longer the newest (internal: sealed again and retried).
     STALE_KEY = "stale_key"
+    #: No invitation or open link with this scope: a forged or outdated grant.
+    INVALID = "invalid"
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,12 @@ class Submission:
 
     campaign_id: int
     sheet: AnswerSheet
+    #: The link's language (the sheet has the language answered in).
+    link_language: str
     invitation_id: int | None = None
     form_nonce: str | None = None
+    #: The open link the form came from, checked against the sheet's scope.
+    open_link_id: int | None = None
     late_entry: bool = False
 
     def __post_init__(self) -> None:
@@ -145,9 +154,11 @@ def store_answers(
                 raise
             keys.forget()
             continue
-        if outcome is Outcome.STALE_KEY and attempt < KEY_ATTEMPTS:
+        if outcome is Outcome.STALE_KEY:
             keys.forget()
-            continue
+            if attempt < KEY_ATTEMPTS:
+                continue
+            return Outcome.NO_KEY  # keys changing faster than we can seal: nothing stored, try later
         crashpoints.reached("submit.stored", crash_at)
         return outcome
     raise AssertionError("unreachable")
@@ -171,9 +182,26 @@ _CLAIM = (
 _RECORD_NONCE = sqlite_insert(FormNonce.__table__).on_conflict_do_nothing()
 _INSERT_WAITING = insert(WaitingAnswer.__table__)
 _STORE_ON_POSTGRESQL = text(
-    "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :claimed_id, :nonce_hash,"
-    " :key_id, :sealed)"
+    "SELECT store_waiting_answer(:campaign_id, :today, :late_entry, :provider_id, :programme_id, :channel,"
+    " :link_language, :claimed_id, :open_link_id, :nonce_hash, :key_id, :sealed)"
 )
+_invitation, _open_link = Invitation.__table__.c, OpenLink.__table__.c
+_INVITATION_IN_SCOPE = select(_invitation.id).where(
+    _invitation.id == bindparam("link_id"), _invitation.campaign_id == bindparam("campaign_id"),
+    _invitation.provider_id == bindparam("provider_id"), _invitation.programme_id == bindparam("programme_id"),
+    _invitation.channel == bindparam("channel"), _invitation.language == bindparam("link_language"),
+)
+_OPEN_LINK_IN_SCOPE = select(_open_link.id).where(
+    _open_link.id == bindparam("link_id"), _open_link.campaign_id == bindparam("campaign_id"),
+    _open_link.provider_id == bindparam("provider_id"), _open_link.programme_id == bindparam("programme_id"),
+    _open_link.channel == bindparam("channel"), _open_link.language == bindparam("link_language"),
+)
+
+
+def _scope(submission: Submission) -> dict:
+    sheet = submission.sheet
+    return {"campaign_id": submission.campaign_id, "provider_id": sheet.provider_id,
+            "programme_id": sheet.programme_id, "channel": sheet.channel, "link_language": submission.link_language}
 
 
 def accepts_answers(ends_on: date, finalised_on: date | None, today: date, late_entry: bool) -> bool:
@@ -185,10 +213,11 @@ def accepts_answers(ends_on: date, finalised_on: date | None, today: date, late_
 
 def _store_on_postgresql(connection: Connection, submission: Submission, row: dict, today: date) -> Outcome:
     outcome = connection.scalar(_STORE_ON_POSTGRESQL, {
-        "campaign_id": submission.campaign_id,
+        **_scope(submission),
         "today": today,
         "late_entry": submission.late_entry,
         "claimed_id": submission.invitation_id,
+        "open_link_id": submission.open_link_id,
         "nonce_hash": nonce_hash(submission.form_nonce) if submission.form_nonce else None,
         **row,
     })
@@ -207,6 +236,11 @@ def _store_on_sqlite(
             if row["key_id"] != state.newest_key_id:
                 connection.rollback()
                 return Outcome.STALE_KEY
+            for link_id, in_scope in ((submission.invitation_id, _INVITATION_IN_SCOPE),
+                                      (submission.open_link_id, _OPEN_LINK_IN_SCOPE)):
+                if link_id is not None and connection.scalar(in_scope, {**_scope(submission), "link_id": link_id}) is None:
+                    connection.rollback()
+                    return Outcome.INVALID
             if submission.invitation_id is not None:
                 if connection.execute(_CLAIM, {"claimed_id": submission.invitation_id}).rowcount != 1:
                     connection.rollback()

@@ -96,8 +96,15 @@ class KeyFolder:
         _fsync_folder(self.folder)
         return public_key
 
+    def holds(self, public_key: bytes) -> bool:
+        """Whether the private key of this public key is in the folder."""
+        return bool(public_key) and self.path_for(public_key).is_file()
+
     def load(self, public_key: bytes) -> X25519PrivateKey | None:
-        """The private key of a published key, or None if its file is gone."""
+        """The private key of a published key, or None if its file is gone.
+
+        Raises ValueError for a file that is not a 32-byte X25519 key.
+        """
         try:
             raw = self.path_for(public_key).read_bytes()
         except FileNotFoundError:

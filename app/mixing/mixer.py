@@ -1,18 +1,20 @@
 """The mixing step: where waiting answers become responses, a cell at a time.
 
 Runs on the one host that holds the private answer keys, one mixer at a
-time (a database lock), as `flask mixer run` (a loop) or `flask mixer once`
+time (installation.py), as `flask mixer run` (a loop) or `flask mixer once`
 (a round, for a scheduler). A round:
 
-1. publishes a new answer key when the newest is older than the rotation
-   period, and retires superseded keys: what waits under them is
-   re-encrypted to the newest key, their rows are deleted (the database
-   refuses while a waiting answer still names one) and then their private
-   key files are erased;
-2. opens what waits in each campaign and, for every cell with at least 2k
+1. checks this host holds the newest published key (else it stops and says
+   so: new answers could not be opened here);
+2. publishes a new answer key when the newest is older than the rotation
+   period, and retires superseded keys: what waits under them is re-sealed
+   to the newest key, their rows are deleted (the database refuses while a
+   waiting answer still names one) and then their private key files erased;
+3. opens what waits in each campaign and, for every cell with at least 2k
    waiting, writes all but k of them as responses - a random subset, in
-   random order - and re-encrypts the k that stay;
-3. finalises campaigns whose last day lies more than the grace period back.
+   random order - and re-seals the k that stay;
+4. finalises campaigns whose last day lies more than the grace period back,
+   unless some of their waiting answers cannot be opened here.
 
 Every change of waiting answers is one transaction that first deletes every
 row it read, then inserts in an order drawn from `secrets`: the database's
@@ -24,9 +26,7 @@ anonymity set stays at k or more.
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import secrets
 import time
 import uuid
@@ -46,22 +46,14 @@ from ..db import Database, writer_turn
 from ..respond.models import Answer, Response
 from ..surveys.definition import SurveyDefinition
 from ..surveys.models import SurveyVersion
-from .cells import plan_finalisation, release_size
+from .cells import plan_finalisation, release_size, withheld_questions
+from .installation import Installation, LeaseLost, MixerError, mixer_lock, take_over
 from .intake import SUBMIT_LOCK_CLASS
-from .keys import KeyFolder, fingerprint
-from .models import ANSWERED, LINK, AnswerKey, CellCount, FormNonce, MixerInstallation, WaitingAnswer
+from .keys import fingerprint
+from .models import ANSWERED, LINK, AnswerKey, CellCount, FormNonce, WaitingAnswer
 from .sealing import AnswerSheet, Cell, SealError, open_sealed, padded_size, seal
 
 log = logging.getLogger("kundrost.mixer")
-
-#: PostgreSQL advisory lock held by the running mixer: (MIXER_LOCK_CLASS, 0).
-MIXER_LOCK_CLASS = 7302
-#: Beside a SQLite database file: the lock the running mixer holds.
-MIXER_LOCK_SUFFIX = "-mixer.lock"
-
-
-class MixerBusy(RuntimeError):
-    """Another mixer holds the lock for this database."""
 
 
 @dataclass(frozen=True)
@@ -83,20 +75,27 @@ class RoundReport:
     keys_retired: int = 0
     finalised: list[int] = field(default_factory=list)
     withheld: int = 0
-    #: Waiting answers no private key on this host opens (lost key folder, wrong host).
-    unopened: int = 0
     waiting: int = 0
+    #: Waiting answers (by id) no private key on this host opens.
+    unopened_ids: set[int] = field(default_factory=set)
+    #: What needs an operator: each a sentence saying what and what to do.
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def unopened(self) -> int:
+        return len(self.unopened_ids)
 
     def summary(self) -> str:
-        """One line of counts for the log and the CLI."""
-        return (
+        """One line of counts for the log and the CLI, then any problems."""
+        line = (
             f"released {self.released} answers in {self.cells_released} cells, "
-            f"{self.waiting} wait; re-encrypted {self.reencrypted}; "
+            f"{self.waiting} wait; re-sealed {self.reencrypted}; "
             f"key published: {'yes' if self.key_published else 'no'}, keys retired: {self.keys_retired}; "
             f"finalised campaigns: {self.finalised or 'none'}"
             + (f"; {self.withheld} withheld (fewer than k in the whole campaign)" if self.withheld else "")
             + (f"; {self.unopened} cannot be opened with the keys on this host" if self.unopened else "")
         )
+        return "\n".join([line, *(f"PROBLEM: {problem}" for problem in self.problems)])
 
 
 def _utc(moment: datetime) -> datetime:
@@ -108,7 +107,8 @@ class Mixer:
     """The mixing step for one database (see the module docstring).
 
     `now` returns the current Unix time (tests move it); `choose` is the
-    source of random subsets and orders (`secrets.SystemRandom()`).
+    source of random subsets and orders (`secrets.SystemRandom()`). Call
+    `start()` under `lock()` before anything else.
     """
 
     def __init__(self, database: Database, config: Config, *, now: Callable[[], float] = time.time,
@@ -119,77 +119,56 @@ class Mixer:
         self.now = now
         self.choose = choose or secrets.SystemRandom()
         self._private_keys: dict[int, object] = {}
-        self.folder: KeyFolder | None = None
+        self.installation: Installation | None = None
+
+    @property
+    def folder(self):
+        return self.installation.folder if self.installation else None
 
     # -- the lock and start-up ------------------------------------------------
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the one-mixer lock for the block; raises MixerBusy if another mixer has it.
-
-        PostgreSQL: a session advisory lock on a connection kept for the
-        block (released if the process dies). SQLite: an exclusive flock on
-        a file beside the database (likewise).
-        """
-        engine = self.database.engine
-        if engine.dialect.name == "postgresql":
-            with engine.connect() as connection:
-                if not connection.scalar(text("SELECT pg_try_advisory_lock(:c, 0)"), {"c": MIXER_LOCK_CLASS}):
-                    raise MixerBusy("another mixer is running for this database")
-                connection.commit()
-                try:
-                    yield
-                finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:c, 0)"), {"c": MIXER_LOCK_CLASS})
-                    connection.commit()
-            return
-        path = (engine.url.database or "") + MIXER_LOCK_SUFFIX
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise MixerBusy("another mixer is running for this database") from None
-            yield
-        finally:
-            os.close(descriptor)
+    def lock(self):
+        """Hold the one-mixer lock for the block (installation.mixer_lock); raises MixerBusy."""
+        return mixer_lock(self.database)
 
     def start(self) -> None:
-        """Find (or make) this installation's key folder and erase stale keys.
+        """Take over the installation and erase key files nothing needs.
 
         A key file whose public key has no row was either never published
         (a crash between writing and publishing) or retired (a crash between
-        deleting its row and erasing the file): nothing needs it.
+        deleting its row and erasing the file). The folder is this
+        installation's alone (installation.py), so nothing else needs it.
+        Raises MixerError (DatabaseMoved, an unusable key folder).
         """
+        self.installation = take_over(self.database, self.config)
         with self.database.engine.connect() as connection:
-            installation = connection.scalar(select(MixerInstallation.id))
-            if installation is None:
-                installation = uuid.uuid4().hex
-                with writer_turn(connection):
-                    connection.execute(insert(MixerInstallation.__table__), {"id": installation})
-                    connection.commit()
             published = {fingerprint(bytes(k)) for k in connection.scalars(select(AnswerKey.public_key))}
-        root = self.config.resolved_mixer_key_dir(str(self.database.engine.url))
-        self.folder = KeyFolder(root, installation)
         self.folder.erase_leftover_temporaries()
         for stale in self.folder.fingerprints() - published:
             self.folder.erase(stale)
         self._private_keys.clear()
 
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A write transaction of this mixer: its writer turn, then the fence."""
+        with self.database.engine.connect() as connection, writer_turn(connection):
+            self.installation.fence(connection)
+            yield connection
+
     # -- a round ---------------------------------------------------------------
 
     def round(self) -> RoundReport:
         """One round: rotate, mix, finalise (see the module docstring)."""
-        if self.folder is None:
+        if self.installation is None:
             self.start()
         report = RoundReport()
+        if not self._newest_key_is_here(report):
+            return report
         report.key_published = self.rotate_if_due()
         self.retire_superseded(report)
         today = today_in(self.config.zone, self.now())
         with self.database.engine.connect() as connection:
-            campaigns = connection.execute(
-                select(Campaign.id, Campaign.ends_on, Campaign.finalised_on)
-            ).all()
+            campaigns = connection.execute(select(Campaign.id, Campaign.ends_on, Campaign.finalised_on)).all()
         for campaign_id, ends_on, finalised_on in campaigns:
             if finalised_on is not None or today > ends_on + self.config.finalise_after:
                 if self._finalisation_unfinished(campaign_id, finalised_on):
@@ -203,8 +182,10 @@ class Mixer:
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
         """Rounds every `mixer_interval` until `stop()` is true (or the process is stopped).
 
-        A database that is not reachable or not migrated yet is tried again
-        at the next round, with a warning: the mixer outlives both.
+        A database that is not reachable or not migrated yet, and anything
+        unexpected in a round, is logged and tried again at the next round:
+        the mixer outlives them. It stops (raising) only when another mixer
+        took over or the database turned out to be moved or copied.
         """
         started = False
         while not stop():
@@ -212,10 +193,16 @@ class Mixer:
                 if not started:
                     self.start()
                     started = True
-                log.info("mixer round: %s", self.round().summary())
+                report = self.round()
+                log.info("mixer round: %s", report.summary())
+            except (LeaseLost, MixerError):
+                raise
             except (exc.OperationalError, exc.ProgrammingError) as error:
                 log.warning("mixer round failed, next try in %.0f s: %s", self.config.mixer_interval.total_seconds(),
                             str(error.orig).splitlines()[0] if error.orig else error.__class__.__name__)
+            except Exception as error:  # noqa: BLE001 - a round must not take the mixer down
+                log.exception("mixer round failed (%s); next try in %.0f s", error.__class__.__name__,
+                              self.config.mixer_interval.total_seconds())
             deadline = time.monotonic() + self.config.mixer_interval.total_seconds()
             while not stop() and time.monotonic() < deadline:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
@@ -225,6 +212,19 @@ class Mixer:
     def _keys(self, connection: Connection) -> list[tuple[int, bytes, datetime]]:
         rows = connection.execute(select(AnswerKey.id, AnswerKey.public_key, AnswerKey.created_at).order_by(AnswerKey.id))
         return [(key_id, bytes(public), _utc(created)) for key_id, public, created in rows]
+
+    def _newest_key_is_here(self, report: RoundReport) -> bool:
+        with self.database.engine.connect() as connection:
+            keys = self._keys(connection)
+        if not keys or self.folder.holds(keys[-1][1]):
+            return True
+        report.problems.append(
+            f"the newest answer key ({keys[-1][0]}) is not in this host's key folder {self.folder.folder}: "
+            "new answers are sealed to a key this host cannot open. Is MIXER_KEY_DIR the mixing host's folder? "
+            "If the keys are lost for good, `flask --app app mixer rotate --force` publishes a key of this host's "
+            "(what was sealed to the lost keys stays unreadable). Nothing was mixed."
+        )
+        return False
 
     def rotate_if_due(self) -> bool:
         """Publish a new key if there is none or the newest is older than the rotation period."""
@@ -238,10 +238,9 @@ class Mixer:
 
     def publish_key(self) -> int:
         """Write a new private key durably, then publish its public key; return the key's id."""
-        assert self.folder is not None
         public_key = self.folder.create()
         crashpoints.reached("rotate.written", self.config.crash_at)
-        with self.database.engine.connect() as connection, writer_turn(connection):
+        with self._transaction() as connection:
             key_id = connection.execute(
                 insert(AnswerKey.__table__).returning(AnswerKey.id),
                 {"public_key": public_key, "created_at": datetime.fromtimestamp(self.now(), timezone.utc)},
@@ -250,32 +249,56 @@ class Mixer:
         crashpoints.reached("rotate.published", self.config.crash_at)
         return key_id
 
-    def _private_key(self, connection: Connection, key_id: int):
+    def unopenable_waiting(self, campaign_id: int | None = None) -> int:
+        """Waiting answers (of a campaign, or all) sealed to keys whose private key is not on this host.
+
+        Reads key ids only, opens nothing: a quick check before acting.
+        """
+        query = select(WaitingAnswer.key_id, func.count()).group_by(WaitingAnswer.key_id)
+        if campaign_id is not None:
+            query = query.where(WaitingAnswer.campaign_id == campaign_id)
+        with self.database.engine.connect() as connection:
+            keys = {key_id: bytes(public) for key_id, public, _ in self._keys(connection)}
+            counts = connection.execute(query).all()
+        return sum(count for key_id, count in counts if not self.folder.holds(keys.get(key_id, b"")))
+
+    def _private_key(self, connection: Connection, key_id: int, report: RoundReport):
         key = self._private_keys.get(key_id)
         if key is None:
             public = connection.scalar(select(AnswerKey.public_key).where(AnswerKey.id == key_id))
-            key = self.folder.load(bytes(public)) if public is not None and self.folder else None
+            if public is None:
+                return None
+            try:
+                key = self.folder.load(bytes(public))
+            except ValueError:
+                problem = (f"the key file {self.folder.path_for(bytes(public))} is damaged (not a 32-byte X25519 "
+                           "key): what is sealed to it cannot be opened")
+                if problem not in report.problems:
+                    report.problems.append(problem)
+                return None
             if key is not None:
                 self._private_keys[key_id] = key
         return key
 
     def retire_superseded(self, report: RoundReport) -> None:
-        """Re-encrypt what waits under older keys to the newest, delete their rows, erase their files.
+        """Re-seal what waits under older keys to the newest, delete their rows, erase their files.
 
         Runs right after a new key is published: a submit sealed to an older
         key is refused and sealed again (intake.py), and one already past
         that check when the key was published is caught by the foreign key -
-        the row delete fails and the next round tries again.
+        the row delete fails and the next round tries again. Only ever
+        re-seals to a key this host holds (`round` checked), and deletes a
+        key row only when no waiting answer still names it.
         """
         with self.database.engine.connect() as connection:
             keys = self._keys(connection)
-        if len(keys) < 2:
+        if len(keys) < 2 or not self.folder.holds(keys[-1][1]):
             return
         newest_id, newest_public, _ = keys[-1]
         for key_id, public, _ in keys[:-1]:
             report.reencrypted += self._reencrypt_key(key_id, newest_id, newest_public, report)
             crashpoints.reached("rotate.reencrypted", self.config.crash_at)
-            with self.database.engine.connect() as connection, writer_turn(connection):
+            with self._transaction() as connection:
                 try:
                     connection.execute(delete(AnswerKey.__table__).where(AnswerKey.id == key_id))
                     connection.commit()
@@ -288,7 +311,7 @@ class Mixer:
             report.keys_retired += 1
 
     def _reencrypt_key(self, key_id: int, newest_id: int, newest_public: bytes, report: RoundReport) -> int:
-        """Re-encrypt every waiting answer under `key_id`, one campaign per transaction."""
+        """Re-seal every waiting answer under `key_id` that opens here, one campaign per transaction."""
         done = 0
         with self.database.engine.connect() as connection:
             campaign_ids = list(connection.scalars(
@@ -314,7 +337,10 @@ class Mixer:
             return version.definition
 
     def open_waiting(self, campaign_id: int, report: RoundReport, key_id: int | None = None) -> list[Opened]:
-        """Every waiting answer of a campaign (or of one key in it) that opens with a key on this host."""
+        """Every waiting answer of a campaign (or of one key in it) that opens with a key on this host.
+
+        The ones that do not open are counted in `report.unopened_ids`.
+        """
         query = select(WaitingAnswer.id, WaitingAnswer.key_id, WaitingAnswer.sealed).where(
             WaitingAnswer.campaign_id == campaign_id
         )
@@ -323,14 +349,14 @@ class Mixer:
         opened = []
         with self.database.engine.connect() as connection:
             for waiting_id, row_key_id, sealed in connection.execute(query).all():
-                private_key = self._private_key(connection, row_key_id)
+                private_key = self._private_key(connection, row_key_id, report)
                 if private_key is None:
-                    report.unopened += 1
+                    report.unopened_ids.add(waiting_id)
                     continue
                 try:
                     opened.append(Opened(waiting_id, open_sealed(bytes(sealed), private_key, campaign_id)))
                 except SealError:
-                    report.unopened += 1
+                    report.unopened_ids.add(waiting_id)
         return opened
 
     def _newest_key(self) -> tuple[int, bytes]:
@@ -341,7 +367,7 @@ class Mixer:
     def _write(self, campaign_id: int, read: list[Opened], released: list[Opened], cell: Cell,
                definition: SurveyDefinition, key: tuple[int, bytes] | None = None) -> None:
         """One transaction: delete every row in `read`, insert `released` as responses
-        stored in `cell`, and re-insert the rest re-encrypted - inserts in random order."""
+        stored in `cell`, and re-insert the rest re-sealed - inserts in random order."""
         released_ids = {item.waiting_id for item in released}
         staying = [item for item in read if item.waiting_id not in released_ids]
         key_id, public = key or self._newest_key()
@@ -352,7 +378,7 @@ class Mixer:
             for item in staying
         ]
         self.choose.shuffle(staying_rows)
-        with self.database.engine.connect() as connection, writer_turn(connection):
+        with self._transaction() as connection:
             deleted = connection.execute(
                 delete(WaitingAnswer.__table__).where(
                     WaitingAnswer.campaign_id == campaign_id,
@@ -361,7 +387,8 @@ class Mixer:
             ).rowcount
             if deleted != len(read):
                 connection.rollback()
-                raise RuntimeError(f"expected to delete {len(read)} waiting answers, deleted {deleted}")
+                raise LeaseLost(f"expected to delete {len(read)} waiting answers, deleted {deleted}: "
+                                "another mixer is at work")
             crashpoints.reached("mix.deleted", self.config.crash_at)
             if response_rows:
                 connection.execute(insert(Response.__table__), response_rows)
@@ -372,6 +399,20 @@ class Mixer:
             crashpoints.reached("mix.inserted", self.config.crash_at)
             connection.commit()
         crashpoints.reached("mix.committed", self.config.crash_at)
+
+    def _release(self, campaign_id: int, read: list[Opened], released: list[Opened], cell: Cell,
+                 definition: SurveyDefinition, report: RoundReport) -> bool:
+        """`_write`, but a cell the database refuses (a damaged answer) is reported and left waiting."""
+        try:
+            self._write(campaign_id, read, released, cell, definition)
+        except (exc.IntegrityError, exc.DataError) as error:
+            report.problems.append(
+                f"campaign {campaign_id}: {len(read)} waiting answers of one cell could not be written as "
+                f"responses ({error.orig.__class__.__name__}); they stay waiting")
+            return False
+        report.released += len(released)
+        report.cells_released += 1
+        return True
 
     # -- mixing ------------------------------------------------------------------
 
@@ -387,9 +428,7 @@ class Mixer:
         for cell, members in cells.items():
             count = release_size(len(members), self.k)
             if count:
-                self._write(campaign_id, members, self.choose.sample(members, count), cell, definition)
-                report.released += count
-                report.cells_released += 1
+                self._release(campaign_id, members, self.choose.sample(members, count), cell, definition, report)
 
     # -- finalisation ------------------------------------------------------------
 
@@ -410,7 +449,7 @@ class Mixer:
 
     def close_for_finalisation(self, campaign_id: int, today: date) -> None:
         """Mark the campaign finalised, under the submit lock held alone: no submit is half-way."""
-        with self.database.engine.connect() as connection, writer_turn(connection):
+        with self._transaction() as connection:
             if connection.dialect.name == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:c, :id)"),
                                    {"c": SUBMIT_LOCK_CLASS, "id": campaign_id})
@@ -421,32 +460,52 @@ class Mixer:
             )
             connection.commit()
 
-    def finalise(self, campaign_id: int, today: date, report: RoundReport | None = None) -> RoundReport:
+    def finalise(self, campaign_id: int, today: date, report: RoundReport | None = None, *,
+                 discard_unopenable: bool = False) -> RoundReport:
         """Finalise a campaign: close it, mix everything that waits (coarsening small
         cells, docs/anonymity.md), then - in one transaction - fill `cell_count`
         and delete invitations, form nonces and what could not be stored.
 
-        Safe to run again after a crash at any point: each step is one
-        transaction and the last one runs only while no counts exist yet.
+        Refused (a problem in the report, nothing changed) while some of its
+        waiting answers cannot be opened on this host - a missing key folder
+        must not become deleted answers - unless `discard_unopenable`: an
+        operator's decision that those keys are lost for good. Safe to run
+        again after a crash at any point: each step is one transaction and
+        the last one runs only while no counts exist yet.
         """
         report = report or RoundReport()
+        if not discard_unopenable and self._refuse_unopenable(campaign_id, self.unopenable_waiting(campaign_id), report):
+            return report
         self.close_for_finalisation(campaign_id, today)
         crashpoints.reached("finalise.closed", self.config.crash_at)
         definition = self._definition(campaign_id)
+        before = set(report.unopened_ids)
         opened = self.open_waiting(campaign_id, report)
         batches, withheld = plan_finalisation(opened, lambda item: item.sheet.cell(definition), self.k)
+        all_written = True
         for cell, members in batches:
-            self._write(campaign_id, members, members, cell, definition)
-            report.released += len(members)
-            report.cells_released += 1
+            all_written &= self._release(campaign_id, members, members, cell, definition, report)
         crashpoints.reached("finalise.mixed", self.config.crash_at)
+        damaged = len(report.unopened_ids - before)
+        if not all_written or (damaged and not discard_unopenable
+                               and self._refuse_unopenable(campaign_id, damaged, report)):
+            return report  # left closed: the counts must not count answers still waiting
         report.withheld += self._count_and_forget(campaign_id)
         report.finalised.append(campaign_id)
         return report
 
+    def _refuse_unopenable(self, campaign_id: int, count: int, report: RoundReport) -> bool:
+        if not count:
+            return False
+        report.problems.append(
+            f"campaign {campaign_id} is not finalised: {count} of its waiting answers cannot be opened with the keys "
+            "on this host. Put the right key folder back (MIXER_KEY_DIR); if those keys are lost for good, "
+            f"`flask --app app mixer finalise {campaign_id} --discard-unopenable` deletes those answers.")
+        return True
+
     def _count_and_forget(self, campaign_id: int) -> int:
         """Counts in, per-person rows out, in one transaction; returns the answers withheld."""
-        with self.database.engine.connect() as connection, writer_turn(connection):
+        with self._transaction() as connection:
             if connection.scalar(select(func.count()).select_from(CellCount).where(CellCount.campaign_id == campaign_id)):
                 connection.rollback()
                 return 0
@@ -465,7 +524,7 @@ class Mixer:
 def _response_rows(campaign_id: int, cell: Cell, released: list[Opened], definition: SurveyDefinition,
                    choose: secrets.SystemRandom) -> tuple[list[dict], list[dict]]:
     """Response and answer rows for `released`, stored in `cell`, in random order."""
-    withheld_keys = set() if cell.background else {q.key for q in definition.background_questions}
+    left_out = withheld_questions(cell, definition)
     order = list(released)
     choose.shuffle(order)
     responses, answers = [], []
@@ -480,7 +539,7 @@ def _response_rows(campaign_id: int, cell: Cell, released: list[Opened], definit
         answers += [
             {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,
              "text": a.text, "dont_know": a.dont_know}
-            for key, a in sheet.answers.items() if key not in withheld_keys
+            for key, a in sheet.answers.items() if key not in left_out
         ]
     return responses, answers
 

@@ -29,16 +29,25 @@ PUBLIC_KEY_BYTES = 32
 
 
 class MixerInstallation(Base):
-    """One row: names this database's folder of private keys.
+    """One row: this database's mixer - its key folder, where it lives, who mixes now.
 
-    Keys live in `<MIXER_KEY_DIR>/<installation id>/`, so that two databases
-    pointed by mistake at one key folder never erase each other's keys.
+    Keys live in `<MIXER_KEY_DIR>/<installation id>/`. A copy of the database
+    (a staging copy, a restore elsewhere) carries the row along, but not its
+    `location`: the mixer then refuses to start until told whether the
+    database was moved or copied (`flask mixer adopt`), so a copy never uses
+    - or erases - the original's keys.
     """
 
     __tablename__ = "mixer_installation"
 
     #: Random 128-bit value (hex), made by the mixer's first start.
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    #: Where the database lives: SQLite's real file path, or PostgreSQL's
+    #: cluster system identifier and database name (mixer.database_location).
+    location: Mapped[str] = mapped_column(String(1000))
+    #: The running mixer's random token. Every transaction of a mixer checks
+    #: it still holds it, so one that lost its lock writes nothing more.
+    holder: Mapped[str | None] = mapped_column(String(32))
 
 
 class AnswerKey(Base):

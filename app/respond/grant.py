@@ -85,15 +85,36 @@ def _identity_in_session() -> str | None:
     return draft.get("for") if draft else None
 
 
+#: Ids are database integers: positive and within 32 bits.
+_MAX_ID = 2**31 - 1
+
+
+def _well_formed(grant: Grant) -> bool:
+    """A grant as `issue` makes them. The cookie is signed, but a leaked
+    SECRET_KEY must not turn odd values into server errors."""
+    ids = (grant.link_id, grant.campaign_id, grant.provider_id, grant.programme_id)
+    return (
+        grant.kind in (INVITATION, OPEN_LINK)
+        and all(type(i) is int and 0 < i <= _MAX_ID for i in ids)
+        and type(grant.issued_at) is int
+        and isinstance(grant.language, str) and isinstance(grant.channel, str)
+        and (grant.form_nonce is None or (isinstance(grant.form_nonce, str) and 0 < len(grant.form_nonce) <= 64))
+    )
+
+
 def current() -> Grant | None:
+    """The session's grant, or None (also for a malformed one, which is dropped)."""
     raw = session.get(GRANT_KEY)
     if not raw:
         return None
     try:
-        return Grant(**raw)
+        grant = Grant(**raw)
     except TypeError:
+        grant = None
+    if grant is None or not _well_formed(grant):
         session.pop(GRANT_KEY, None)
         return None
+    return grant
 
 
 def keep_draft(grant: Grant | None, answers: dict[str, str]) -> None:

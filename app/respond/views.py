@@ -164,8 +164,10 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
             status=definition.status_of(answers),
             answers=answers,
         ),
+        link_language=grant.language,
         invitation_id=grant.link_id if grant.kind == grants.INVITATION else None,
         form_nonce=grant.form_nonce if grant.kind == grants.OPEN_LINK else None,
+        open_link_id=grant.link_id if grant.kind == grants.OPEN_LINK else None,
     )
     config = current_app.config["KUNDROST"]
     # On a pooled connection of its own: every statement of a submit is built
@@ -181,6 +183,8 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
     grants.finish()
     if outcome is Outcome.CLOSED:
         return _closed_page()
+    if outcome is Outcome.INVALID:
+        return _unusable_page()
     session[DONE_KEY] = {"lang": language, "at": int(time.time())}
     return _see_other("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None)
 

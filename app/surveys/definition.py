@@ -344,6 +344,9 @@ class _Parser:
             )
             if len({o.key for o in options}) != len(options):
                 raise DefinitionError(f"{key}: option keys must be unique")
+            malformed = [o.key for o in options if not KEY_PATTERN.match(o.key)]
+            if malformed:
+                raise DefinitionError(f"{key}: option keys {malformed} must match {KEY_PATTERN.pattern}")
             if any(o.key in (DONT_KNOW, "") for o in options):
                 raise DefinitionError(f"{key}: option key {DONT_KNOW!r} is reserved")
             background = raw.get("background", False)

@@ -38,7 +38,8 @@ depends_on = None
 STORE_WAITING_ANSWER = r"""
 CREATE FUNCTION store_waiting_answer(
   p_campaign_id integer, p_today date, p_late_entry boolean,
-  p_claimed_id integer, p_nonce_hash varchar,
+  p_provider_id integer, p_programme_id integer, p_channel varchar, p_link_language varchar,
+  p_claimed_id integer, p_open_link_id integer, p_nonce_hash varchar,
   p_key_id integer, p_sealed bytea
 ) RETURNS text LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
@@ -55,6 +56,17 @@ BEGIN
   -- the mixer may retire the old key as soon as it has published a new one.
   IF p_key_id IS DISTINCT FROM (SELECT max(id) FROM answer_key) THEN
     RETURN 'stale_key';
+  END IF;
+  -- The link must exist with exactly the scope the answers will be stored in.
+  IF p_claimed_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM invitation WHERE id = p_claimed_id AND campaign_id = p_campaign_id
+         AND provider_id = p_provider_id AND programme_id = p_programme_id
+         AND channel = p_channel AND language = p_link_language)
+     OR p_open_link_id IS NOT NULL AND NOT EXISTS (
+       SELECT 1 FROM open_link WHERE id = p_open_link_id AND campaign_id = p_campaign_id
+         AND provider_id = p_provider_id AND programme_id = p_programme_id
+         AND channel = p_channel AND language = p_link_language) THEN
+    RETURN 'invalid';
   END IF;
   IF p_claimed_id IS NOT NULL THEN
     UPDATE invitation SET responded = true WHERE id = p_claimed_id AND NOT responded;
@@ -154,6 +166,8 @@ def upgrade() -> None:
     op.create_table(
         "mixer_installation",
         sa.Column("id", sa.String(length=32), nullable=False),
+        sa.Column("location", sa.String(length=1000), nullable=False),
+        sa.Column("holder", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mixer_installation")),
     )
     op.create_table(
