@@ -157,7 +157,7 @@ def test_merged_providers_are_one_row_and_count_in_the_total(app, client, world,
     login(client, "karin")
     client.get("/staff/results/?lang=sv")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-    assert translated("Other providers (small groups merged to keep answers anonymous)", "sv") in page
+    assert translated("Provider not shown (small groups merged to keep answers anonymous)", "sv") in page
 
 
 def test_the_response_rate_survives_finalisation(app, world):
