@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from sqlalchemy import Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
-from ..campaigns.models import Campaign, Invitation
-from ..mixing.models import LINK, CellCount, WaitingAnswer
+from ..campaigns.models import Campaign
+from ..campaigns.queries import invitation_counts
+from ..mixing.models import WaitingAnswer
 from ..organisation.models import Provider
 from ..respond.models import Answer, Response
 from ..surveys.definition import SurveyDefinition
@@ -125,27 +126,14 @@ def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResul
 
 
 def invitation_totals(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
-    """provider id -> (single-use links issued, claimed): from the invitations while
-    they exist, from the finalised campaign's `cell_count` afterwards."""
-    if campaign.finalised_on is not None and not session.scalar(
-        select(func.count()).select_from(Invitation).where(Invitation.campaign_id == campaign.id)
-    ):
-        rows = session.execute(
-            select(CellCount.provider_id, func.sum(CellCount.issued), func.sum(CellCount.answered))
-            .where(CellCount.campaign_id == campaign.id, CellCount.language_role == LINK)
-            .group_by(CellCount.provider_id)
-        ).all()
-    else:
-        rows = session.execute(
-            select(
-                Invitation.provider_id,
-                func.count(),
-                func.count().filter(Invitation.responded.is_(True)),
-            )
-            .where(Invitation.campaign_id == campaign.id)
-            .group_by(Invitation.provider_id)
-        ).all()
-    return {provider_id: (int(issued), int(answered)) for provider_id, issued, answered in rows}
+    """provider id -> (single-use links issued, claimed), summed over
+    `campaigns.queries.invitation_counts` (live invitations, or the finalised
+    campaign's `cell_count`)."""
+    totals: dict[int, tuple[int, int]] = {}
+    for (provider_id, _programme, _language), (issued, answered) in invitation_counts(session, campaign).items():
+        before = totals.get(provider_id, (0, 0))
+        totals[provider_id] = (before[0] + issued, before[1] + answered)
+    return totals
 
 
 def waiting_count(session: Session, campaign: Campaign) -> int:

@@ -164,8 +164,14 @@ def store_answers(
     raise AssertionError("unreachable")
 
 
+#: PostgreSQL's SQLSTATE for a foreign key violation (the only foreign key a
+#: submit's insert can break is the answer key's); SQLite says it in words.
+FOREIGN_KEY_VIOLATION = "23503"
+
+
 def _names_key_constraint(error: exc.IntegrityError) -> bool:
-    return "key_id" in str(error.orig) or "FOREIGN KEY" in str(error.orig)
+    return (getattr(error.orig, "sqlstate", None) == FOREIGN_KEY_VIOLATION
+            or str(error.orig) == "FOREIGN KEY constraint failed")
 
 
 _campaign = Campaign.__table__.c
