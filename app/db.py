@@ -41,12 +41,18 @@ WRITERS_LOCK_SUFFIX = "-writers.lock"
 
 
 def make_engine(url: str) -> Engine:
+    """The application's engine for `url`.
+
+    `hide_parameters`: an error's message never carries the statement's
+    values - a failed submit or mixing must not print answers, claims or
+    ciphertexts into a log, a traceback or a cron mail.
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 15})
+        engine = create_engine(url, connect_args={"timeout": 15}, hide_parameters=True)
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine.pool, "checkin", _checkpoint_now_and_then(CHECKPOINT_EVERY))
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, hide_parameters=True)
 
 
 def _configure_sqlite(dbapi_connection, _record) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -276,9 +277,7 @@ def _erase_keys(database, config) -> None:
         folder = KeyFolder(key_root(database, config), installation)
         for key in folder.fingerprints():
             folder.erase(key)
-        folder.erase_leftover_temporaries()
-        if folder.folder.is_dir():
-            folder.folder.rmdir()
+        shutil.rmtree(folder.folder, ignore_errors=True)  # its generation and lock files
 
 
 def _empty_database(database) -> None:

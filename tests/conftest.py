@@ -106,9 +106,15 @@ def app(config, tmp_path):
 
 
 def mixer_of(app) -> Mixer:
-    """A started mixer for the test app (its keys live in the test's own folder)."""
+    """A started mixer for the test app (its keys live in the test's own folder).
+
+    It lets go of the key folder's lock at once: in one process that lock
+    never stands in the way, but it would stop the child processes some
+    tests start (a mixer killed at a crash point, an embedded mixer).
+    """
     mixer = Mixer(app.extensions["kundrost.db"], app.config["KUNDROST"])
     mixer.start()
+    mixer.release()
     return mixer
 
 

@@ -122,6 +122,7 @@ def test_a_rotation_killed_at_any_step_erases_no_key_still_needed(app, world, po
         mixer = Mixer(app.extensions["kundrost.db"], app.config["KUNDROST"], now=lambda: time.time() + DAY + 60)
         mixer.start()
         mixer.publish_key()
+        mixer.release()
         die_at(app, point, "round", clock_offset=DAY + 60 + 120)
     # Whatever step it died at, every waiting answer still opens.
     assert answer_values(app, world) == Counter({1: 1, 2: 1, 3: 1})

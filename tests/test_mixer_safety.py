@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 
 from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
-from app.mixing.installation import DatabaseMoved, LeaseLost, MixerBusy, take_over
+from app.mixing.installation import DatabaseMoved, KeyFolderAhead, LeaseLost, MixerBusy, take_over
 from app.mixing.intake import Outcome, Submission, store_answers
 from app.mixing.keys import PublishedKeys
 from app.mixing.mixer import Mixer, RoundReport
@@ -116,7 +116,7 @@ def test_an_operator_may_discard_answers_whose_keys_are_lost_for_good(app, world
     for key_file in mixer_of(app).folder.folder.glob("*.key"):
         key_file.unlink()
     runner.invoke(args=["mixer", "rotate", "--force"])
-    done = runner.invoke(args=["mixer", "finalise", str(world.campaign_id), "--discard-unopenable"])
+    done = runner.invoke(args=["mixer", "finalise", str(world.campaign_id), "--discard-damaged"])
     assert done.exit_code == 0, done.output
     assert waiting(app) == 0
 
@@ -248,7 +248,7 @@ def test_one_damaged_cell_does_not_stop_the_others(app, world):
                                  definition, today=TODAY, keys=PublishedKeys(0)) is Outcome.STORED
     report = mixer_of(app).round()
     assert report.released == 5  # the Swedish cell
-    assert any("could not be written" in p for p in report.problems)
+    assert report.damaged == 10 and any("cannot be stored" in p for p in report.problems)
     assert waiting(app) == 5 + 10
 
 
@@ -329,3 +329,132 @@ def _alive(pid: int) -> bool:
     # A zombie (exited, not yet reaped by init) counts as gone.
     with open(f"/proc/{pid}/stat") as stat:
         return stat.read().split(")")[-1].split()[0] != "Z"
+
+
+def test_a_database_behind_its_key_folder_is_an_old_copy_and_changes_nothing(app, world):
+    # The original has since changed keys (a rotation); a restore from before
+    # that - a base backup, a standby - carries the old generation.
+    answer(app, world, 3)
+    mixer = mixer_of(app)
+    mixer.publish_key()
+    mixer.round()  # re-seals to the new key and retires the old one: two key changes
+    with app.app_context():
+        generation = db_session.scalar(select(MixerInstallation.generation))
+        db_session.execute(update(MixerInstallation).values(generation=generation - 2))  # as the restore has it
+        db_session.commit()
+    files_before = {p.name: p.read_bytes() for p in mixer.folder.folder.glob("*.key")}
+    copy = Mixer(app.extensions["kundrost.db"], app.config["KUNDROST"])
+    with pytest.raises(KeyFolderAhead, match="older copy or restore"):
+        copy.start()
+    assert {p.name: p.read_bytes() for p in mixer.folder.folder.glob("*.key")} == files_before
+
+
+def test_two_processes_never_use_one_key_folder_at_once(app, world):
+    folder = mixer_of(app).folder.folder
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+         "fcntl.lockf(fd, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(30)", str(folder / ".lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(MixerBusy, match="key folder"):
+            Mixer(app.extensions["kundrost.db"], app.config["KUNDROST"]).start()
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+
+
+def test_adopt_moved_is_refused_while_the_original_still_exists(app, world, tmp_path):
+    if app.extensions["kundrost.db"].engine.dialect.name != "sqlite":
+        pytest.skip("a file copy is the SQLite case")
+    mixer_of(app)
+    copy = tmp_path / "copy.sqlite3"
+    subprocess.run(["sqlite3", app.extensions["kundrost.db"].engine.url.database, f".backup {copy}"], check=True)
+    from app.db import Database
+    from app.mixing.installation import MixerError, adopt
+
+    staging = Database("sqlite:///" + str(copy))
+    try:
+        with pytest.raises(MixerError, match="adopt --copy"):
+            adopt(staging, copied=False)
+    finally:
+        staging.dispose()
+
+
+def test_rotate_from_another_folder_is_refused_even_with_nothing_waiting(app, world, runner, tmp_path):
+    app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(mixer_key_dir=str(tmp_path / "laptop"))
+    refused = runner.invoke(args=["mixer", "rotate"])
+    assert refused.exit_code == 1 and "nor is the newest published key" in refused.output
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(AnswerKey)) == 1
+
+
+def test_a_damaged_key_file_is_not_a_key_this_host_holds(app, world, runner):
+    answer(app, world, 2)
+    key_file = next(mixer_of(app).folder.folder.glob("*.key"))
+    key_file.write_bytes(bytes(range(32)))  # 32 bytes, but not the published key's pair
+    status = runner.invoke(args=["mixer", "status"])
+    assert status.exit_code == 2
+    assert "NOT on this host" in status.output and "2 waiting answers are sealed to keys not in" in status.output
+
+
+def test_a_damaged_waiting_answer_is_a_problem_and_blocks_finalisation_until_discarded(app, world, runner):
+    answer(app, world, 6)
+    with app.app_context():
+        row = db_session.scalars(select(WaitingAnswer)).first()
+        sealed = bytearray(row.sealed)
+        sealed[100] ^= 0xFF
+        row.sealed = bytes(sealed)
+        db_session.commit()
+    once = runner.invoke(args=["mixer", "once"])
+    assert once.exit_code == 2 and "1 waiting answers cannot be opened here" in once.output
+    past_its_last_day(app)
+    refused = runner.invoke(args=["mixer", "finalise", str(world.campaign_id)])
+    assert refused.exit_code == 2 and "not finalised" in refused.output
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Invitation)) == 6  # nothing counted, nothing deleted
+    done = runner.invoke(args=["mixer", "finalise", str(world.campaign_id), "--discard-damaged"])
+    assert done.exit_code == 0, done.output
+    assert "1 discarded by the operator" in done.output and "withheld" not in done.output
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Response)) == 5
+
+
+def test_a_database_error_never_prints_the_values_it_was_given(app):
+    engine = app.extensions["kundrost.db"].engine
+    from sqlalchemy import exc, insert
+
+    canary = "Canary-svar-7f3a"
+    with engine.connect() as connection:
+        with pytest.raises(exc.IntegrityError) as caught:
+            connection.execute(insert(Answer.__table__), {"response_id": "nope", "question_key": "q",
+                                                           "text": canary, "dont_know": False})
+    assert canary not in str(caught.value)
+
+
+def test_on_sqlite_a_mixer_commit_is_synced_before_a_key_is_erased(app):
+    engine = app.extensions["kundrost.db"].engine
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL syncs every commit (synchronous_commit)")
+    mixer = mixer_of(app)
+    with mixer._transaction() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL again for the app
+
+
+@pytest.mark.parametrize("session_values", [
+    {"grant": {"language": "\ud800"}}, {"grant": {"channel": "x\x00"}}, {"grant": {"form_nonce": "\ud800"}},
+    {"draft": ["not", "a", "dict"]}, {"draft": {"for": "i1", "answers": "text"}},
+    {"done": "yes"}, {"done": {"lang": 5, "at": "x"}},
+])
+def test_malformed_session_values_are_ignored_not_a_server_error(app, world, session_values):
+    client = app.test_client()
+    open_survey(client, world.invite(app)[0])
+    with client.session_transaction() as session:
+        for key, value in session_values.items():
+            session[key] = {**session[key], **value} if key == "grant" else value
+    for path in ("/survey", "/thanks"):
+        assert client.get(path).status_code < 500

@@ -148,3 +148,13 @@ def test_staff_form_with_an_expired_csrf_token_explains_in_the_visitors_language
     page = client.post("/staff/login", data={"csrf_token": "stale", "username": "a", "password": "b"})
     assert page.status_code == 400
     assert translated("The form had expired", code) in page.get_data(as_text=True)
+
+
+def test_a_new_demo_erases_the_old_demos_keys(app, runner):
+    from pathlib import Path
+
+    for _ in range(2):
+        assert runner.invoke(args=["demo", "--reset", "--seed", "5"]).exit_code == 0
+    folders = [p for p in Path(app.config["KUNDROST"].mixer_key_dir).iterdir() if p.is_dir()]
+    assert len(folders) == 1  # only the current demo's installation
+    assert len(list(folders[0].glob("*.key"))) == 1

@@ -96,12 +96,14 @@ def rotate_command(force: bool) -> None:
 
     def rotate(mixer: Mixer) -> int:
         unopenable = mixer.unopenable_waiting()
-        if unopenable and not force:
+        newest_elsewhere = not mixer.holds_newest_key()
+        if (unopenable or newest_elsewhere) and not force:
             click.echo(
-                f"Not rotated: {unopenable} waiting answers are sealed to keys that are not in this host's key folder "
-                f"{mixer.folder.folder}. Is MIXER_KEY_DIR the mixing host's folder? A key published from the wrong "
-                "host would take every new answer to a key the mixing host cannot open. If the keys are lost for "
-                "good, run again with --force.", err=True)
+                f"Not rotated: {unopenable} waiting answers are sealed to keys that are not in this host's key "
+                f"folder {mixer.folder.folder}{', nor is the newest published key' if newest_elsewhere else ''}. "
+                "Is MIXER_KEY_DIR the mixing host's folder? A key published from the wrong host would take every "
+                "new answer to a key the mixing host cannot open. If the keys are lost for good, run again with "
+                "--force.", err=True)
             sys.exit(1)
         return mixer.publish_key()
 
@@ -110,9 +112,10 @@ def rotate_command(force: bool) -> None:
 
 @mixer_cli.command("finalise")
 @click.argument("campaign_id", type=int)
-@click.option("--discard-unopenable", is_flag=True,
-              help="Delete waiting answers no key on this host opens (only when those keys are lost for good).")
-def finalise_command(campaign_id: int, discard_unopenable: bool) -> None:
+@click.option("--discard-damaged", is_flag=True,
+              help="Delete waiting answers that cannot be opened here or opened cannot be stored "
+                   "(only when they are lost for good: lost keys, damaged rows).")
+def finalise_command(campaign_id: int, discard_damaged: bool) -> None:
     """Finalise CAMPAIGN_ID now, without waiting for the grace period after its last day."""
     with get_database().sessionmaker() as session:
         campaign = session.get(Campaign, campaign_id)
@@ -125,7 +128,7 @@ def finalise_command(campaign_id: int, discard_unopenable: bool) -> None:
         )
     days = current_app.config["KUNDROST"].finalise_after.days
     _report(_locked(
-        lambda mixer: mixer.finalise(campaign_id, today, discard_unopenable=discard_unopenable),
+        lambda mixer: mixer.finalise(campaign_id, today, discard_damaged=discard_damaged),
         busy_hint=f"It finalises campaigns by itself {days} days after their last day (FINALISE_AFTER_DAYS). "
                   "To finalise now, stop it (with `make run`: stop the server) and run this command again.",
     ))

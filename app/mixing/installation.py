@@ -15,6 +15,14 @@
   database was moved (keep the keys) or copied (a new installation, a new
   folder) - `flask mixer adopt`. So a copy never opens, re-seals or erases
   the original's keys.
+- **A physical copy** (a base backup restored, a standby promoted) keeps the
+  location too. Two more guards: the mixer locks the key folder itself, so
+  two databases never use one folder at once; and every key change advances
+  a generation written both in the database and in the folder - a database
+  behind its folder is an older copy or restore, and its mixer refuses to
+  start (and erases nothing). What no guard can tell: a byte-identical copy
+  taken since the last key change, run while the original's mixer is
+  stopped. Never give a copy the original's MIXER_KEY_DIR (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -100,6 +108,10 @@ def mixer_lock(database: Database) -> Iterator[None]:
         os.close(descriptor)
 
 
+class KeyFolderAhead(MixerError):
+    """The key folder has seen key changes this database has not: an older copy or restore."""
+
+
 @dataclass
 class Installation:
     """This database's mixer installation as the running mixer holds it."""
@@ -108,6 +120,19 @@ class Installation:
     folder: KeyFolder
     #: This mixer's token in `mixer_installation.holder`.
     holder: str
+    #: The open, locked `.lock` file of the key folder (kept for the mixer's life).
+    folder_lock: int = -1
+
+    def advance(self, connection: Connection) -> int:
+        """In a key change's transaction (after `fence`): the next generation.
+
+        Write it to the folder with `folder.write_generation` once the
+        transaction has committed, and before erasing anything.
+        """
+        connection.execute(update(MixerInstallation.__table__)
+                           .where(MixerInstallation.id == self.id)
+                           .values(generation=MixerInstallation.generation + 1))
+        return connection.scalar(select(MixerInstallation.generation).where(MixerInstallation.id == self.id))
 
     def fence(self, connection: Connection) -> None:
         """First statement of every mixer transaction: raise LeaseLost if another mixer took over."""
@@ -138,11 +163,12 @@ def take_over(database: Database, config: Config) -> Installation:
     holder = secrets.token_hex(16)
     with database.engine.connect() as connection, writer_turn(connection):
         here = database_location(connection)
-        row = connection.execute(select(MixerInstallation.id, MixerInstallation.location)).first()
+        row = connection.execute(
+            select(MixerInstallation.id, MixerInstallation.location, MixerInstallation.generation)).first()
         if row is None:
-            installation_id = uuid.uuid4().hex
+            installation_id, generation = uuid.uuid4().hex, 0
             connection.execute(MixerInstallation.__table__.insert(),
-                               {"id": installation_id, "location": here, "holder": holder})
+                               {"id": installation_id, "location": here, "holder": holder, "generation": 0})
         elif row.location != here:
             connection.rollback()
             raise DatabaseMoved(
@@ -153,19 +179,55 @@ def take_over(database: Database, config: Config) -> Installation:
                 "in it, sealed to the original's keys, cannot be opened here."
             )
         else:
-            installation_id = row.id
-            connection.execute(update(MixerInstallation.__table__).values(holder=holder))
+            installation_id, generation = row.id, row.generation
+        folder = KeyFolder(root, installation_id)
+        try:
+            folder_lock = folder.lock()
+        except BlockingIOError:
+            connection.rollback()
+            raise MixerBusy(f"another mixer uses the key folder {folder.folder} (another database's?)") from None
+        if folder.generation() > generation:
+            os.close(folder_lock)
+            connection.rollback()
+            raise KeyFolderAhead(
+                f"the key folder {folder.folder} has seen {folder.generation()} key changes, this database "
+                f"only {generation}: the database is an older copy or restore of the one that uses this folder. "
+                "Give it a folder of its own: `flask --app app mixer adopt --copy`. Nothing was changed.")
+        if generation > folder.generation():
+            folder.write_generation(generation)  # a crash came between a commit and the folder's record
+        connection.execute(update(MixerInstallation.__table__).values(holder=holder))
         connection.commit()
-    return Installation(installation_id, KeyFolder(root, installation_id), holder)
+    return Installation(installation_id, folder, holder, folder_lock)
+
+
+def _still_there(connection: Connection, location: str) -> bool:
+    """Whether the database at `location` (as `database_location` wrote it) still exists, where we can tell."""
+    kind, _, where = location.partition(":")
+    if kind == "sqlite":
+        return os.path.exists(where)
+    system, _, name = where.partition("/")
+    here = str(connection.scalar(text("SELECT system_identifier FROM pg_control_system()")))
+    return system == here and bool(connection.scalar(
+        text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name}))
 
 
 def adopt(database: Database, copied: bool) -> str:
-    """Record the database's new location; for a copy, also a new installation id. Returns the id in use."""
+    """Record the database's new location; for a copy, also a new installation id
+    (a new, empty key folder, generation 0). Returns the id in use.
+
+    Raises MixerError for `moved` while the database at the old location
+    still exists: that one is the original, and this one a copy.
+    """
     with database.engine.connect() as connection, writer_turn(connection):
         here = database_location(connection)
+        old = connection.scalar(select(MixerInstallation.location))
+        if not copied and old is not None and old != here and _still_there(connection, old):
+            connection.rollback()
+            raise MixerError(f"the database at {old} still exists: this one is a copy of it. "
+                             "Use `flask --app app mixer adopt --copy`.")
         values = {"location": here, "holder": None}
         if copied:
-            values["id"] = uuid.uuid4().hex
+            values.update(id=uuid.uuid4().hex, generation=0)
         connection.execute(update(MixerInstallation.__table__).values(**values))
         connection.commit()
         return connection.scalar(select(MixerInstallation.id))

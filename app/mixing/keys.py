@@ -18,6 +18,7 @@ belongs on an encrypted volume that is not backed up with the database.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import secrets
@@ -34,6 +35,10 @@ from sqlalchemy.engine import Connection
 from .models import AnswerKey
 
 KEY_SUFFIX = ".key"
+#: In a key folder: the generation of the last key change (see installation.py).
+GENERATION_FILE = "generation"
+#: In a key folder: locked by the mixer using the folder (POSIX lock, per process).
+LOCK_FILE = ".lock"
 #: Bytes of a raw X25519 private key.
 PRIVATE_KEY_BYTES = 32
 
@@ -97,8 +102,14 @@ class KeyFolder:
         return public_key
 
     def holds(self, public_key: bytes) -> bool:
-        """Whether the private key of this public key is in the folder."""
-        return bool(public_key) and self.path_for(public_key).is_file()
+        """Whether the folder has a working private key for this public key (its pair, not a damaged file)."""
+        if not public_key:
+            return False
+        try:
+            private_key = self.load(public_key)
+        except ValueError:
+            return False
+        return private_key is not None and public_bytes(private_key) == public_key
 
     def load(self, public_key: bytes) -> X25519PrivateKey | None:
         """The private key of a published key, or None if its file is gone.
@@ -130,6 +141,41 @@ class KeyFolder:
         finally:
             os.close(descriptor)
         path.unlink()
+        _fsync_folder(self.folder)
+
+    def lock(self) -> int:
+        """Lock the folder for this process; return the descriptor to keep open.
+
+        Raises BlockingIOError when another process has it: two databases
+        (an original and its copy) never use one folder at the same time.
+        """
+        self._ensure()
+        descriptor = os.open(self.folder / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            raise BlockingIOError("another mixer uses this key folder") from None
+        return descriptor
+
+    def generation(self) -> int:
+        """The generation written last (0 for a new folder)."""
+        try:
+            return int((self.folder / GENERATION_FILE).read_text().strip() or 0)
+        except FileNotFoundError:
+            return 0
+
+    def write_generation(self, generation: int) -> None:
+        """Record `generation` durably (temporary file, fsync, rename, folder fsync)."""
+        self._ensure()
+        temporary = self.folder / f".{GENERATION_FILE}.{secrets.token_hex(4)}.tmp"
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(descriptor, str(generation).encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        os.replace(temporary, self.folder / GENERATION_FILE)
         _fsync_folder(self.folder)
 
     def erase_leftover_temporaries(self) -> None:

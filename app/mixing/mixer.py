@@ -27,6 +27,7 @@ anonymity set stays at k or more.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import time
 import uuid
@@ -39,11 +40,11 @@ from sqlalchemy import delete, exc, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from .. import crashpoints
-from ..campaigns.models import Campaign, Invitation
+from ..campaigns.models import Campaign, Invitation, campaign_programme, campaign_provider
 from ..clock import month_of, today_in
 from ..config import Config
 from ..db import Database, writer_turn
-from ..respond.models import Answer, Response
+from ..respond.models import CHANNELS, Answer, Response
 from ..surveys.definition import SurveyDefinition
 from ..surveys.models import SurveyVersion
 from .cells import plan_finalisation, release_size, withheld_questions
@@ -78,12 +79,21 @@ class RoundReport:
     waiting: int = 0
     #: Waiting answers (by id) no private key on this host opens.
     unopened_ids: set[int] = field(default_factory=set)
+    #: Waiting answers (by id) that open but could not be a response of
+    #: their campaign (a provider, channel or answer it does not have).
+    damaged_ids: set[int] = field(default_factory=set)
+    #: Answers an operator chose to delete at finalisation (--discard-damaged).
+    discarded: int = 0
     #: What needs an operator: each a sentence saying what and what to do.
     problems: list[str] = field(default_factory=list)
 
     @property
     def unopened(self) -> int:
         return len(self.unopened_ids)
+
+    @property
+    def damaged(self) -> int:
+        return len(self.damaged_ids)
 
     def summary(self) -> str:
         """One line of counts for the log and the CLI, then any problems."""
@@ -93,7 +103,9 @@ class RoundReport:
             f"key published: {'yes' if self.key_published else 'no'}, keys retired: {self.keys_retired}; "
             f"finalised campaigns: {self.finalised or 'none'}"
             + (f"; {self.withheld} withheld (fewer than k in the whole campaign)" if self.withheld else "")
+            + (f"; {self.discarded} discarded by the operator (could not be opened or stored)" if self.discarded else "")
             + (f"; {self.unopened} cannot be opened with the keys on this host" if self.unopened else "")
+            + (f"; {self.damaged} opened but cannot be stored" if self.damaged else "")
         )
         return "\n".join([line, *(f"PROBLEM: {problem}" for problem in self.problems)])
 
@@ -127,9 +139,23 @@ class Mixer:
 
     # -- the lock and start-up ------------------------------------------------
 
-    def lock(self):
-        """Hold the one-mixer lock for the block (installation.mixer_lock); raises MixerBusy."""
-        return mixer_lock(self.database)
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold the one-mixer lock for the block (installation.mixer_lock); raises MixerBusy.
+
+        On leaving, the key folder's lock taken by `start()` is let go too.
+        """
+        with mixer_lock(self.database):
+            try:
+                yield
+            finally:
+                self.release()
+
+    def release(self) -> None:
+        """Let go of the key folder's lock (taken by `start()`); the mixer must be started again to write."""
+        if self.installation is not None and self.installation.folder_lock >= 0:
+            os.close(self.installation.folder_lock)
+            self.installation.folder_lock = -1
 
     def start(self) -> None:
         """Take over the installation and erase key files nothing needs.
@@ -150,10 +176,24 @@ class Mixer:
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """A write transaction of this mixer: its writer turn, then the fence."""
+        """A write transaction of this mixer: its writer turn, then the fence.
+
+        On SQLite its commit is synced to disk (the app's connections run
+        `synchronous=NORMAL`): a key file is erased only after the changes
+        that freed it are on disk, so a power cut cannot bring back rows
+        that need an erased key.
+        """
         with self.database.engine.connect() as connection, writer_turn(connection):
-            self.installation.fence(connection)
-            yield connection
+            sqlite = connection.dialect.name == "sqlite"
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA synchronous=FULL")
+            try:
+                self.installation.fence(connection)
+                yield connection
+            finally:
+                if sqlite:
+                    connection.rollback()
+                    connection.exec_driver_sql("PRAGMA synchronous=NORMAL")
 
     # -- a round ---------------------------------------------------------------
 
@@ -177,6 +217,11 @@ class Mixer:
                 self.mix_campaign(campaign_id, report)
         with self.database.engine.connect() as connection:
             report.waiting = connection.scalar(select(func.count()).select_from(WaitingAnswer)) or 0
+        if report.unopened or report.damaged:
+            report.problems.append(
+                f"{report.unopened} waiting answers cannot be opened here (sealed to keys not in "
+                f"{self.folder.folder}, or damaged) and {report.damaged} opened but cannot be stored: they wait, "
+                "and their campaigns will not be finalised until an operator decides (docs/operations.md)")
         return report
 
     def run(self, stop: Callable[[], bool] = lambda: False) -> None:
@@ -213,11 +258,17 @@ class Mixer:
         rows = connection.execute(select(AnswerKey.id, AnswerKey.public_key, AnswerKey.created_at).order_by(AnswerKey.id))
         return [(key_id, bytes(public), _utc(created)) for key_id, public, created in rows]
 
-    def _newest_key_is_here(self, report: RoundReport) -> bool:
+    def holds_newest_key(self) -> bool:
+        """True when no key is published yet or this host holds the newest one's private key."""
         with self.database.engine.connect() as connection:
             keys = self._keys(connection)
-        if not keys or self.folder.holds(keys[-1][1]):
+        return not keys or self.folder.holds(keys[-1][1])
+
+    def _newest_key_is_here(self, report: RoundReport) -> bool:
+        if self.holds_newest_key():
             return True
+        with self.database.engine.connect() as connection:
+            keys = self._keys(connection)
         report.problems.append(
             f"the newest answer key ({keys[-1][0]}) is not in this host's key folder {self.folder.folder}: "
             "new answers are sealed to a key this host cannot open. Is MIXER_KEY_DIR the mixing host's folder? "
@@ -245,7 +296,9 @@ class Mixer:
                 insert(AnswerKey.__table__).returning(AnswerKey.id),
                 {"public_key": public_key, "created_at": datetime.fromtimestamp(self.now(), timezone.utc)},
             ).scalar_one()
+            generation = self.installation.advance(connection)
             connection.commit()
+        self.folder.write_generation(generation)
         crashpoints.reached("rotate.published", self.config.crash_at)
         return key_id
 
@@ -301,10 +354,12 @@ class Mixer:
             with self._transaction() as connection:
                 try:
                     connection.execute(delete(AnswerKey.__table__).where(AnswerKey.id == key_id))
+                    generation = self.installation.advance(connection)
                     connection.commit()
                 except exc.IntegrityError:
                     connection.rollback()  # a waiting answer still names it: next round
                     continue
+            self.folder.write_generation(generation)
             crashpoints.reached("rotate.retired", self.config.crash_at)
             self.folder.erase(fingerprint(public))
             self._private_keys.pop(key_id, None)
@@ -347,6 +402,7 @@ class Mixer:
         if key_id is not None:
             query = query.where(WaitingAnswer.key_id == key_id)
         opened = []
+        fits = self._fits_campaign(campaign_id)
         with self.database.engine.connect() as connection:
             for waiting_id, row_key_id, sealed in connection.execute(query).all():
                 private_key = self._private_key(connection, row_key_id, report)
@@ -354,10 +410,36 @@ class Mixer:
                     report.unopened_ids.add(waiting_id)
                     continue
                 try:
-                    opened.append(Opened(waiting_id, open_sealed(bytes(sealed), private_key, campaign_id)))
+                    sheet = open_sealed(bytes(sealed), private_key, campaign_id)
                 except SealError:
                     report.unopened_ids.add(waiting_id)
+                    continue
+                if fits(sheet):
+                    opened.append(Opened(waiting_id, sheet))
+                else:
+                    report.damaged_ids.add(waiting_id)
         return opened
+
+    def _fits_campaign(self, campaign_id: int) -> Callable[[AnswerSheet], bool]:
+        """A check that a sheet could be a response of this campaign: its survey
+        version, one of its providers and programmes, a channel, a language of
+        the survey, a status, and answers each its question could have given."""
+        with self.database.engine.connect() as connection:
+            version_id = connection.scalar(select(Campaign.survey_version_id).where(Campaign.id == campaign_id))
+            providers = set(connection.scalars(select(campaign_provider.c.provider_id)
+                                               .where(campaign_provider.c.campaign_id == campaign_id)))
+            programmes = set(connection.scalars(select(campaign_programme.c.programme_id)
+                                                .where(campaign_programme.c.campaign_id == campaign_id)))
+        definition = self._definition(campaign_id)
+        by_key = {q.key: q for q in definition.questions}
+
+        def fits(sheet: AnswerSheet) -> bool:
+            return (sheet.survey_version_id == version_id and sheet.provider_id in providers
+                    and sheet.programme_id in programmes and sheet.channel in CHANNELS
+                    and sheet.language in definition.languages and sheet.status in ("complete", "partial")
+                    and all(key in by_key and by_key[key].fits(answer) for key, answer in sheet.answers.items()))
+
+        return fits
 
     def _newest_key(self) -> tuple[int, bytes]:
         with self.database.engine.connect() as connection:
@@ -461,50 +543,56 @@ class Mixer:
             connection.commit()
 
     def finalise(self, campaign_id: int, today: date, report: RoundReport | None = None, *,
-                 discard_unopenable: bool = False) -> RoundReport:
+                 discard_damaged: bool = False) -> RoundReport:
         """Finalise a campaign: close it, mix everything that waits (coarsening small
         cells, docs/anonymity.md), then - in one transaction - fill `cell_count`
         and delete invitations, form nonces and what could not be stored.
 
-        Refused (a problem in the report, nothing changed) while some of its
-        waiting answers cannot be opened on this host - a missing key folder
-        must not become deleted answers - unless `discard_unopenable`: an
-        operator's decision that those keys are lost for good. Safe to run
-        again after a crash at any point: each step is one transaction and
-        the last one runs only while no counts exist yet.
+        A missing key folder must not become deleted answers: while some of
+        its waiting answers are sealed to keys this host does not hold, it is
+        refused before anything changes; answers found damaged while mixing
+        (they do not open, or opened do not fit the campaign) stop it after
+        the campaign is closed to new answers and the rest is mixed, before
+        anything is counted or deleted. Either way a problem says what to do;
+        `discard_damaged` is an operator's decision that those answers are
+        lost for good. Safe to run again after a crash at any point: each
+        step is one transaction and the last runs only while no counts exist.
         """
         report = report or RoundReport()
-        if not discard_unopenable and self._refuse_unopenable(campaign_id, self.unopenable_waiting(campaign_id), report):
+        if not discard_damaged and self._refuse_damaged(campaign_id, self.unopenable_waiting(campaign_id), report):
             return report
         self.close_for_finalisation(campaign_id, today)
         crashpoints.reached("finalise.closed", self.config.crash_at)
         definition = self._definition(campaign_id)
-        before = set(report.unopened_ids)
+        before = report.unopened_ids | report.damaged_ids
         opened = self.open_waiting(campaign_id, report)
         batches, withheld = plan_finalisation(opened, lambda item: item.sheet.cell(definition), self.k)
         all_written = True
         for cell, members in batches:
             all_written &= self._release(campaign_id, members, members, cell, definition, report)
         crashpoints.reached("finalise.mixed", self.config.crash_at)
-        damaged = len(report.unopened_ids - before)
-        if not all_written or (damaged and not discard_unopenable
-                               and self._refuse_unopenable(campaign_id, damaged, report)):
-            return report  # left closed: the counts must not count answers still waiting
-        report.withheld += self._count_and_forget(campaign_id)
+        damaged = len((report.unopened_ids | report.damaged_ids) - before)
+        if not all_written or (damaged and not discard_damaged and self._refuse_damaged(campaign_id, damaged, report)):
+            return report  # closed, not finalised: the counts must not count answers still waiting
+        deleted = self._count_and_forget(campaign_id)
+        discarded = damaged if discard_damaged else 0
+        report.discarded += discarded
+        report.withheld += deleted - discarded
         report.finalised.append(campaign_id)
         return report
 
-    def _refuse_unopenable(self, campaign_id: int, count: int, report: RoundReport) -> bool:
+    def _refuse_damaged(self, campaign_id: int, count: int, report: RoundReport) -> bool:
         if not count:
             return False
         report.problems.append(
             f"campaign {campaign_id} is not finalised: {count} of its waiting answers cannot be opened with the keys "
-            "on this host. Put the right key folder back (MIXER_KEY_DIR); if those keys are lost for good, "
-            f"`flask --app app mixer finalise {campaign_id} --discard-unopenable` deletes those answers.")
+            "on this host, or opened cannot be stored. Put the right key folder back (MIXER_KEY_DIR); if those "
+            f"answers are lost for good, `flask --app app mixer finalise {campaign_id} --discard-damaged` deletes them.")
         return True
 
     def _count_and_forget(self, campaign_id: int) -> int:
-        """Counts in, per-person rows out, in one transaction; returns the answers withheld."""
+        """Counts in, per-person rows out, in one transaction; returns the waiting answers deleted
+        (withheld for k, or discarded as damaged), which the counts record as `withheld`."""
         with self._transaction() as connection:
             if connection.scalar(select(func.count()).select_from(CellCount).where(CellCount.campaign_id == campaign_id)):
                 connection.rollback()

@@ -48,6 +48,9 @@ class MixerInstallation(Base):
     #: The running mixer's random token. Every transaction of a mixer checks
     #: it still holds it, so one that lost its lock writes nothing more.
     holder: Mapped[str | None] = mapped_column(String(32))
+    #: Key changes so far (publications and retirements), also written in the
+    #: key folder: a database behind its folder is an older copy or restore.
+    generation: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class AnswerKey(Base):

@@ -9,14 +9,16 @@ are filled in again when the same link is opened again.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import session
 
-from ..i18n import forget_explicit_choice
+from ..i18n import LANGUAGES, forget_explicit_choice
 from ..mixing.intake import new_form_nonce
+from .models import CHANNELS
 
 GRANT_KEY = "grant"
 DRAFT_KEY = "draft"
@@ -82,11 +84,15 @@ def _identity_in_session() -> str | None:
     if grant is not None:
         return grant.identity
     draft = session.get(DRAFT_KEY)
-    return draft.get("for") if draft else None
+    return draft.get("for") if isinstance(draft, dict) else None
 
 
 #: Ids are database integers: positive and within 32 bits.
 _MAX_ID = 2**31 - 1
+
+
+#: What `new_form_nonce` makes: URL-safe base64 text.
+_NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 def _well_formed(grant: Grant) -> bool:
@@ -97,8 +103,8 @@ def _well_formed(grant: Grant) -> bool:
         grant.kind in (INVITATION, OPEN_LINK)
         and all(type(i) is int and 0 < i <= _MAX_ID for i in ids)
         and type(grant.issued_at) is int
-        and isinstance(grant.language, str) and isinstance(grant.channel, str)
-        and (grant.form_nonce is None or (isinstance(grant.form_nonce, str) and 0 < len(grant.form_nonce) <= 64))
+        and grant.language in LANGUAGES and grant.channel in CHANNELS
+        and (grant.form_nonce is None or (isinstance(grant.form_nonce, str) and bool(_NONCE.fullmatch(grant.form_nonce))))
     )
 
 
@@ -122,10 +128,14 @@ def keep_draft(grant: Grant | None, answers: dict[str, str]) -> None:
 
 
 def draft_for(grant: Grant) -> dict[str, str] | None:
+    """The answers kept on this phone for this link, or None (also for a malformed draft)."""
     draft = session.get(DRAFT_KEY)
-    if draft and draft.get("for") == grant.identity:
-        return dict(draft["answers"])
-    return None
+    if not isinstance(draft, dict) or draft.get("for") != grant.identity:
+        return None
+    answers = draft.get("answers")
+    if not isinstance(answers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in answers.items()):
+        return None
+    return dict(answers)
 
 
 def finish() -> None:

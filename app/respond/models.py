@@ -16,6 +16,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..db import Base
 
+#: How a customer can reach a survey: a response's channel is one of these (or NULL: merged).
+CHANNELS = ("sms", "qr", "paper", "web")
+
 
 class Response(Base):
     """One customer's answers, cut loose from how they were invited.

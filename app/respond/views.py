@@ -198,9 +198,17 @@ def _see_other(endpoint: str, **values):
     return Response(status=303, headers={"Location": url_for(endpoint, **values)})
 
 
+def _done() -> dict | None:
+    """The marker a submit left in this browser's cookie, if well formed."""
+    done = session.get(DONE_KEY)
+    if isinstance(done, dict) and done.get("lang") in LANGUAGES and type(done.get("at")) is int:
+        return done
+    return None
+
+
 @bp.get("/thanks")
 def thanks():
-    done = session.get(DONE_KEY)
+    done = _done()
     if done:
         set_link_language(done["lang"])
     if request.args.get("again"):
@@ -219,9 +227,9 @@ def thanks():
 
 
 def _recently_done() -> bool:
-    done = session.get(DONE_KEY)
+    done = _done()
     ttl = current_app.config["KUNDROST"].respondent_grant_ttl.total_seconds()
-    return bool(done) and time.time() - done.get("at", 0) < ttl
+    return done is not None and time.time() - done["at"] < ttl
 
 
 def handle_csrf_error(error: CSRFError):

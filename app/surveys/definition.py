@@ -77,6 +77,10 @@ class Question:
         """
         raise NotImplementedError
 
+    def fits(self, answer: StoredAnswer) -> bool:
+        """Whether `answer` is one `parse_answer` could have given (a check on stored answers)."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class ScaleQuestion(Question):
@@ -100,6 +104,13 @@ class ScaleQuestion(Question):
             return StoredAnswer(value=int(raw))
         raise ValueError(raw)
 
+    def fits(self, answer: StoredAnswer) -> bool:
+        assert self.scale is not None
+        if answer.dont_know:
+            return self.dont_know and answer == StoredAnswer(dont_know=True)
+        return answer == StoredAnswer(value=answer.value) and type(answer.value) is int \
+            and 1 <= answer.value <= self.scale.points
+
 
 @dataclass(frozen=True)
 class YesNoQuestion(Question):
@@ -109,6 +120,9 @@ class YesNoQuestion(Question):
         if raw in ("yes", "no"):
             return StoredAnswer(value=1 if raw == "yes" else 0)
         raise ValueError(raw)
+
+    def fits(self, answer: StoredAnswer) -> bool:
+        return answer in (StoredAnswer(value=0), StoredAnswer(value=1))
 
 
 @dataclass(frozen=True)
@@ -129,6 +143,9 @@ class ChoiceQuestion(Question):
             return StoredAnswer(choice=raw)
         raise ValueError(raw)
 
+    def fits(self, answer: StoredAnswer) -> bool:
+        return answer == StoredAnswer(choice=answer.choice) and any(o.key == answer.choice for o in self.options)
+
 
 @dataclass(frozen=True)
 class TextQuestion(Question):
@@ -139,6 +156,11 @@ class TextQuestion(Question):
         if browser_length(cleaned) > FREE_TEXT_MAX:
             raise ValueError("too long")
         return StoredAnswer(text=cleaned)
+
+    def fits(self, answer: StoredAnswer) -> bool:
+        text = answer.text
+        return (answer == StoredAnswer(text=text) and isinstance(text, str) and bool(text)
+                and typed_text(text) == text and browser_length(text) <= FREE_TEXT_MAX)
 
 
 QUESTION_TYPES: dict[str, type[Question]] = {

@@ -168,6 +168,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("location", sa.String(length=1000), nullable=False),
         sa.Column("holder", sa.String(length=32), nullable=True),
+        sa.Column("generation", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_mixer_installation")),
     )
     op.create_table(
