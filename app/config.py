@@ -114,6 +114,7 @@ class Config:
 
     @property
     def zone(self) -> ZoneInfo:
+        """The municipality's time zone (`timezone`), for app/clock.py."""
         return ZoneInfo(self.timezone)
 
     def with_overrides(self, **changes) -> "Config":

@@ -147,6 +147,7 @@ class Installation:
 
 
 def key_root(database: Database, config: Config) -> Path:
+    """The MIXER_KEY_DIR in use for this database; raises MixerError if it is a file, not a folder."""
     root = config.resolved_mixer_key_dir(str(database.engine.url))
     if root.exists() and not root.is_dir():
         raise MixerError(f"MIXER_KEY_DIR {root} is not a folder")

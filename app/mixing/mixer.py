@@ -89,10 +89,12 @@ class RoundReport:
 
     @property
     def unopened(self) -> int:
+        """How many waiting answers no key on this host opened."""
         return len(self.unopened_ids)
 
     @property
     def damaged(self) -> int:
+        """How many waiting answers opened but do not fit their campaign."""
         return len(self.damaged_ids)
 
     def summary(self) -> str:
@@ -135,6 +137,7 @@ class Mixer:
 
     @property
     def folder(self):
+        """The installation's KeyFolder, once `start()` has run (else None)."""
         return self.installation.folder if self.installation else None
 
     # -- the lock and start-up ------------------------------------------------
