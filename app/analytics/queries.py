@@ -6,8 +6,8 @@ mean of those scores per provider.
 
 Responses are what the mixing step has written (app/mixing/): answers
 still waiting to be mixed are not in any figure but their count, and a
-response whose provider was merged for anonymity counts under "other
-providers" and in the campaign total. The response rate counts claimed
+response whose provider was merged for anonymity counts in one row of its
+own ("provider not shown") and in the campaign total. The response rate counts claimed
 invitations: live ones while the campaign runs, the `cell_count` table
 once it is finalised and the invitations are gone.
 """
@@ -21,7 +21,6 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign
 from ..campaigns.queries import invitation_counts
-from ..mixing.models import WaitingAnswer
 from ..organisation.models import Provider
 from ..respond.models import Answer, Response
 from ..surveys.definition import SurveyDefinition
@@ -29,7 +28,7 @@ from ..surveys.definition import SurveyDefinition
 
 @dataclass(frozen=True)
 class ProviderResult:
-    """One row of the results table: a provider, "other providers" (merged) or the total.
+    """One row of the results table: a provider, the merged providers ("provider not shown") or the total.
 
     `index_value` is on the survey's index scale: 1-5 (mean), 0-100
     (scb100) or a share in per cent 0-100 (share_positive).
@@ -91,7 +90,7 @@ def _index_scores(campaign: Campaign, definition: SurveyDefinition):
 
 
 def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResult]:
-    """One row per provider of the campaign (by name), then "other providers" if any were merged."""
+    """One row per provider of the campaign (by name), then one for merged providers if any."""
     scores = _index_scores(campaign, campaign.survey_version.definition)
     response_rows = session.execute(
         select(
@@ -134,13 +133,6 @@ def invitation_totals(session: Session, campaign: Campaign) -> dict[int, tuple[i
         before = totals.get(provider_id, (0, 0))
         totals[provider_id] = (before[0] + issued, before[1] + answered)
     return totals
-
-
-def waiting_count(session: Session, campaign: Campaign) -> int:
-    """Answers of the campaign stored sealed and not yet mixed (in no figure yet)."""
-    return session.scalar(
-        select(func.count()).select_from(WaitingAnswer).where(WaitingAnswer.campaign_id == campaign.id)
-    ) or 0
 
 
 def campaign_total(session: Session, campaign: Campaign, rows: list[ProviderResult]) -> ProviderResult:

@@ -6,7 +6,8 @@ from ..accounts.policy import Permission, requires
 from ..campaigns.models import Campaign
 from ..campaigns.queries import all_campaigns
 from ..db import db_session
-from .queries import campaign_results, campaign_total, waiting_count
+from ..mixing.queries import waiting_count
+from .queries import campaign_results, campaign_total
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
 

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from ..accounts.policy import Permission, requires
-from ..analytics.queries import waiting_count
 from ..clock import local_today
 from ..db import db_session
 from ..i18n import LANGUAGES, current_language
+from ..mixing.queries import waiting_count
 from ..organisation.models import Programme, Provider
 from ..surveys.models import SurveyVersion
 from . import queries
