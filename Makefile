@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 # Local demo over plain HTTP on this machine; production sets these itself.
 RUN_ENV := SECURE_COOKIES=0 PUBLIC_URL=http://$(HOST):$(PORT) BIND=$(HOST):$(PORT)
 
-.PHONY: run test test-sqlite test-postgres bench setup catalogs system-packages clean
+.PHONY: run test test-sqlite test-postgres bench setup catalogs system-packages clean lock
 
 ## run: install, create the demo municipality on SQLite and serve it, with the mixer beside it
 run: setup catalogs
@@ -27,11 +27,20 @@ bench: setup catalogs
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package, direct or indirect, comes from requirements.lock with its
+# hashes; the project itself is then installed on top without resolving again.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
+
+## lock: pin every indirect dependency again after a change to pyproject.toml (README: "Dependencies")
+lock:
+	test -x $(VENV)-tools/bin/pip-compile || ($(PYTHON) -m venv $(VENV)-tools && $(VENV)-tools/bin/pip install --quiet pip-tools==7.6.2)
+	$(VENV)-tools/bin/pip-compile --quiet --extra test --generate-hashes --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file requirements.lock pyproject.toml
 
 catalogs: setup
 	$(BIN)/python -m app.i18n.cli compile
@@ -43,4 +52,4 @@ system-packages:
 	scripts/system-packages
 
 clean:
-	rm -rf $(VENV) node_modules instance
+	rm -rf $(VENV) $(VENV)-tools node_modules instance
