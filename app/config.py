@@ -30,6 +30,13 @@ def _bool(value: str | None, default: bool) -> bool:
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting of the application, read once from the environment (`from_env`); immutable.
+
+    Each field's comment names its unit; the README's settings table names the
+    environment variable of each. Invalid combinations raise ConfigError when
+    the Config is built.
+    """
+
     #: SQLAlchemy URL. Empty means the embedded SQLite file in the instance folder.
     database_url: str = ""
     #: Signs session cookies and CSRF tokens. Must be set in production.
@@ -79,6 +86,11 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: os._Environ | dict | None = None) -> "Config":
+        """The configuration from `environ` (default: os.environ), unset variables taking their defaults.
+
+        Raises ConfigError for an invalid value (e.g. MIN_CELL_SIZE below 5) and
+        ValueError for a number that does not parse.
+        """
         env = os.environ if environ is None else environ
         return cls(
             database_url=env.get("DATABASE_URL", ""),
@@ -118,9 +130,11 @@ class Config:
         return ZoneInfo(self.timezone)
 
     def with_overrides(self, **changes) -> "Config":
+        """A copy with the given fields changed (validated again)."""
         return replace(self, **changes)
 
     def resolved_database_url(self, instance_path: str) -> str:
+        """The SQLAlchemy URL to use: DATABASE_URL normalised, or the SQLite file in `instance_path`."""
         if self.database_url:
             return _normalise_database_url(self.database_url)
         return "sqlite:///" + str(Path(instance_path) / "kundrost.sqlite3")

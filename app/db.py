@@ -31,6 +31,8 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    """Declarative base of every model; constraint names follow NAMING_CONVENTION so migrations can name them."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
@@ -115,15 +117,19 @@ def writer_turn(connection: Connection) -> Iterator[None]:
 
 
 class Database:
+    """The engine for one database URL and the session factory bound to it."""
+
     def __init__(self, url: str):
         self.engine = make_engine(url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
 
     def dispose(self) -> None:
+        """Close every pooled connection (at shutdown, and before a forked process uses the engine)."""
         self.engine.dispose()
 
 
 def init_app(app: Flask, url: str) -> Database:
+    """Create the Database for `url`, keep it in `app.extensions`, and close each request's session at teardown."""
     database = Database(url)
     app.extensions["kundrost.db"] = database
     app.teardown_appcontext(_close_session)
@@ -131,10 +137,12 @@ def init_app(app: Flask, url: str) -> Database:
 
 
 def get_database() -> Database:
+    """The current app's Database. Raises RuntimeError outside an application context."""
     return current_app.extensions["kundrost.db"]
 
 
 def get_session() -> Session:
+    """This request's (or app context's) Session, created on first use and closed at teardown."""
     if "db_session" not in g:
         g.db_session = get_database().sessionmaker()
     return g.db_session

@@ -22,6 +22,7 @@ ACCESS_LOG_FORMAT = '%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 
 
 def is_respondent_path(path: str) -> bool:
+    """Whether `path` (a URL path) is a respondent page, which no access log may record."""
     return path.startswith(RESPONDENT_PATH_PREFIXES)
 
 
@@ -29,6 +30,7 @@ class AnonymousAccessLogger(GunicornLogger):
     """Gunicorn logger that leaves respondent requests out of the access log."""
 
     def access(self, resp, req, environ, request_time):
+        """Log the request like gunicorn does, unless it is a respondent request."""
         if is_respondent_path(environ.get("PATH_INFO", "")):
             return
         super().access(resp, req, environ, request_time)
@@ -43,6 +45,7 @@ class _DropRespondentRequests(logging.Filter):
 
 
 def init_app(app: Flask) -> None:
+    """Keep respondent requests out of the development server's request log."""
     logging.getLogger("werkzeug").addFilter(_DropRespondentRequests())
 
 

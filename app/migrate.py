@@ -18,6 +18,7 @@ db_cli = AppGroup("db", help="Database schema (Alembic migrations).")
 
 
 def alembic_config(connection=None) -> AlembicConfig:
+    """Alembic's configuration for migrations/, running on `connection` (a SQLAlchemy Connection) when given."""
     config = AlembicConfig(str(MIGRATIONS_DIR / "alembic.ini"))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["configure_logging"] = False
@@ -27,11 +28,13 @@ def alembic_config(connection=None) -> AlembicConfig:
 
 
 def upgrade(database: Database, revision: str = "head") -> None:
+    """Migrate `database` up to `revision` ("head": the newest) in one transaction. Alembic's errors propagate."""
     with database.engine.begin() as connection:
         command.upgrade(alembic_config(connection), revision)
 
 
 def downgrade(database: Database, revision: str) -> None:
+    """Migrate `database` down to `revision` ("base": an empty schema) in one transaction."""
     with database.engine.begin() as connection:
         command.downgrade(alembic_config(connection), revision)
 
@@ -57,4 +60,5 @@ def downgrade_command(revision: str) -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Register the `flask db upgrade|downgrade` commands."""
     app.cli.add_command(db_cli)

@@ -57,6 +57,7 @@ class HoledPage:
             raise ValueError("a page with NUL bytes cannot be served with a hole")
 
     def identity(self, hole: bytes) -> bytes:
+        """The page with `hole` filled in, uncompressed."""
         return self.prefix + hole + self.suffix
 
     def gzip(self, hole: bytes) -> bytes:

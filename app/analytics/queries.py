@@ -50,6 +50,7 @@ class ProviderResult:
 
     @property
     def responses(self) -> int:
+        """Complete plus partial responses (a count)."""
         return self.complete + self.partial
 
     @property

@@ -15,12 +15,14 @@ bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_fold
 @bp.get("/")
 @requires(Permission.VIEW_ALL_RESULTS)
 def index():
+    """The campaigns whose results an analyst can open."""
     return render_template("analytics/index.html", campaigns=all_campaigns(db_session))
 
 
 @bp.get("/<int:campaign_id>")
 @requires(Permission.VIEW_ALL_RESULTS)
 def campaign(campaign_id: int):
+    """One campaign's results table per provider; 404 for an unknown campaign."""
     campaign = db_session.get(Campaign, campaign_id)
     if campaign is None:
         abort(404)

@@ -29,10 +29,12 @@ def _pybabel(*args: str) -> None:
 
 
 def catalog_path(babel_locale: str) -> Path:
+    """The .po file of `babel_locale` (e.g. "fa_AF") under translations/."""
     return TRANSLATIONS_DIR / babel_locale / "LC_MESSAGES" / "messages.po"
 
 
 def extract() -> None:
+    """Rewrite translations/messages.pot from the _() calls in app/ (no source locations, sorted)."""
     keywords = [arg for keyword in KEYWORDS for arg in ("-k", keyword)]
     _pybabel(
         "extract", "-F", str(ROOT / "babel.cfg"), "--no-location", "--sort-output",
@@ -49,6 +51,7 @@ def _drop_creation_date(path: Path) -> None:
 
 
 def update() -> None:
+    """Bring every language's .po file in line with messages.pot, creating missing ones; English repeats its msgids."""
     for language in LANGUAGES.values():
         command = "update" if catalog_path(language.babel_locale).exists() else "init"
         extra = ["--no-fuzzy-matching", "--ignore-obsolete"] if command == "update" else []
@@ -74,6 +77,7 @@ def _fill_source_language() -> None:
 
 
 def compile_catalogs() -> None:
+    """Compile every .po file to the .mo file Flask-Babel reads. Babel's errors propagate."""
     for language in LANGUAGES.values():
         _pybabel("compile", "-d", str(TRANSLATIONS_DIR), "-l", language.babel_locale)
 

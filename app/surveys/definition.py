@@ -32,12 +32,20 @@ Texts = Mapping[str, str]
 
 @dataclass(frozen=True)
 class Scale:
+    """A rating scale: `points` (5 or 10) numbered 1..points, 1 the most negative.
+
+    `labels` maps a point to its text per language code; a 5-point scale labels
+    every point, a 10-point scale at least its ends. `positive_from` is the lowest
+    point that counts as a positive answer (for "share positive", 0-1).
+    """
+
     name: str
     points: int
     labels: Mapping[int, Texts]
     positive_from: int
 
     def label(self, point: int, language: str) -> str | None:
+        """The label of `point` (1..points) in `language` (a code of LANGUAGES), or None for an unlabelled point."""
         texts = self.labels.get(point)
         return texts[language] if texts else None
 
@@ -54,12 +62,22 @@ class StoredAnswer:
 
 @dataclass(frozen=True)
 class Option:
+    """One answer option of a choice question: `key` is what is posted and stored, `text` its label per language."""
+
     key: str
     text: Texts
 
 
 @dataclass(frozen=True)
 class Question:
+    """One question of a survey; the subclasses are its types (QUESTION_TYPES).
+
+    `key` is unique in the survey and names the answer in storage and exports;
+    `section` is the key of its section; `text` maps language code to the
+    question's text; `required` questions decide complete vs partial
+    (`SurveyDefinition.status_of`).
+    """
+
     key: str
     type: str
     section: str
@@ -84,10 +102,13 @@ class Question:
 
 @dataclass(frozen=True)
 class ScaleQuestion(Question):
+    """A question answered on a `scale` (points 1..5 or 1..10), with a "don't know" choice when `dont_know`."""
+
     scale: Scale | None = None
     dont_know: bool = True
 
     def choices(self, language: str) -> list[tuple[str, str]]:
+        """(posted value, label) for each point 1..points in order; unlabelled points show their number."""
         assert self.scale is not None
         return [
             (str(point), self.scale.label(point, language) or str(point))
@@ -95,6 +116,7 @@ class ScaleQuestion(Question):
         ]
 
     def parse_answer(self, raw: str) -> StoredAnswer | None:
+        """"" -> None; "dk" -> don't know (when offered); "1".."points" -> that value. Raises ValueError otherwise."""
         assert self.scale is not None
         if raw == "":
             return None
@@ -105,6 +127,7 @@ class ScaleQuestion(Question):
         raise ValueError(raw)
 
     def fits(self, answer: StoredAnswer) -> bool:
+        """Whether `answer` is a value 1..points or (when offered) don't know, and nothing else."""
         assert self.scale is not None
         if answer.dont_know:
             return self.dont_know and answer == StoredAnswer(dont_know=True)
@@ -114,7 +137,10 @@ class ScaleQuestion(Question):
 
 @dataclass(frozen=True)
 class YesNoQuestion(Question):
+    """A yes/no question, stored as value 1 (yes) or 0 (no)."""
+
     def parse_answer(self, raw: str) -> StoredAnswer | None:
+        """"" -> None; "yes" -> value 1; "no" -> value 0. Raises ValueError otherwise."""
         if raw == "":
             return None
         if raw in ("yes", "no"):
@@ -122,11 +148,14 @@ class YesNoQuestion(Question):
         raise ValueError(raw)
 
     def fits(self, answer: StoredAnswer) -> bool:
+        """Whether `answer` is exactly value 0 or 1."""
         return answer in (StoredAnswer(value=0), StoredAnswer(value=1))
 
 
 @dataclass(frozen=True)
 class ChoiceQuestion(Question):
+    """A question answered by picking one of `options` (stored as the option's key)."""
+
     options: tuple[Option, ...] = ()
     #: A background question (gender, age band): something a provider may
     #: know about its customers. Its answer is part of a response's cell,
@@ -134,9 +163,11 @@ class ChoiceQuestion(Question):
     background: bool = False
 
     def choices(self, language: str) -> list[tuple[str, str]]:
+        """(option key, label in `language`) for each option, in the survey's order."""
         return [(option.key, option.text[language]) for option in self.options]
 
     def parse_answer(self, raw: str) -> StoredAnswer | None:
+        """"" -> None; an option's key -> that choice. Raises ValueError for a key not offered."""
         if raw == "":
             return None
         if any(option.key == raw for option in self.options):
@@ -144,12 +175,19 @@ class ChoiceQuestion(Question):
         raise ValueError(raw)
 
     def fits(self, answer: StoredAnswer) -> bool:
+        """Whether `answer` is exactly one of the options' keys."""
         return answer == StoredAnswer(choice=answer.choice) and any(o.key == answer.choice for o in self.options)
 
 
 @dataclass(frozen=True)
 class TextQuestion(Question):
+    """A free-text answer of at most FREE_TEXT_MAX UTF-16 code units (as the browser's maxlength counts)."""
+
     def parse_answer(self, raw: str) -> StoredAnswer | None:
+        """The text with line breaks normalised to LF and outer space trimmed (app/text.py); None when empty.
+
+        Raises ValueError("too long") beyond FREE_TEXT_MAX UTF-16 code units.
+        """
         cleaned = typed_text(raw)
         if not cleaned:
             return None
@@ -158,6 +196,7 @@ class TextQuestion(Question):
         return StoredAnswer(text=cleaned)
 
     def fits(self, answer: StoredAnswer) -> bool:
+        """Whether `answer` is a non-empty, already-normalised text within FREE_TEXT_MAX."""
         text = answer.text
         return (answer == StoredAnswer(text=text) and isinstance(text, str) and bool(text)
                 and typed_text(text) == text and browser_length(text) <= FREE_TEXT_MAX)
@@ -173,6 +212,8 @@ QUESTION_TYPES: dict[str, type[Question]] = {
 
 @dataclass(frozen=True)
 class Section:
+    """A titled group of questions, shown together; `title` is None for an untitled section."""
+
     key: str
     title: Texts | None
     questions: tuple[Question, ...]
@@ -180,6 +221,16 @@ class Section:
 
 @dataclass(frozen=True)
 class IndexDefinition:
+    """How the survey's satisfaction index (NKI) is computed from `questions` (scale question keys).
+
+    `method` is one of INDEX_METHODS: "mean" (the mean on the questions'
+    scale, e.g. 1-5 for the Nacka tables), "scb100" (Statistics Sweden's
+    0-100 index for 10-point scales, (mean - 1) x 100 / 9, with optional
+    `weights` per question summing to 1) or "share_positive" (the share of
+    answers at or above the scale's `positive_from`, shown in per cent).
+    The conventions are described in docs/surveys.md.
+    """
+
     method: str
     questions: tuple[str, ...]
     weights: Mapping[str, float] | None = None
@@ -187,6 +238,13 @@ class IndexDefinition:
 
 @dataclass(frozen=True)
 class SurveyDefinition:
+    """What one version of a survey is: its questions and texts in every language and its index rule.
+
+    Built by `parse_definition` from a YAML/JSON document; immutable.
+    `version` is a positive integer; a changed survey is a new version, so
+    campaigns keep the questions their answers were given to.
+    """
+
     key: str
     version: int
     languages: tuple[str, ...]
@@ -199,10 +257,12 @@ class SurveyDefinition:
 
     @property
     def questions(self) -> Iterator[Question]:
+        """Every question in survey order, across sections."""
         for section in self.sections:
             yield from section.questions
 
     def question(self, key: str) -> Question:
+        """The question with `key`. Raises KeyError for a key not in this survey."""
         return self._by_key[key]
 
     @property
@@ -216,6 +276,7 @@ class SurveyDefinition:
         return "partial" if skipped_required else "complete"
 
     def index_scale(self) -> Scale:
+        """The scale of the index questions (all share one size; the parser checks it)."""
         first = self.question(self.index.questions[0])
         assert isinstance(first, ScaleQuestion) and first.scale is not None
         return first.scale

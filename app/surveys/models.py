@@ -27,6 +27,7 @@ class SurveyVersion(Base):
 
     @property
     def definition(self) -> SurveyDefinition:
+        """The parsed definition (parsed once per process per digest)."""
         return _parsed(self.digest, self.document)
 
     def title_in(self, language_code: str) -> str:

@@ -17,6 +17,7 @@ LIBRARY_DIR = Path(__file__).parent / "library"
 
 
 def builtin_files() -> list[Path]:
+    """The built-in survey files (app/surveys/library/*.yaml), sorted by name."""
     return sorted(LIBRARY_DIR.glob("*.yaml"))
 
 
@@ -36,6 +37,7 @@ def read_document(path: Path) -> dict:
 
 
 def digest(document: dict) -> str:
+    """SHA-256 (64 hex characters) of `document`'s canonical JSON: equal digests mean equal content."""
     canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -65,4 +67,8 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
 
 
 def load_builtin(session: Session) -> list[SurveyVersion]:
+    """Store every built-in survey version not yet in the database; the versions in file order.
+
+    Raises DefinitionError for an invalid file or a changed file whose version was not raised.
+    """
     return [store_version(session, read_document(path))[0] for path in builtin_files()]
