@@ -60,13 +60,6 @@ def _keep_recent_scopes(state) -> None:
     state.app.extensions[PUBLISHED_KEYS_KEY] = PublishedKeys(config.key_cache.total_seconds())
 
 
-@bp.after_request
-def _private_headers(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
 def _link_open_limit() -> str:
     return current_app.config["KUNDROST"].ratelimit_link_open
 
