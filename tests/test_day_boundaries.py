@@ -258,6 +258,14 @@ def test_the_mixer_finalises_after_the_grace_period_in_the_municipalitys_days(ap
         assert db_session.get(Campaign, world.campaign_id).finalised_on == finalised_on
 
 
+def test_times_are_shown_in_the_municipalitys_zone(app):
+    from flask_babel import format_datetime
+
+    with app.test_request_context("/?lang=en"):
+        shown = format_datetime(datetime(2026, 11, 30, 23, 30, tzinfo=timezone.utc), "yyyy-MM-dd HH:mm zzz")
+    assert shown == "2026-12-01 00:30 CET"
+
+
 # -- the kind stays fixed -----------------------------------------------------
 
 #: Calls that read the server's own calendar or zone. `datetime.now(zone)` and

@@ -34,6 +34,8 @@ def init_app(app: Flask) -> None:
     assert TRANSLATIONS_DIR.is_dir(), f"translations folder missing: {TRANSLATIONS_DIR}"
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     app.config["BABEL_DEFAULT_LOCALE"] = LANGUAGES[DEFAULT_LANGUAGE].babel_locale
+    # format_datetime / format_time show the municipality's time, never UTC or the server's.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["KUNDROST"].timezone
     Babel(app, locale_selector=lambda: current_language().babel_locale)
     app.jinja_env.globals.update(
         format_date=format_date, format_decimal=format_decimal, format_percent=format_percent
