@@ -112,3 +112,20 @@ def test_error_pages_are_no_store_too(app, config, method, path):
     assert response.status_code in {404, 405, 302}
     assert response.headers["Cache-Control"] == "no-store"
     assert ("Strict-Transport-Security" in response.headers) is config.secure_cookies
+
+
+def test_the_links_export_is_no_store(app, world, make_user, config):
+    """The CSV of single-use links: a file a shared PC must not keep in its cache."""
+    visitor = Visitor(app, config.secure_cookies)
+    visitor.sign_in(make_user(Role.ANALYST))
+    page = visitor.open(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    exported = visitor.client.post(
+        f"/staff/campaigns/{world.campaign_id}/invitations", base_url=visitor.base_url, follow_redirects=True,
+        headers={"Referer": visitor.base_url + "/"},
+        data={"csrf_token": csrf_token_from(page), "provider": world.provider_ids[0],
+              "programme": world.programme_ids[0], "language": "sv", "count": 2, "output": "csv"})
+    chain = [*exported.history, exported]
+    assert any(response.mimetype == "text/csv" for response in chain)
+    for response in chain:
+        assert response.headers["Cache-Control"] == "no-store"
+        assert ("Strict-Transport-Security" in response.headers) is config.secure_cookies
