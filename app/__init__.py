@@ -6,6 +6,7 @@ the environment). Features are blueprints, registered below in one list.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -13,7 +14,7 @@ from flask_compress import Compress
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
 
-from . import db, errors, i18n, logs, migrate, web
+from . import clock, db, errors, i18n, logs, migrate, web
 from .accounts.policy import Permission, can
 from .config import Config
 
@@ -56,6 +57,8 @@ def create_app(config: Config | None = None, *, instance_path: str | None = None
 def _configure_flask(app: Flask, config: Config) -> None:
     app.config.update(
         KUNDROST=config,
+        # The one clock (app/clock.py); tests replace it to set the time.
+        **{clock.CLOCK: time.time},
         SECRET_KEY=config.resolved_secret_key(app.instance_path),
         SESSION_COOKIE_NAME="kr",
         SESSION_COOKIE_HTTPONLY=True,

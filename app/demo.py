@@ -28,6 +28,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import make_url
 
+from . import clock
 from .accounts.models import Role
 from .accounts.services import create_user
 from .campaigns.models import Campaign, Invitation, OpenLink
@@ -101,7 +102,7 @@ def demo_command(reset: bool, seed: int | None) -> None:
     rng = random.Random(seed)
     database = get_database()
     config = current_app.config["KUNDROST"]
-    mixer = Mixer(database, config)
+    mixer = Mixer(database, config, now=clock.now)
     # The mixer's lock first: a server still running (with its mixer) must
     # not find its database emptied under it.
     try:

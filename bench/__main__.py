@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import traceback
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from .registry import Figure, Run, load_all
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="kundrost-bench-"))
     run = Run(workdir=workdir, duration=args.duration, warmup=args.warmup, rounds=max(1, args.rounds), threads=args.threads,
               connections=args.connections, postgres_url=args.postgres_url)
-    print(f"Kundröst benchmarks, {datetime.now():%Y-%m-%d %H:%M}, {platform.node()}, "
+    print(f"Kundröst benchmarks, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.node()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {_revision()}; scratch folder {workdir}",
           flush=True)
     _check_quiet(run, "before")

@@ -18,7 +18,7 @@ import math
 import random
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -30,6 +30,7 @@ from app import create_app
 from app.campaigns.models import Campaign, Invitation
 from app.campaigns.services import create_campaign, issue_invitations
 from app.campaigns.tokens import token_hash
+from app.clock import local_today
 from app.config import Config
 from app.db import db_session
 from app.demo import PROGRAMMES, PROVIDERS
@@ -115,9 +116,9 @@ class OneLinkPerLanguage:
 
 def campaigns_per_survey(app: Flask) -> list[OneLinkPerLanguage]:
     """One running campaign per shipped survey, one fresh invitation per language it has."""
-    today = date.today()  # open from 10 days back to 30 ahead: the municipality's today is inside in any zone
     result = []
     with app.app_context():
+        today = local_today()
         versions = {version.key: version for version in load_builtin(db_session)}
         providers = _providers(1)
         programmes = _programmes(LABOUR_PROGRAMMES[:1])
@@ -159,12 +160,12 @@ def labour_campaign_with_invitations(app: Flask, count: int, *, cell_size: int =
     providers as needed. One extra invitation per language is kept aside as a
     real token.
     """
-    today = date.today()
     languages = list(LANGUAGES)
     cells_needed = max(1, math.ceil(count / cell_size))
     per_provider = len(LABOUR_PROGRAMMES) * len(languages)
     provider_count = max(1, math.ceil(cells_needed / per_provider))
     with app.app_context():
+        today = local_today()
         versions = {version.key: version for version in load_builtin(db_session)}
         providers = _providers(provider_count)
         programmes = _programmes(LABOUR_PROGRAMMES)

@@ -11,8 +11,9 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -34,7 +35,17 @@ from app.organisation.models import Programme, Provider
 from app.surveys.services import load_builtin
 
 PASSWORD = "correct horse battery staple"
+#: The test configuration's MUNICIPALITY_TIMEZONE (the default).
+MUNICIPALITY_ZONE = ZoneInfo("Europe/Stockholm")
 IN_CI = bool(os.environ.get("CI"))
+
+
+def stockholm_today() -> date:
+    """Today in Stockholm, the test municipality's zone: what the app calls today when its clock is real.
+
+    Never `date.today()`, the server's date: at 23:30 UTC that is yesterday in Stockholm.
+    """
+    return datetime.now(MUNICIPALITY_ZONE).date()
 
 
 def pytest_configure(config):
@@ -147,7 +158,7 @@ class World:
                 db_session, campaign,
                 provider=db_session.get(Provider, self.provider_ids[provider]),
                 programme=db_session.get(Programme, self.programme_ids[0]),
-                language=language, count=count, today=date.today(),
+                language=language, count=count, today=stockholm_today(),
             )
             db_session.commit()
             return [item.token for item in issued]
@@ -168,7 +179,7 @@ class World:
 
 def build_world(app, survey_key: str = "nacka-arbetsmarknad", starts_on: date | None = None,
                 ends_on: date | None = None) -> World:
-    today = date.today()
+    today = stockholm_today()
     with app.app_context():
         versions = {v.key: v for v in load_builtin(db_session)}
         providers = [Provider(name="Nordljus AB", active=True), Provider(name="Bro Coachning", active=True)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from statistics import mean
 
 import pytest
@@ -17,7 +17,7 @@ from app.db import db_session
 from app.respond.models import Answer, Response
 from app.clock import month_of
 
-from .conftest import build_world, login
+from .conftest import build_world, login, stockholm_today
 from .helpers import translated
 
 
@@ -28,7 +28,7 @@ def add_response(app, world, provider: int, answers: dict[str, int | str], statu
             id=uuid.uuid4().hex, survey_version_id=campaign.survey_version_id,
             campaign_id=campaign.id, provider_id=world.provider_ids[provider],
             programme_id=world.programme_ids[0], language="sv", channel="sms",
-            status=status, month=month_of(date.today()),
+            status=status, month=month_of(stockholm_today()),
             answers=[
                 Answer(question_key=key, dont_know=True) if value == "dk" else Answer(question_key=key, value=value)
                 for key, value in answers.items()
@@ -96,7 +96,7 @@ def test_counts_and_response_rate(app, world):
             db_session.add(Invitation(
                 campaign_id=world.campaign_id, provider_id=world.provider_ids[0],
                 programme_id=world.programme_ids[0], language="sv", channel="sms",
-                token_hash=uuid.uuid4().hex * 2, responded=number < 4, created_on=date.today(),
+                token_hash=uuid.uuid4().hex * 2, responded=number < 4, created_on=stockholm_today(),
             ))
         db_session.commit()
     for status in ("complete", "complete", "partial"):
@@ -173,9 +173,9 @@ def test_the_response_rate_survives_finalisation(app, world):
     before = rows_by_provider(results(app, world)[0], world)[0]
     assert (before.invitations, before.invitations_answered, before.responses) == (8, 6, 0)  # all waiting
     with app.app_context():
-        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
         db_session.commit()
-    mixer_of(app).finalise(world.campaign_id, date.today())
+    mixer_of(app).finalise(world.campaign_id, stockholm_today())
     after = rows_by_provider(results(app, world)[0], world)[0]
     assert (after.invitations, after.invitations_answered, after.responses) == (8, 6, 6)
     assert after.response_rate == pytest.approx(0.75)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 import re
 import threading
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -26,7 +26,7 @@ from app.models import metadata
 from app.precompressed import HoledPage
 from app.respond.models import Answer, Response
 
-from .conftest import mixer_of
+from .conftest import mixer_of, stockholm_today
 from .helpers import count_responses, count_stored, definition_of, full_answers, open_survey, submit
 
 CANARY_AGENT = "CanaryPhone/9.9 (UA-4f1d2c)"
@@ -71,9 +71,9 @@ def run_campaign(app, world, answered: int = 24, seed: int = 7):
     mixer = mixer_of(app)
     mixer.round()  # one cell of `answered` >= 2k waiting: all but k are released
     with app.app_context():
-        db_session.execute(update(Campaign).values(ends_on=date.today() - timedelta(days=1)))
+        db_session.execute(update(Campaign).values(ends_on=stockholm_today() - timedelta(days=1)))
         db_session.commit()
-    mixer.finalise(world.campaign_id, date.today())
+    mixer.finalise(world.campaign_id, stockholm_today())
     truth = {}
     with app.app_context():
         for response_id, key, value in db_session.execute(select(Answer.response_id, Answer.question_key, Answer.value)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -14,7 +14,7 @@ from app.campaigns.models import Campaign, Invitation, OpenLink
 from app.db import db_session
 from app.i18n import LANGUAGES
 
-from .conftest import csrf_token_from, login
+from .conftest import csrf_token_from, login, stockholm_today
 from .helpers import translated
 
 
@@ -26,7 +26,7 @@ def test_create_campaign_from_a_template(app, client, world, make_user):
     assert page.status_code == 200
     with app.app_context():
         version_id = db_session.scalar(select(Campaign.survey_version_id))
-    today = date.today()
+    today = stockholm_today()
     created = client.post("/staff/campaigns/new", data={
         "csrf_token": csrf_token_from(html),
         "name": "Samhällsorientering, tertial 1 2027",
@@ -54,7 +54,7 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
     client.get("/staff/login?lang=sv")
     login(client, "karin")
     html = client.get("/staff/campaigns/new").get_data(as_text=True)
-    today = date.today()
+    today = stockholm_today()
     refused = client.post("/staff/campaigns/new", data={
         "csrf_token": csrf_token_from(html), "name": "   ", "starts_on": today.isoformat(),
         "ends_on": (today - timedelta(days=1)).isoformat(), "languages": ["sv"],

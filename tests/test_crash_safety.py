@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -28,10 +28,10 @@ from app.mixing.mixer import Mixer, RoundReport
 from app.mixing.models import AnswerKey, CellCount, WaitingAnswer
 from app.respond.models import Answer
 
-from .conftest import ROOT, mixer_of
+from .conftest import ROOT, mixer_of, stockholm_today
 from .helpers import count_responses, count_stored, definition_of, full_answers, open_survey, submit
 
-TODAY = date.today()
+TODAY = stockholm_today()
 DAY = 24 * 3600
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import event, func, select, update
@@ -20,10 +20,10 @@ from app.mixing.sealing import AnswerSheet
 from app.respond.models import Answer, Response
 from app.surveys.definition import StoredAnswer
 
-from .conftest import mixer_of
+from .conftest import mixer_of, stockholm_today
 from .helpers import definition_of
 
-TODAY = date.today()
+TODAY = stockholm_today()
 
 
 def version_of(app, world) -> int:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, update
@@ -28,10 +28,10 @@ from app.mixing.sealing import AnswerSheet
 from app.respond.models import Answer, Response
 from app.surveys.definition import DefinitionError, StoredAnswer
 
-from .conftest import ROOT, mixer_of
+from .conftest import ROOT, mixer_of, stockholm_today
 from .helpers import count_stored, definition_of, full_answers, open_survey, submit, translated
 
-TODAY = date.today()
+TODAY = stockholm_today()
 
 
 def answer(app, world, count: int, language: str = "sv", text: str | None = None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,7 @@ from app.campaigns.models import Campaign
 from app.respond.grant import GRANT_KEY
 from app.respond.views import PAGE_SCOPE_SECONDS, RECENT_SCOPES_KEY
 
-from .conftest import build_world, csrf_token_from
+from .conftest import build_world, csrf_token_from, stockholm_today
 from .helpers import (
     count_responses,
     count_stored,
@@ -192,7 +192,7 @@ def test_unknown_and_used_links_take_similar_time(app, world):
 
 @pytest.mark.parametrize("language", ["sv", "en", "ar", "ti"])
 def test_closed_survey_link_says_so_in_the_links_language(app, client, language):
-    world = build_world(app, starts_on=date.today() - timedelta(days=30), ends_on=date.today() - timedelta(days=1))
+    world = build_world(app, starts_on=stockholm_today() - timedelta(days=30), ends_on=stockholm_today() - timedelta(days=1))
     page = client.get(f"/s/{world.invite(app, language)[0]}")
     assert page.status_code == 410
     assert f"<h1>{translated('This survey has closed', language)}</h1>" in page.get_data(as_text=True)
@@ -200,7 +200,7 @@ def test_closed_survey_link_says_so_in_the_links_language(app, client, language)
 
 def close_campaign(app, world) -> None:
     with app.app_context():
-        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
         db_session.commit()
 
 
@@ -227,7 +227,7 @@ def test_survey_page_of_a_closed_campaign_says_so_within_seconds(app, client, wo
 
 
 def test_survey_not_yet_open_gives_its_start_date(app, client):
-    starts = date.today() + timedelta(days=3)
+    starts = stockholm_today() + timedelta(days=3)
     world = build_world(app, starts_on=starts, ends_on=starts + timedelta(days=30))
     page = client.get(f"/s/{world.invite(app, 'en')[0]}")
     assert page.status_code == 403
@@ -606,9 +606,9 @@ def test_links_of_a_finalised_campaign_say_it_has_closed(app, client, world):
     code = world.open_link_code(app, "uk")
     token = world.invite(app, "uk")[0]
     with app.app_context():
-        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
         db_session.commit()
-    mixer_of(app).finalise(world.campaign_id, date.today())
+    mixer_of(app).finalise(world.campaign_id, stockholm_today())
     closed = client.get(f"/o/{code}")
     assert closed.status_code == 410
     assert translated("This survey has closed", "uk") in closed.get_data(as_text=True)

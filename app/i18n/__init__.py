@@ -2,8 +2,8 @@
 
 Precedence, for customers and staff alike: the language the person chose
 explicitly (kept in the session), then the language of the link they came
-by (set by the respondent views), then the browser's Accept-Language, then
-Swedish.
+by (set by the respondent views), then the browser's Accept-Language
+(RFC 4647 lookup: negotiation.py), then Swedish.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from flask import Flask, g, redirect, request, session
 from flask_babel import Babel, format_date, format_decimal, format_percent
 
 from .languages import (
-    ACCEPT_LANGUAGE_ALIASES,
     DEFAULT_LANGUAGE,
     LANGUAGES,
     Language,
     get_language,
 )
+from .negotiation import negotiate_language
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parents[2] / "translations"
 SESSION_KEY = "lang"
 SWITCH_PARAMETER = "lang"
 
-__all__ = ["LANGUAGES", "Language", "current_language", "init_app", "set_link_language"]
+__all__ = ["LANGUAGES", "Language", "current_language", "init_app", "negotiate_language", "set_link_language"]
 
 
 def init_app(app: Flask) -> None:
@@ -34,6 +34,8 @@ def init_app(app: Flask) -> None:
     assert TRANSLATIONS_DIR.is_dir(), f"translations folder missing: {TRANSLATIONS_DIR}"
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
     app.config["BABEL_DEFAULT_LOCALE"] = LANGUAGES[DEFAULT_LANGUAGE].babel_locale
+    # format_datetime / format_time show the municipality's time, never UTC or the server's.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["KUNDROST"].timezone
     Babel(app, locale_selector=lambda: current_language().babel_locale)
     app.jinja_env.globals.update(
         format_date=format_date, format_decimal=format_decimal, format_percent=format_percent
@@ -74,17 +76,8 @@ def _choose_language() -> Language:
     return (
         get_language(session.get(SESSION_KEY))
         or get_language(g.get("link_language"))
-        or get_language(_from_accept_language())
-        or LANGUAGES[DEFAULT_LANGUAGE]
+        or LANGUAGES[negotiate_language(request.headers.get("Accept-Language"))]
     )
-
-
-def _from_accept_language() -> str | None:
-    candidates = list(LANGUAGES) + list(ACCEPT_LANGUAGE_ALIASES)
-    best = request.accept_languages.best_match(candidates)
-    if best is None:
-        return None
-    return ACCEPT_LANGUAGE_ALIASES.get(best.lower(), best)
 
 
 def _apply_language_switch():

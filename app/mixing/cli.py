@@ -25,6 +25,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from .. import clock
 from ..campaigns.models import Campaign
 from ..clock import local_today
 from ..db import get_database
@@ -37,7 +38,12 @@ mixer_cli = AppGroup("mixer", help="Mix waiting answers into responses, rotate k
 
 
 def _mixer() -> Mixer:
-    return Mixer(get_database(), current_app.config["KUNDROST"])
+    return Mixer(get_database(), current_app.config["KUNDROST"], now=clock.now)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite gives back naive datetimes; every time the mixer writes is UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _locked(action, busy_hint: str = ""):
@@ -175,7 +181,9 @@ def _print_status(session, config) -> None:
     folder = KeyFolder(config.resolved_mixer_key_dir(str(get_database().engine.url)), installation_id or "-")
     for key_id, created, public in keys:
         here = "on this host" if folder.holds(bytes(public)) else "NOT on this host"
-        click.echo(f"answer key {key_id} published {created:%Y-%m-%d %H:%M}, private key {here}")
+        # In the municipality's time, as every date the operator reads (SQLite gives naive UTC).
+        published = _aware(created).astimezone(config.zone)
+        click.echo(f"answer key {key_id} published {published:%Y-%m-%d %H:%M %Z}, private key {here}")
     held = {key_id for key_id, _, public in keys if folder.holds(bytes(public))}
     unopenable = sum(count for key_id, count in session.execute(
         select(WaitingAnswer.key_id, func.count()).group_by(WaitingAnswer.key_id)) if key_id not in held)
@@ -186,8 +194,7 @@ def _print_status(session, config) -> None:
     if not keys:
         problems.append("no answer key is published: no answer can be taken until the mixer runs")
     else:
-        newest = keys[-1][1] if keys[-1][1].tzinfo else keys[-1][1].replace(tzinfo=timezone.utc)
-        if datetime.now(timezone.utc) - newest > 2 * config.key_rotation:
+        if datetime.fromtimestamp(clock.now(), timezone.utc) - _aware(keys[-1][1]) > 2 * config.key_rotation:
             problems.append("the newest answer key is older than two rotation periods: is the mixer running?")
     for problem in problems:
         click.echo(f"PROBLEM: {problem}")

@@ -10,12 +10,12 @@ are filled in again when the same link is opened again.
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
 from flask import session
 
+from .. import clock
 from ..i18n import LANGUAGES, forget_explicit_choice
 from ..mixing.intake import new_form_nonce
 from .models import CHANNELS
@@ -51,7 +51,8 @@ class Grant:
         return f"{self.kind}{self.link_id}"
 
     def expired(self, ttl: timedelta, now: float | None = None) -> bool:
-        return (now if now is not None else time.time()) - self.issued_at > ttl.total_seconds()
+        """Whether more than `ttl` has passed since issue at Unix time `now` (default: the app's clock)."""
+        return (now if now is not None else clock.now()) - self.issued_at > ttl.total_seconds()
 
 
 def issue(link, kind: str) -> Grant:
@@ -64,7 +65,7 @@ def issue(link, kind: str) -> Grant:
         programme_id=link.programme_id,
         language=link.language,
         channel=link.channel,
-        issued_at=int(time.time()),
+        issued_at=int(clock.now()),
         form_nonce=new_form_nonce() if kind == OPEN_LINK else None,
     )
     previous = _identity_in_session()

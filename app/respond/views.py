@@ -5,14 +5,13 @@ Flow: /s/<token> or /o/<code>  --303-->  /survey  --POST, 303-->  /thanks
 
 from __future__ import annotations
 
-import time
-
 from flask import Blueprint, Response, current_app, render_template, request, session, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..campaigns.models import Campaign
+from .. import clock
 from ..clock import local_today, month_of
 from ..db import db_session, get_database
 from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
@@ -58,13 +57,6 @@ def _keep_recent_scopes(state) -> None:
     state.app.extensions[RECENT_SCOPES_KEY] = RecentScopes(PAGE_SCOPE_SECONDS)
     config = state.app.config["KUNDROST"]
     state.app.extensions[PUBLISHED_KEYS_KEY] = PublishedKeys(config.key_cache.total_seconds())
-
-
-@bp.after_request
-def _private_headers(response):
-    response.headers["Referrer-Policy"] = "no-referrer"
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _link_open_limit() -> str:
@@ -185,7 +177,7 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
         return _closed_page()
     if outcome is Outcome.INVALID:
         return _unusable_page()
-    session[DONE_KEY] = {"lang": language, "at": int(time.time())}
+    session[DONE_KEY] = {"lang": language, "at": int(clock.now())}
     return _see_other("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None)
 
 
@@ -229,7 +221,7 @@ def thanks():
 def _recently_done() -> bool:
     done = _done()
     ttl = current_app.config["KUNDROST"].respondent_grant_ttl.total_seconds()
-    return done is not None and time.time() - done["at"] < ttl
+    return done is not None and clock.now() - done["at"] < ttl
 
 
 def handle_csrf_error(error: CSRFError):

@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from browserkit import ARTIFACTS, PHONE, answer_plan, give_answers, send_button
@@ -29,7 +29,7 @@ from playwright.sync_api import expect
 from app.accounts.models import Role
 from app.i18n import LANGUAGES
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, stockholm_today
 
 pytestmark = pytest.mark.browser
 
@@ -128,7 +128,7 @@ def axe_desk(browser, axe_script):
 
 @pytest.fixture
 def campaigns(kit):
-    today = date.today()
+    today = stockholm_today()
     return {
         "closed": kit.add_campaign("Våren", today - timedelta(days=60), today - timedelta(days=1)),
         "future": kit.add_campaign("Nästa år", today + timedelta(days=30), today + timedelta(days=60)),
