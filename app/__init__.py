@@ -12,6 +12,7 @@ from flask import Flask, render_template
 from flask_compress import Compress
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import db, errors, i18n, logs, migrate, web
 from .accounts.policy import Permission, can
@@ -43,6 +44,7 @@ def create_app(config: Config | None = None, *, instance_path: str | None = None
     csrf.init_app(app)
     compress.init_app(app)
     _init_limiter(app, config)
+    _trust_proxies(app, config)
     _register_blueprints(app)
     _register_cli(app)
 
@@ -79,6 +81,22 @@ def _init_limiter(app: Flask, config: Config) -> None:
     from .limits import limiter
 
     limiter.init_app(app)
+
+
+def _trust_proxies(app: Flask, config: Config) -> None:
+    """Take the client's address and scheme from exactly `trusted_proxy_count` proxies.
+
+    Each proxy appends the address it saw to X-Forwarded-For, so the last
+    N entries are trustworthy and the one N from the end is the client;
+    anything before it came from the client and is ignored (ProxyFix
+    reads from the right). X-Forwarded-Proto likewise, so that the app
+    knows a request came over HTTPS. X-Forwarded-Host and -Port are not
+    trusted: the proxy passes the Host header on (docs/operations.md). The
+    address only keys rate limits (app/limits.py); it is never stored.
+    """
+    count = config.trusted_proxy_count
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
 
 
 def _register_blueprints(app: Flask) -> None:
