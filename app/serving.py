@@ -37,7 +37,7 @@ def control_socket_path(config: Config, default_socket: str = ControlSocket.defa
         return config.control_socket
     name = re.sub(r"[^A-Za-z0-9.]+", "-", config.bind).strip("-")
     if len(name) > 40:
-        name = name[:24] + "-" + hashlib.sha256(config.bind.encode()).hexdigest()[:12]
+        name = name[:24].rstrip("-") + "-" + hashlib.sha256(config.bind.encode()).hexdigest()[:12]
     return os.path.join(os.path.dirname(default_socket), f"kundrost-{name}.ctl")
 
 

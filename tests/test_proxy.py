@@ -288,3 +288,20 @@ def test_two_instances_on_one_host_each_keep_their_own_control_socket(app, confi
     finally:
         for process, _ in instances:
             stop(process, signal.SIGINT)
+
+
+@pytest.mark.parametrize("bind, expected", [
+    ("127.0.0.1:5000", "/run/user/1000/kundrost-127.0.0.1-5000.ctl"),
+    ("0.0.0.0:8001", "/run/user/1000/kundrost-0.0.0.0-8001.ctl"),
+    ("[::1]:5000", "/run/user/1000/kundrost-1-5000.ctl"),
+    ("unix:/run/kundrost/web.sock", "/run/user/1000/kundrost-unix-run-kundrost-web.sock.ctl"),
+    ("unix:/srv/municipalities/nacka/staging/run/gunicorn.sock",
+     # Shortened: its first 24 characters and 12 hex digits of SHA-256 of the whole bind.
+     "/run/user/1000/kundrost-unix-srv-municipalities-36c1deb8b630.ctl"),
+])
+def test_the_control_socket_is_named_after_the_bind_address(bind, expected):
+    from app.config import Config
+    from app.serving import control_socket_path
+
+    assert control_socket_path(Config(bind=bind), default_socket="/run/user/1000/gunicorn.ctl") == expected
+    assert control_socket_path(Config(bind=bind, control_socket="/srv/web.ctl")) == "/srv/web.ctl"
