@@ -66,7 +66,11 @@ def _configure_flask(app: Flask, config: Config) -> None:
         PERMANENT_SESSION_LIFETIME=config.staff_session_ttl,
         # The respondent grant has its own clock; a CSRF token lives as long as its session.
         WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        # Every page sends Referrer-Policy: no-referrer (app/web.py), so browsers
+        # send no Referer: Flask-WTF's HTTPS referrer check would refuse every
+        # form posted over HTTPS - all of them, once the proxy's
+        # X-Forwarded-Proto is trusted. The CSRF token and SameSite cookies stay.
+        WTF_CSRF_SSL_STRICT=False,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=200,
         # Level 4 makes the survey page about 8 % larger than level 5 for two

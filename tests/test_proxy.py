@@ -2,9 +2,11 @@
 
 A real nginx (Debian's package, started by the test as a plain process,
 not as root, on a loopback port with its own prefix in a temporary folder)
-in front of a real gunicorn with TRUSTED_PROXY_COUNT=1. The nginx server's
-`location` block is read from docs/operations.md, so the documentation is
-what is tested. Clients bind their sockets to their own loopback addresses
+in front of a real gunicorn with TRUSTED_PROXY_COUNT=1. nginx's
+configuration - upstream, TLS server, access log - is read from
+docs/operations.md (only ports and file paths replaced), so the
+documentation is what is tested; it serves HTTPS with a self-signed
+certificate, and gunicorn runs with production cookies (SECURE_COOKIES=1). Clients bind their sockets to their own loopback addresses
 (127.0.0.0/8 is all local), so nginx sees - and writes into X-Forwarded-For -
 a different address for each customer or attacker.
 """
@@ -17,6 +19,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -40,6 +43,8 @@ if NGINX is None:  # pragma: no cover - scripts/system-packages installs it; CI 
     pytest.skip("nginx is not installed (scripts/system-packages)", allow_module_level=True)
 
 NOBODY = 65534
+#: The test's nginx has a self-signed certificate; the client does not check it.
+UNVERIFIED = ssl._create_unverified_context()
 
 
 def free_port() -> int:
@@ -106,14 +111,44 @@ def start_gunicorn(config, port: int, folder: Path, **settings: str) -> subproce
     return process
 
 
-def documented_nginx() -> tuple[str, str]:
-    """(the `location /` block, the access-log lines) of docs/operations.md's nginx configuration."""
+DOCUMENTED = {
+    # What docs/operations.md writes -> what the test puts in its place.
+    "server 127.0.0.1:5000;": "server 127.0.0.1:{upstream};",
+    "listen 443 ssl;": "listen 127.0.0.1:{port} ssl;",
+    "/etc/ssl/certs/enkat.example.se.pem": "{prefix}/cert.pem",
+    "/etc/ssl/private/enkat.example.se.key": "{prefix}/key.pem",
+    "/var/log/nginx/kundrost.log": "{prefix}/access.log",
+}
+
+
+def documented_nginx() -> str:
+    """docs/operations.md's nginx configuration (upstream, TLS server, access log), as written there."""
     text = (ROOT / "docs" / "operations.md").read_text()
     blocks = re.findall(r"```nginx\n(.*?)```", text, re.S)
     server = next(block for block in blocks if "proxy_pass http://kundrost;" in block)
-    location = re.search(r"^ *location / \{.*?^ *\}", server, re.S | re.M).group(0)
     logging = next(block for block in blocks if "log_format" in block)
-    return location, logging
+    return logging + server
+
+
+def self_signed_certificate(folder: Path) -> None:
+    """folder/cert.pem and folder/key.pem: a one-day certificate for enkat.example.se."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "enkat.example.se")])
+    now = datetime.now(timezone.utc)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number())
+                   .not_valid_before(now - timedelta(hours=1)).not_valid_after(now + timedelta(days=1))
+                   .sign(key, hashes.SHA256()))
+    (folder / "cert.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
 
 
 @dataclass
@@ -125,7 +160,8 @@ class Nginx:
     def request(self, method: str, path: str, *, source: str, headers: dict | None = None,
                 body: str | None = None, cookie: str | None = None) -> tuple[int, str, str | None]:
         """One request from the loopback address `source`; (status, body, session cookie)."""
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=15, source_address=(source, 0))
+        connection = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=15, source_address=(source, 0),
+                                                 context=UNVERIFIED)
         sent = dict(headers or {})
         if cookie:
             sent["Cookie"] = cookie
@@ -148,11 +184,15 @@ class Nginx:
 
 
 def start_nginx(upstream_port: int) -> Nginx:
-    """nginx with the documented location block, in front of 127.0.0.1:`upstream_port`."""
-    location, logging = documented_nginx()
+    """nginx configured as docs/operations.md says (TLS included), in front of 127.0.0.1:`upstream_port`."""
     prefix = Path(tempfile.mkdtemp(prefix="kundrost-nginx-"))
     port = free_port()
-    logging = logging.replace("/var/log/nginx/kundrost.log", str(prefix / "access.log"))
+    configuration = documented_nginx()
+    for documented, here in DOCUMENTED.items():
+        assert configuration.count(documented) == 1, f"docs/operations.md no longer says {documented!r}"
+        configuration = configuration.replace(
+            documented, here.format(upstream=upstream_port, port=port, prefix=prefix))
+    self_signed_certificate(prefix)
     (prefix / "nginx.conf").write_text(f"""
 daemon off;
 worker_processes 1;
@@ -164,12 +204,7 @@ http {{
     fastcgi_temp_path {prefix}/fastcgi;
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
-    {logging}
-    upstream kundrost {{ server 127.0.0.1:{upstream_port}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        {location}
-    }}
+{configuration}
 }}
 """)
     as_nobody = {}
@@ -195,9 +230,10 @@ http {{
 
 @pytest.fixture
 def proxied(app, config, tmp_path):
-    """nginx (as documented) in front of gunicorn with TRUSTED_PROXY_COUNT=1 and the default limits."""
+    """nginx (as documented, over HTTPS) in front of gunicorn with TRUSTED_PROXY_COUNT=1, production cookies
+    and the default limits."""
     upstream = free_port()
-    gunicorn = start_gunicorn(config, upstream, tmp_path, TRUSTED_PROXY_COUNT="1")
+    gunicorn = start_gunicorn(config, upstream, tmp_path, TRUSTED_PROXY_COUNT="1", SECURE_COOKIES="1")
     nginx = start_nginx(upstream)
     yield nginx
     stop(nginx.process, signal.SIGQUIT)
