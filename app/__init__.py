@@ -78,6 +78,9 @@ def _configure_flask(app: Flask, config: Config) -> None:
         COMPRESS_BR_LEVEL=4,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
+        # Check every limit of a request, so that a 429 can say how long the
+        # longest broken one lasts (limits.seconds_until_allowed).
+        RATELIMIT_FAIL_ON_FIRST_BREACH=False,
     )
 
 

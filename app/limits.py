@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import time
 import unicodedata
 
@@ -71,6 +72,20 @@ def failed_sign_in(response) -> bool:
 
 
 limiter = Limiter(key_func=anonymous_client_key, headers_enabled=False)
+
+
+def seconds_until_allowed() -> int:
+    """Whole seconds (at least 1) until every limit this request broke has reset; 0 if it broke none.
+
+    Read in the 429 page (app/errors.py), which says how long to wait. Needs
+    RATELIMIT_FAIL_ON_FIRST_BREACH off, so that every limit of the request is
+    looked at, not only the shortest broken one.
+    """
+    # window[0]: when the limit's window ends (epoch seconds, float).
+    resets = [request_limit.window[0] for request_limit in limiter.current_limits if request_limit.breached]
+    if not resets:
+        return 0
+    return max(1, math.ceil(max(resets) - time.time()))
 
 
 _limited_views: set = set()

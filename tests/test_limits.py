@@ -27,12 +27,17 @@ MORNING = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 def client_at(app, address: str):
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     return client
 
 
-def sign_in(client, username: str, password: str) -> int:
+def sign_in_response(client, username: str, password: str):
     token = csrf_token_from(client.get("/staff/login").get_data(as_text=True))
-    return client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password}).status_code
+    return client.post("/staff/login", data={"csrf_token": token, "username": username, "password": password})
+
+
+def sign_in(client, username: str, password: str) -> int:
+    return sign_in_response(client, username, password).status_code
 
 
 def test_one_address_adds_at_most_ten_an_hour_to_one_account(app, make_user):
@@ -41,11 +46,15 @@ def test_one_address_adds_at_most_ten_an_hour_to_one_account(app, make_user):
     with time_machine.travel(MORNING, tick=False) as clock:
         attacker = client_at(app, "198.51.100.1")
         assert [sign_in(attacker, "anna", f"guess-{n}") for n in range(10)] == [401] * 10
-        assert sign_in(attacker, "bertil", "guess") == 429  # the address's minute is used up
+        refused = sign_in_response(attacker, "bertil", "guess")  # the address's minute is used up
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "60"
+        assert "Wait a minute and try again." in refused.get_data(as_text=True)
         clock.shift(61)
-        # A new minute: the address may try again - but no longer at Anna.
+        # A new minute: the address may try again - but no longer at Anna, for the rest of the hour.
         assert sign_in(attacker, "bertil", "guess") == 401
-        assert sign_in(attacker, "anna", "guess") == 429
+        refused = sign_in_response(attacker, "anna", "guess")
+        assert refused.status_code == 429 and refused.headers["Retry-After"] == "3539"  # 3600 - 61
+        assert "Wait 59 minutes and try again." in refused.get_data(as_text=True)
         assert sign_in(client_at(app, "198.51.100.2"), "anna", PASSWORD) == 303
         clock.shift(3600)
         assert sign_in(attacker, "anna", PASSWORD) == 303
