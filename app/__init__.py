@@ -13,6 +13,7 @@ from flask import Flask, render_template
 from flask_compress import Compress
 from flask_login import current_user
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clock, db, errors, i18n, logs, migrate, web
 from .accounts.policy import Permission, can
@@ -44,6 +45,7 @@ def create_app(config: Config | None = None, *, instance_path: str | None = None
     csrf.init_app(app)
     compress.init_app(app)
     _init_limiter(app, config)
+    _trust_proxies(app, config)
     _register_blueprints(app)
     _register_cli(app)
 
@@ -67,7 +69,11 @@ def _configure_flask(app: Flask, config: Config) -> None:
         PERMANENT_SESSION_LIFETIME=config.staff_session_ttl,
         # The respondent grant has its own clock; a CSRF token lives as long as its session.
         WTF_CSRF_TIME_LIMIT=None,
-        WTF_CSRF_SSL_STRICT=config.secure_cookies,
+        # Every page sends Referrer-Policy: no-referrer (app/web.py), so browsers
+        # send no Referer: Flask-WTF's HTTPS referrer check would refuse every
+        # form posted over HTTPS - all of them, once the proxy's
+        # X-Forwarded-Proto is trusted. The CSRF token and SameSite cookies stay.
+        WTF_CSRF_SSL_STRICT=False,
         COMPRESS_ALGORITHM=["br", "gzip"],
         COMPRESS_MIN_SIZE=200,
         # Level 4 makes the survey page about 8 % larger than level 5 for two
@@ -75,6 +81,9 @@ def _configure_flask(app: Flask, config: Config) -> None:
         COMPRESS_BR_LEVEL=4,
         RATELIMIT_STORAGE_URI=config.ratelimit_storage_uri,
         RATELIMIT_HEADERS_ENABLED=False,
+        # Check every limit of a request, so that a 429 can say how long the
+        # longest broken one lasts (limits.seconds_until_allowed).
+        RATELIMIT_FAIL_ON_FIRST_BREACH=False,
     )
 
 
@@ -82,6 +91,22 @@ def _init_limiter(app: Flask, config: Config) -> None:
     from .limits import limiter
 
     limiter.init_app(app)
+
+
+def _trust_proxies(app: Flask, config: Config) -> None:
+    """Take the client's address and scheme from exactly `trusted_proxy_count` proxies.
+
+    Each proxy appends the address it saw to X-Forwarded-For, so the last
+    N entries are trustworthy and the one N from the end is the client;
+    anything before it came from the client and is ignored (ProxyFix
+    reads from the right). X-Forwarded-Proto likewise, so that the app
+    knows a request came over HTTPS. X-Forwarded-Host and -Port are not
+    trusted: the proxy passes the Host header on (docs/operations.md). The
+    address only keys rate limits (app/limits.py); it is never stored.
+    """
+    count = config.trusted_proxy_count
+    if count:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=0, x_port=0, x_prefix=0)
 
 
 def _register_blueprints(app: Flask) -> None:

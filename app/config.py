@@ -28,6 +28,16 @@ def _bool(value: str | None, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def _count(env, name: str, default: int) -> int:
+    """A whole number >= 0 from the environment; ConfigError naming `name` otherwise."""
+    value = (env.get(name) or "").strip()
+    if not value:
+        return default
+    if not (value.isascii() and value.isdigit()):
+        raise ConfigError(f"{name} must be a whole number of 0 or more, not {value!r}")
+    return int(value)
+
+
 @dataclass(frozen=True)
 class Config:
     """Every setting of the application, read once from the environment (`from_env`); immutable.
@@ -56,6 +66,22 @@ class Config:
     ratelimit_storage_uri: str = "memory://"
     #: Token-link openings allowed per client per minute (guessing defence).
     ratelimit_link_open: str = "30 per minute"
+    #: How many reverse proxies stand between the clients and gunicorn, each
+    #: appending the address it saw to X-Forwarded-For (nginx's
+    #: `$proxy_add_x_forwarded_for`). The client is the address that many
+    #: entries from the end; the entries before it were written by the client
+    #: and are never believed. 0: no proxy - the TCP peer is the client and
+    #: X-Forwarded-* headers are ignored. Never more than really stand there,
+    #: or clients choose their own address (docs/operations.md).
+    trusted_proxy_count: int = 0
+    #: Gunicorn's control socket (`gunicornc`). Empty: one per bind address
+    #: in gunicorn's default folder, so two instances on one host never take
+    #: each other's socket; "off": no control socket.
+    control_socket: str = ""
+    #: Gunicorn's listening address(es), comma-separated (`BIND`).
+    bind: str = "127.0.0.1:5000"
+    #: Gunicorn's worker processes (`WEB_CONCURRENCY`); 0: the cores, at least 2.
+    web_concurrency: int = 0
     #: k: the smallest anonymity set of a stored response, and the fewest
     #: answers behind any figure shown to staff (docs/anonymity.md). At least 5.
     min_cell_size: int = MIN_CELL_SIZE_FLOOR
@@ -104,6 +130,10 @@ class Config:
             secure_cookies=_bool(env.get("SECURE_COOKIES"), True),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_link_open=env.get("RATELIMIT_LINK_OPEN", cls.ratelimit_link_open),
+            trusted_proxy_count=_count(env, "TRUSTED_PROXY_COUNT", 0),
+            control_socket=env.get("GUNICORN_CONTROL_SOCKET", ""),
+            bind=env.get("BIND", "") or cls.bind,
+            web_concurrency=_count(env, "WEB_CONCURRENCY", 0),
             min_cell_size=int(env.get("MIN_CELL_SIZE", str(MIN_CELL_SIZE_FLOOR))),
             timezone=env.get("MUNICIPALITY_TIMEZONE", cls.timezone),
             mixer_key_dir=env.get("MIXER_KEY_DIR", ""),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
+from flask_babel import format_number, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -30,7 +31,22 @@ def _messages(status: int) -> tuple[str, str]:
 
 def _http_error(error: HTTPException):
     heading, text = _messages(error.code or 500)
-    return render_template("error.html", heading=heading, text=text), error.code or 500
+    headers = {}
+    if error.code == 429:
+        text, headers["Retry-After"] = _wait_text()
+    return render_template("error.html", heading=heading, text=text), error.code or 500, headers
+
+
+def _wait_text() -> tuple[str, str]:
+    # A link opening's limit lasts a minute; a locked sign-in up to an hour: say which.
+    from .limits import seconds_until_allowed
+
+    seconds = seconds_until_allowed()
+    if seconds <= 60:
+        return _("Wait a minute and try again."), str(seconds or 60)
+    minutes = -(-seconds // 60)
+    return ngettext("Wait %(minutes)s minute and try again.", "Wait %(minutes)s minutes and try again.",
+                    minutes, minutes=format_number(minutes)), str(seconds)
 
 
 def _csrf_error(error: CSRFError):

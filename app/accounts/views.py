@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from ..db import db_session
-from ..limits import limit
+from ..limits import failed_sign_in, limit, sign_in_account_client_key, sign_in_account_key
 from .forms import LoginForm, PasswordChangeForm
 from .models import User
 from .policy import Permission, can
@@ -33,9 +33,28 @@ def _unauthorized():
     return redirect(url_for("accounts.login", next=request.path))
 
 
+#: Failed sign-ins allowed (only wrong username/password answers count; a
+#: success costs nothing). Why these numbers: docs/operations.md, "Sign-in limits".
+#: Per client address, whatever the account (password spraying):
+SIGN_IN_PER_CLIENT = "10 per minute"
+#: Per account and client address: one address can add at most this much to
+#: the per-account count, so no single address can lock an account.
+SIGN_IN_PER_ACCOUNT_AND_CLIENT = "10 per hour"
+#: Per account from all addresses together: the most guesses a distributed
+#: attack gets (1,200 a day); tripping it takes at least five addresses.
+SIGN_IN_PER_ACCOUNT = "50 per hour"
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limit("10 per minute", methods=["POST"])
+@limit(SIGN_IN_PER_CLIENT, methods=["POST"], deduct_when=failed_sign_in)
+@limit(SIGN_IN_PER_ACCOUNT_AND_CLIENT, methods=["POST"], deduct_when=failed_sign_in,
+       key_func=sign_in_account_client_key)
+@limit(SIGN_IN_PER_ACCOUNT, methods=["POST"], deduct_when=failed_sign_in, key_func=sign_in_account_key)
 def login():
+    """The staff sign-in form (GET) and its check (POST: 303 to `next`, 401 on a wrong name or password).
+
+    429 once a sign-in limit above is used up; the page says to wait.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("accounts.home"))
     form = LoginForm()

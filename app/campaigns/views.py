@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -14,6 +11,7 @@ from ..db import db_session
 from ..i18n import LANGUAGES, current_language
 from ..mixing.queries import waiting_count
 from ..organisation.models import Programme, Provider
+from ..spreadsheets import csv_response
 from ..surveys.models import SurveyVersion
 from . import queries
 from .forms import CampaignForm, InvitationForm
@@ -151,13 +149,6 @@ def invitations(campaign_id: int):
 
 
 def _csv_download(campaign: Campaign, rows) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["provider", "programme", "language", "link"])
-    writer.writerows(rows)
-    filename = f"kundrost-campaign-{campaign.id}-links.csv"
-    return Response(
-        "\ufeff" + buffer.getvalue(),  # BOM: Excel then reads the file as UTF-8
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"},
-    )
+    """The new links as a CSV download: provider, programme, language, link (app/spreadsheets.py)."""
+    header = ("provider", "programme", "language", "link")
+    return csv_response(f"kundrost-campaign-{campaign.id}-links.csv", [header, *rows])
