@@ -63,7 +63,13 @@ _mixer: list[subprocess.Popen] = []
 def on_starting(server) -> None:
     """Start the embedded mixer once, in the arbiter, before any worker."""
     if _config.embedded_mixer:
-        _mixer.append(subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "mixer", "run"]))
+        from app.mixing.cli import PARENT_PID_VARIABLE
+
+        # The mixer needs seconds to import and build the app: it learns who
+        # its server is from us, so a server killed meanwhile is noticed too.
+        environment = {**os.environ, PARENT_PID_VARIABLE: str(os.getpid())}
+        command = [sys.executable, "-m", "flask", "--app", "app", "mixer", "run"]
+        _mixer.append(subprocess.Popen(command, env=environment))
         server.log.info("embedded mixer started (pid %s)", _mixer[0].pid)
 
 

@@ -297,25 +297,30 @@ def test_option_keys_are_checked_like_question_keys():
         parse_definition(document)
 
 
-def test_the_embedded_mixer_stops_when_its_server_is_killed(app, tmp_path):
+@pytest.mark.parametrize("server_lives_seconds", [3, 0])
+def test_the_embedded_mixer_stops_when_its_server_is_killed(app, tmp_path, server_lives_seconds):
+    """Also when the server dies before the mixer has even built its app (0 s):
+    the mixer must not adopt init as the server it watches."""
     config = app.config["KUNDROST"]
     env = {**os.environ, "DATABASE_URL": config.database_url, "MIXER_KEY_DIR": config.mixer_key_dir,
            "SECRET_KEY": "x", "EMBEDDED_MIXER": "1", "MIXER_INTERVAL_SECONDS": "1"}
-    # A stand-in for gunicorn's arbiter: starts the mixer, then dies without stopping it.
+    # A stand-in for gunicorn's arbiter running the real start hook, then
+    # dying without stopping the mixer.
     parent = subprocess.Popen(
         [sys.executable, "-c",
-         "import subprocess, sys, time; "
-         "child = subprocess.Popen([sys.executable, '-m', 'flask', '--app', 'app', 'mixer', 'run'], "
-         "stdout=subprocess.DEVNULL); "
-         "print(child.pid, flush=True); time.sleep(60)"],
+         "import logging, os, time, types; import app.serving as serving; "
+         # The mixer's output goes nowhere: a closed pipe would end it by itself.
+         "report = os.dup(1); os.dup2(os.open(os.devnull, os.O_WRONLY), 1); "
+         "serving.on_starting(types.SimpleNamespace(log=logging.getLogger())); "
+         "os.write(report, b'%d\\n' % serving._mixer[0].pid); time.sleep(60)"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     mixer_pid = int(parent.stdout.readline())
     parent.stdout.close()
-    time.sleep(3)
+    time.sleep(server_lives_seconds)
     assert _alive(mixer_pid)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while _alive(mixer_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(mixer_pid), "the orphaned mixer kept running"

@@ -70,14 +70,25 @@ def once_command() -> None:
     _report(_locked(lambda mixer: mixer.round()))
 
 
+#: Set by app/serving.py for the embedded mixer: the process id of the gunicorn that started it.
+PARENT_PID_VARIABLE = "KUNDROST_MIXER_PARENT_PID"
+
+
+def _embedding_server() -> int:
+    """The process id of the server the embedded mixer runs beside (our parent when started by hand)."""
+    given = os.environ.get(PARENT_PID_VARIABLE, "")
+    return int(given) if given.isdigit() else os.getppid()
+
+
 @mixer_cli.command("run")
 def run_command() -> None:
     """Rounds every MIXER_INTERVAL_SECONDS until stopped (SIGTERM or Ctrl-C)."""
     stopping = {"now": False}
     config = current_app.config["KUNDROST"]
     # Beside gunicorn (EMBEDDED_MIXER): stop when the server that started us
-    # is gone, also when it was killed and could not stop us itself.
-    parent = os.getppid() if config.embedded_mixer else None
+    # is gone, also when it was killed and could not stop us itself - even
+    # before this line ran (then our parent is already someone else).
+    parent = _embedding_server() if config.embedded_mixer else None
 
     def stop(_signal, _frame):
         stopping["now"] = True
