@@ -20,10 +20,12 @@ from app.accounts.models import Role, User
 from app.accounts.services import authenticate, create_user, find_user
 from app.db import db_session
 from app.organisation.models import Programme, Provider
+from app.surveys.definition import DefinitionError, parse_definition
 from app.text import match_key, typed_name
 
 from .conftest import PASSWORD, csrf_token_from, login
 from .helpers import translated
+from .test_surveys import minimal
 
 NFD = "A\u030angstro\u0308m"  # "Ångström" typed as A + combining ring, o + combining diaeresis
 
@@ -268,3 +270,16 @@ def test_the_commands_refuse_a_name_taken_in_another_spelling(app, runner):
     assert made.exit_code == 0, made.output
     twice = runner.invoke(args=["users", "create", "KARIN", "--role", "analyst", "--password", PASSWORD])
     assert twice.exit_code != 0 and "exists already" in twice.output
+
+
+# -- Keys in survey files ------------------------------------------------------
+
+@pytest.mark.parametrize(("where", "message"), [("survey", "survey key"), ("question", "question key")])
+def test_a_survey_or_question_key_with_a_line_break_is_not_a_second_key(where, message):
+    document = minimal()
+    if where == "survey":
+        document["key"] = "mini\n"
+    else:
+        document["sections"][0]["questions"][1]["key"] = "q2\n"
+    with pytest.raises(DefinitionError, match=message):
+        parse_definition(document)

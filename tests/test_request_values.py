@@ -39,8 +39,10 @@ SESSION_COOKIE = "kr"
 
 def _rules_and_methods() -> list[tuple[str, str]]:
     """(rule, method) for every rule of the application's URL map, GET and POST."""
-    app = create_app(Config(database_url="sqlite://", secret_key="only-to-read-the-url-map"),
-                     instance_path=tempfile.mkdtemp())
+    with tempfile.TemporaryDirectory() as folder:
+        app = create_app(Config(database_url="sqlite://", secret_key="only-to-read-the-url-map"),
+                         instance_path=folder)
+        app.extensions["kundrost.db"].dispose()
     return sorted(
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
