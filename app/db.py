@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app, g
-from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy import Column, MetaData, create_engine, event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
@@ -34,6 +34,25 @@ class Base(DeclarativeBase):
     """Declarative base of every model; constraint names follow NAMING_CONVENTION so migrations can name them."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+#: PostgreSQL's SQLSTATE for a unique violation; SQLite says it in words.
+UNIQUE_VIOLATION = "23505"
+
+
+def violates_unique(error: exc.IntegrityError, column: Column) -> bool:
+    """Whether `error` is the refusal of `column`'s own unique constraint (on either database).
+
+    `column` is a table column declared `unique=True` (its constraint named
+    by NAMING_CONVENTION). For the last guard of a "this name is taken"
+    check: two requests can both find a name free, and only the database
+    sees the second insert. Any other integrity error is not ours to explain.
+    """
+    constraint = f"uq_{column.table.name}_{column.name}"
+    diagnostics = getattr(error.orig, "diag", None)
+    if getattr(error.orig, "sqlstate", None) == UNIQUE_VIOLATION:
+        return getattr(diagnostics, "constraint_name", None) == constraint
+    return str(error.orig) == f"UNIQUE constraint failed: {column.table.name}.{column.name}"
 
 
 #: A SQLite engine checkpoints its write-ahead log at every this many pool check-ins.

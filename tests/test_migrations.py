@@ -100,3 +100,80 @@ def test_the_mixing_migration_keeps_every_response_and_answer(migrated, tmp_path
     finally:
         database.dispose()
         cleanup()
+
+
+def test_the_name_key_migration_folds_names_and_keeps_every_row_and_reference(migrated, tmp_path, caplog):
+    # 0005: names become NFC, keys are filled in, names that fold alike are
+    # told apart by a number - and nothing that refers to a row is lost.
+    url, cleanup = _fresh_database(migrated, tmp_path)
+    database = Database(url)
+    nfd = "A\u030angstro\u0308m Coaching"  # "Ångström Coaching" with combining ring and diaeresis
+    try:
+        upgrade(database, "0004")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO provider (id, name, active) VALUES"
+                                    " (1, 'Ångström Coaching', true), (2, :nfd, true),"
+                                    " (3, 'ÅNGSTRÖM  COACHING', false), (4, 'Nordljus AB', true)"), {"nfd": nfd})
+            connection.execute(text("INSERT INTO programme (id, code, name, active) VALUES"
+                                    " (1, 'AMI 1', 'Arbetsmarknadsinsatser', true), (2, 'ami 1', 'Kopia', true),"
+                                    " (3, 'SO', 'Samhällsorientering', true)"))
+            connection.execute(text(
+                "INSERT INTO staff_user (id, username, password_hash, role, provider_id, active) VALUES"
+                " (1, 'Karin', 'h1', 'analyst', NULL, true), (2, 'karin', 'h2', 'provider', 2, true),"
+                " (3, 'Straße', 'h3', 'admin', NULL, true), (4, 'STRASSE', 'h4', 'entry', NULL, false)"))
+            connection.execute(text(
+                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, '{}', 'd')"))
+            connection.execute(text("INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
+                                    " VALUES (1, 'Hösten', 1, '2026-09-01', '2026-12-31')"))
+            connection.execute(text("INSERT INTO campaign_provider (campaign_id, provider_id) VALUES (1, 2), (1, 3)"))
+            connection.execute(text("INSERT INTO campaign_programme (campaign_id, programme_id) VALUES (1, 2)"))
+            connection.execute(text(
+                "INSERT INTO open_link (id, campaign_id, provider_id, programme_id, language, channel, code)"
+                " VALUES (1, 1, 2, 2, 'sv', 'qr', 'abcdefghij')"))
+        with caplog.at_level("WARNING", logger="alembic.runtime.migration"):
+            upgrade(database)
+        with database.engine.connect() as connection:
+            providers = connection.execute(text("SELECT id, name, name_key, active FROM provider ORDER BY id")).all()
+            programmes = connection.execute(text("SELECT id, code, code_key, name FROM programme ORDER BY id")).all()
+            users = connection.execute(text(
+                "SELECT id, username, username_key, password_hash, role, provider_id FROM staff_user ORDER BY id")).all()
+            links = connection.execute(text(
+                "SELECT campaign_id, provider_id FROM campaign_provider ORDER BY provider_id")).all()
+            open_link = connection.execute(text("SELECT provider_id, programme_id FROM open_link")).one()
+            if connection.dialect.name == "sqlite":
+                assert connection.execute(text("PRAGMA foreign_key_check")).all() == []
+        assert [tuple(p) for p in providers] == [
+            (1, "Ångström Coaching", "ångström coaching", True),
+            (2, "Ångström Coaching (2)", "ångström coaching (2)", True),
+            (3, "ÅNGSTRÖM COACHING (3)", "ångström coaching (3)", False),
+            (4, "Nordljus AB", "nordljus ab", True),
+        ]
+        assert providers[1].name == "\u00c5ngstr\u00f6m Coaching (2)"  # composed (NFC) now
+        assert [tuple(p) for p in programmes] == [
+            (1, "AMI 1", "ami 1", "Arbetsmarknadsinsatser"), (2, "ami 1 (2)", "ami 1 (2)", "Kopia"),
+            (3, "SO", "so", "Samhällsorientering"),
+        ]
+        assert [tuple(u) for u in users] == [
+            (1, "Karin", "karin", "h1", "analyst", None), (2, "karin (2)", "karin (2)", "h2", "provider", 2),
+            (3, "Straße", "strasse", "h3", "admin", None), (4, "STRASSE (2)", "strasse (2)", "h4", "entry", None),
+        ]
+        assert [tuple(link) for link in links] == [(1, 2), (1, 3)]
+        assert tuple(open_link) == (2, 2)
+        renames = [r.getMessage() for r in caplog.records if "renamed" in r.getMessage()]
+        assert len(renames) == 5 and "provider 2 renamed" in renames[0]
+        # The key is what is unique now; the references are still checked.
+        with pytest.raises(Exception, match="(?i)unique"), database.engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO provider (id, name, name_key, active) VALUES (9, 'NORDLJUS AB', 'nordljus ab', true)"))
+        with pytest.raises(Exception, match="(?i)foreign key"), database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO campaign_provider (campaign_id, provider_id) VALUES (1, 99)"))
+        downgrade(database, "0004")
+        with database.engine.connect() as connection:
+            names = connection.execute(text("SELECT name FROM provider ORDER BY id")).scalars().all()
+            assert "name_key" not in {c["name"] for c in inspect(connection).get_columns("provider")}
+        assert names == ["Ångström Coaching", "Ångström Coaching (2)", "ÅNGSTRÖM COACHING (3)", "Nordljus AB"]
+        with pytest.raises(Exception, match="(?i)unique"), database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO provider (id, name, active) VALUES (9, 'Nordljus AB', true)"))
+    finally:
+        database.dispose()
+        cleanup()

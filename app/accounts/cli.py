@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from ..db import db_session
 from ..organisation.models import Provider
+from ..text import match_key
 from .models import Role, User
 from .services import AccountError, create_user, find_user, set_password
 
@@ -21,7 +22,7 @@ def create_command(username: str, role: str, provider_name: str | None, password
     """Create a staff account."""
     provider = None
     if provider_name:
-        provider = db_session.scalar(select(Provider).where(Provider.name == provider_name))
+        provider = db_session.scalar(select(Provider).where(Provider.name_key == match_key(provider_name)))
         if provider is None:
             raise click.ClickException(f"no provider named {provider_name!r}")
     try:

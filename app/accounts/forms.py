@@ -5,15 +5,16 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
-from ..forms import stripped
+from ..forms import as_name
+from .models import USERNAME_MAX
 from .passwords import MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
     username = StringField(
         _l("Username"),
-        validators=[InputRequired(message=_l("Enter your username.")), Length(max=80)],
-        filters=[stripped],
+        validators=[InputRequired(message=_l("Enter your username.")), Length(max=USERNAME_MAX)],
+        filters=[as_name],
         render_kw={"autocomplete": "username", "autocapitalize": "none"},
     )
     password = PasswordField(

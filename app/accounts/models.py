@@ -6,9 +6,13 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, CheckConstraint, DateTime, Enum, ForeignKey, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from ..db import Base
+from ..text import KEY_EXPANSION, match_key, typed_name
+
+#: Longest username, in characters (code points) of its NFC form.
+USERNAME_MAX = 80
 
 
 class Role(str, enum.Enum):
@@ -30,7 +34,10 @@ class User(UserMixin, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    username: Mapped[str] = mapped_column(String(80), unique=True)
+    #: As typed when the account was made (`typed_name`); shown in lists.
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX))
+    #: `match_key(username)`, set with it: signing in as "KARIN" or "karin" is the same.
+    username_key: Mapped[str] = mapped_column(String(USERNAME_MAX * KEY_EXPANSION), unique=True)
     #: argon2id hash, see accounts.passwords.
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(
@@ -41,6 +48,12 @@ class User(UserMixin, Base):
     provider_id: Mapped[int | None] = mapped_column(ForeignKey("provider.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    @validates("username")
+    def _username_and_key(self, _attribute: str, value: str) -> str:
+        value = typed_name(value)
+        self.username_key = match_key(value)
+        return value
 
     def get_id(self) -> str:
         """The id Flask-Login keeps in the session: it names the password too.

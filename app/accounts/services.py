@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import exc, select
 from sqlalchemy.orm import Session
 
+from ..db import violates_unique
 from ..organisation.models import Provider
+from ..text import match_key, typed_name
 from .models import Role, User
 from .passwords import MIN_LENGTH, hash_password, needs_rehash, verify_password
 
 
 class AccountError(ValueError):
-    pass
+    """A request about an account that cannot be met; the message says why (in English, for the CLI)."""
 
 
 def create_user(
@@ -21,7 +23,16 @@ def create_user(
     role: Role,
     provider: Provider | None = None,
 ) -> User:
-    username = username.strip()
+    """Add an account to `session` (not committed) and return it.
+
+    `username` is stored as `typed_name` makes it; it must differ from
+    every other account's by more than case, normalisation or spaces
+    (`match_key`). Raises AccountError for an empty or taken username, a
+    short password, or a provider given to the wrong role - also when
+    another account with the same key was made since the check (the
+    session is then rolled back).
+    """
+    username = typed_name(username)
     if not username:
         raise AccountError("username is empty")
     if len(password) < MIN_LENGTH:
@@ -38,11 +49,20 @@ def create_user(
         active=True,
     )
     session.add(user)
+    try:
+        session.flush()
+    except exc.IntegrityError as error:
+        # Someone made the same account since find_user looked.
+        session.rollback()
+        if violates_unique(error, User.__table__.c.username_key):
+            raise AccountError(f"user {username!r} exists already") from error
+        raise
     return user
 
 
 def find_user(session: Session, username: str) -> User | None:
-    return session.scalar(select(User).where(func.lower(User.username) == username.strip().lower()))
+    """The account whose username matches `username` as typed (`match_key`), or None."""
+    return session.scalar(select(User).where(User.username_key == match_key(username)))
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

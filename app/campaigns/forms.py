@@ -7,7 +7,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import stripped
+from ..forms import as_name
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -18,7 +18,7 @@ class MultiCheckboxField(SelectMultipleField):
 class CampaignForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        filters=[stripped],
+        filters=[as_name],
         validators=[DataRequired(message=_l("Give the campaign a name.")), Length(max=200)],
         description=_l('For example "Samhällsorientering, tertial 1 2027".'),
     )

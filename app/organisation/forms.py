@@ -5,14 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ..forms import stripped
+from ..forms import as_name
+from .models import CODE_MAX, NAME_MAX
 
 
 class ProviderForm(FlaskForm):
     name = StringField(
         _l("Name"),
-        filters=[stripped],
-        validators=[DataRequired(message=_l("Give the provider a name.")), Length(max=200)],
+        filters=[as_name],
+        validators=[DataRequired(message=_l("Give the provider a name.")), Length(max=NAME_MAX)],
         description=_l("Customers see this name in the survey, as written here."),
     )
 
@@ -20,12 +21,12 @@ class ProviderForm(FlaskForm):
 class ProgrammeForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        filters=[stripped],
-        validators=[DataRequired(message=_l("Give the programme a short code.")), Length(max=20)],
+        filters=[as_name],
+        validators=[DataRequired(message=_l("Give the programme a short code.")), Length(max=CODE_MAX)],
         description=_l('As in the reports, for example "SO" or "AMI 1".'),
     )
     name = StringField(
         _l("Name"),
-        filters=[stripped],
-        validators=[DataRequired(message=_l("Give the programme a name.")), Length(max=200)],
+        filters=[as_name],
+        validators=[DataRequired(message=_l("Give the programme a name.")), Length(max=NAME_MAX)],
     )

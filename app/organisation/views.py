@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from sqlalchemy import exists, func, select
+from sqlalchemy import select
 
 from ..accounts.policy import Permission, requires
 from ..db import db_session
 from .forms import ProgrammeForm, ProviderForm
 from .models import Programme, Provider
+from .services import add_programme as store_programme
+from .services import add_provider as store_provider
 
 bp = Blueprint("organisation", __name__, url_prefix="/staff/organisation", template_folder="templates")
 
@@ -30,13 +32,11 @@ def index():
 def add_provider():
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
-        name = form.name.data
-        if _taken(Provider.name, name):
+        provider = store_provider(db_session, form.name.data)
+        if provider is None:
             form.name.errors.append(_("A provider with this name exists already."))
         else:
-            db_session.add(Provider(name=name, active=True))
-            db_session.commit()
-            flash(_("Provider added: %(name)s", name=name))
+            flash(_("Provider added: %(name)s", name=provider.name))
             return redirect(url_for("organisation.index"), code=303)
     return _render_index(form, ProgrammeForm(prefix="programme"), status=422)
 
@@ -46,13 +46,11 @@ def add_provider():
 def add_programme():
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
-        code = form.code.data
-        if _taken(Programme.code, code):
+        programme = store_programme(db_session, form.code.data, form.name.data)
+        if programme is None:
             form.code.errors.append(_("A programme with this code exists already."))
         else:
-            db_session.add(Programme(code=code, name=form.name.data, active=True))
-            db_session.commit()
-            flash(_("Programme added: %(code)s", code=code))
+            flash(_("Programme added: %(code)s", code=programme.code))
             return redirect(url_for("organisation.index"), code=303)
     return _render_index(ProviderForm(prefix="provider"), form, status=422)
 
@@ -75,11 +73,6 @@ def _toggle(item: Provider | Programme | None):
     item.active = not item.active
     db_session.commit()
     return redirect(url_for("organisation.index"), code=303)
-
-
-def _taken(column, value: str) -> bool:
-    """Whether a provider name or programme code is in use already, in any case."""
-    return db_session.scalar(select(exists().where(func.lower(column) == value.lower())))
 
 
 def _render_index(provider_form: ProviderForm, programme_form: ProgrammeForm, status: int = 200):

@@ -15,8 +15,10 @@ from typing import Any, Iterator, Mapping
 from ..i18n.languages import LANGUAGES
 from ..text import browser_length, typed_text
 
-KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}$")
-SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}$")
+# \Z, not $: "$" matches before a final line break too, and "mini\n" would
+# be a second survey (or question) key that looks like "mini".
+KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}\Z")
+SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}\Z")
 #: Longest free-text answer, in UTF-16 code units as the browser's `maxlength` counts.
 FREE_TEXT_MAX = 1000
 DONT_KNOW = "dk"
