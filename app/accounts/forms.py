@@ -6,6 +6,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from ..forms import stripped
+from ..idempotency import OnceForm
 from .passwords import MIN_LENGTH
 
 
@@ -23,7 +24,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(OnceForm):
     current = PasswordField(
         _l("Current password"),
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],

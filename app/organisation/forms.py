@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import stripped
+from ..idempotency import OnceForm
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(OnceForm):
     name = StringField(
         _l("Name"),
         filters=[stripped],
@@ -17,7 +17,7 @@ class ProviderForm(FlaskForm):
     )
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(OnceForm):
     code = StringField(
         _l("Code"),
         filters=[stripped],

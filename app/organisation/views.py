@@ -7,12 +7,13 @@ no longer offered for new campaigns.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 
 from ..accounts.policy import Permission, requires
 from ..db import db_session
+from ..idempotency import done, once
 from .forms import ProgrammeForm, ProviderForm
 from .models import Programme, Provider
 
@@ -27,6 +28,7 @@ def index():
 
 @bp.post("/providers")
 @requires(Permission.MANAGE_ORGANISATION)
+@once()
 def add_provider():
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
@@ -35,14 +37,13 @@ def add_provider():
             form.name.errors.append(_("A provider with this name exists already."))
         else:
             db_session.add(Provider(name=name, active=True))
-            db_session.commit()
-            flash(_("Provider added: %(name)s", name=name))
-            return redirect(url_for("organisation.index"), code=303)
+            return done(url_for("organisation.index"), _("Provider added: %(name)s", name=name))
     return _render_index(form, ProgrammeForm(prefix="programme"), status=422)
 
 
 @bp.post("/programmes")
 @requires(Permission.MANAGE_ORGANISATION)
+@once()
 def add_programme():
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
@@ -51,9 +52,7 @@ def add_programme():
             form.code.errors.append(_("A programme with this code exists already."))
         else:
             db_session.add(Programme(code=code, name=form.name.data, active=True))
-            db_session.commit()
-            flash(_("Programme added: %(code)s", code=code))
-            return redirect(url_for("organisation.index"), code=303)
+            return done(url_for("organisation.index"), _("Programme added: %(code)s", code=code))
     return _render_index(ProviderForm(prefix="provider"), form, status=422)
 
 
@@ -70,9 +69,13 @@ def toggle_programme(programme_id: int):
 
 
 def _toggle(item: Provider | Programme | None):
+    """Set the state the form asks for ("active": "1" or "0"); the same form sent twice sets it once."""
     if item is None:
         abort(404)
-    item.active = not item.active
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        abort(400)
+    item.active = wanted == "1"
     db_session.commit()
     return redirect(url_for("organisation.index"), code=303)
 
