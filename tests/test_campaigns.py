@@ -70,7 +70,7 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
         **hidden_fields(html, "/staff/campaigns/new", "/staff/campaigns/new"), "name": "   ", "starts_on": today.isoformat(),
         "ends_on": (today - timedelta(days=1)).isoformat(), "languages": ["sv"],
     })
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     assert translated("Give the campaign a name.", "sv") in text
     assert translated("The last day cannot be before the first day.", "sv") in text

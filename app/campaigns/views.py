@@ -76,7 +76,8 @@ def new():
         )
         db_session.flush()
         return done(url_for("campaigns.show", campaign_id=campaign.id), _("The campaign was created."))
-    return render_template("campaigns/new.html", form=form)
+    # A form with errors is shown again with 422, as every staff form is: nothing was created.
+    return render_template("campaigns/new.html", form=form), 422 if form.errors else 200
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
