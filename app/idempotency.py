@@ -46,13 +46,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import Response, flash, g, redirect, render_template, request
+from flask import Response, current_app, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import String, exc
 from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import HiddenField
 
+from . import crashpoints
 from .db import Base, db_session, writer_turn
 
 #: Name of the hidden field that carries a form's key.
@@ -215,6 +216,8 @@ def done(location: str, notice: str | None = None) -> Response:
     except exc.IntegrityError as error:
         raise _SentMeanwhile() from error
     setattr(g, _PENDING, None)
+    # Tests kill the worker here: done, and the answer lost on the way.
+    crashpoints.reached("form.done", current_app.config["KUNDROST"].crash_at)
     if notice:
         flash(notice, "success")
     return redirect(location, code=303)
