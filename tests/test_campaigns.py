@@ -8,10 +8,12 @@ import re
 import time
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.campaigns.models import Campaign, Invitation, OpenLink
+from app.config import Config, ConfigError
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.models import metadata
@@ -131,6 +133,13 @@ def test_new_links_are_shown_for_links_shown_minutes_and_then_no_more(app, clien
     monkeypatch.setattr(time, "time", lambda: start + 61 * 60)
     assert LINK.findall(client.get(location).get_data(as_text=True)) == []
     assert client.get(location + ".csv").headers["Location"] == location
+
+
+def test_how_long_new_links_are_shown_is_a_setting_of_at_least_a_minute():
+    assert Config.from_env({}).links_shown == timedelta(minutes=60)
+    assert Config.from_env({"LINKS_SHOWN_MINUTES": "15"}).links_shown == timedelta(minutes=15)
+    with pytest.raises(ConfigError, match="LINKS_SHOWN_MINUTES"):
+        Config.from_env({"LINKS_SHOWN_MINUTES": "0"})
 
 
 def test_invitation_links_as_csv(app, client, world, make_user):
