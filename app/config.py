@@ -60,6 +60,9 @@ class Config:
     respondent_grant_ttl: timedelta = timedelta(hours=2)
     #: Staff sessions end after this much time.
     staff_session_ttl: timedelta = timedelta(hours=8)
+    #: How long new single-use links can be shown again (a reload, the CSV)
+    #: in the browser that created them; they are never stored anywhere.
+    links_shown: timedelta = timedelta(minutes=60)
     #: Send cookies over HTTPS only. Off only for local development.
     secure_cookies: bool = True
     #: Flask-Limiter storage: "memory://" or a Redis URL.
@@ -127,6 +130,7 @@ class Config:
                 minutes=int(env.get("RESPONDENT_GRANT_MINUTES", "120"))
             ),
             staff_session_ttl=timedelta(hours=int(env.get("STAFF_SESSION_HOURS", "8"))),
+            links_shown=timedelta(minutes=int(env.get("LINKS_SHOWN_MINUTES", "60"))),
             secure_cookies=_bool(env.get("SECURE_COOKIES"), True),
             ratelimit_storage_uri=env.get("RATELIMIT_STORAGE_URI", "memory://"),
             ratelimit_link_open=env.get("RATELIMIT_LINK_OPEN", cls.ratelimit_link_open),
@@ -151,6 +155,8 @@ class Config:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ConfigError(f"MUNICIPALITY_TIMEZONE {self.timezone!r} is not a known time zone") from error
+        if self.links_shown < timedelta(minutes=1):
+            raise ConfigError("LINKS_SHOWN_MINUTES must be at least 1: new links must be shown at least once")
         if self.key_rotation <= self.key_cache * 2:
             raise ConfigError("KEY_ROTATION_HOURS must be far longer than the key cache (30 s)")
 

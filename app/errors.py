@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from .accounts.views import settled_without_csrf
 from .logs import is_respondent_path
 from .respond.views import handle_csrf_error
 
@@ -52,6 +53,9 @@ def _wait_text() -> tuple[str, str]:
 def _csrf_error(error: CSRFError):
     if is_respondent_path(request.path):
         return handle_csrf_error(error)
+    settled = settled_without_csrf()
+    if settled is not None:
+        return settled
     heading = _("The form had expired")
     text = _("For your security, forms expire. Nothing was saved: go back, reload the page and try again.")
     return render_template("error.html", heading=heading, text=text), 400

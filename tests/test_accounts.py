@@ -13,6 +13,7 @@ from app import limits
 from app.db import db_session
 
 from .conftest import PASSWORD, csrf_token_from, login
+from .forms import hidden_fields
 from .helpers import translated
 
 
@@ -169,7 +170,7 @@ def test_signing_in_leads_to_a_page_the_role_may_see(client, world, make_user, r
 def _change_password(client, current: str, new: str, repeat: str | None = None):
     page = client.get("/staff/password").get_data(as_text=True)
     return client.post("/staff/password", data={
-        "csrf_token": csrf_token_from(page), "current": current, "new": new,
+        **hidden_fields(page, "/staff/password", "/staff/password"), "current": current, "new": new,
         "repeat": new if repeat is None else repeat,
     })
 

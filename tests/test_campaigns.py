@@ -5,17 +5,30 @@ from __future__ import annotations
 import csv
 import io
 import re
+import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.campaigns.models import Campaign, Invitation, OpenLink
+from app.config import Config, ConfigError
 from app.db import db_session
 from app.i18n import LANGUAGES
+from app.models import metadata
 
-from .conftest import csrf_token_from, login, stockholm_today
+from .conftest import login, stockholm_today
+from .forms import hidden_fields
 from .helpers import translated
+
+LINK = re.compile(r"https://enkat\.example\.se/s/([A-Za-z0-9]{22})")
+
+
+def _links_form(client, campaign_id: int) -> dict[str, str]:
+    """The hidden fields of the campaign page's form for new single-use links."""
+    html = client.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
+    return hidden_fields(html, f"/staff/campaigns/{campaign_id}/invitations")
 
 
 def test_create_campaign_from_a_template(app, client, world, make_user):
@@ -28,7 +41,7 @@ def test_create_campaign_from_a_template(app, client, world, make_user):
         version_id = db_session.scalar(select(Campaign.survey_version_id))
     today = stockholm_today()
     created = client.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_token_from(html),
+        **hidden_fields(html, "/staff/campaigns/new", "/staff/campaigns/new"),
         "name": "Samhällsorientering, tertial 1 2027",
         "survey_version": version_id,
         "starts_on": today.isoformat(),
@@ -56,10 +69,10 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
     html = client.get("/staff/campaigns/new").get_data(as_text=True)
     today = stockholm_today()
     refused = client.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_token_from(html), "name": "   ", "starts_on": today.isoformat(),
+        **hidden_fields(html, "/staff/campaigns/new", "/staff/campaigns/new"), "name": "   ", "starts_on": today.isoformat(),
         "ends_on": (today - timedelta(days=1)).isoformat(), "languages": ["sv"],
     })
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     text = refused.get_data(as_text=True)
     assert translated("Give the campaign a name.", "sv") in text
     assert translated("The last day cannot be before the first day.", "sv") in text
@@ -68,52 +81,93 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
         assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
 
 
-def test_invitation_links_are_shown_once_and_only_hashes_are_kept(app, client, world, make_user):
+def test_invitation_links_are_shown_in_the_browser_that_made_them_and_only_hashes_are_kept(
+        app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
     issued = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
-        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[1],
-        "programme": world.programme_ids[0], "language": "ar", "count": 3, "output": "page",
+        **_links_form(client, world.campaign_id), "provider": world.provider_ids[1],
+        "programme": world.programme_ids[0], "language": "ar", "count": 3,
     })
-    assert issued.status_code == 200
-    tokens = re.findall(r"https://enkat\.example\.se/s/([A-Za-z0-9]{22})", issued.get_data(as_text=True))
-    assert len(tokens) == 3
+    assert issued.status_code == 303
+    assert re.fullmatch(rf"/staff/campaigns/{world.campaign_id}/links/\d+", issued.headers["Location"])
+    page = client.get(issued.headers["Location"])
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    tokens = LINK.findall(page.get_data(as_text=True))
+    assert len(tokens) == 3 and len(set(tokens)) == 3
+    # A reload shows the same links, and makes none.
+    assert LINK.findall(client.get(issued.headers["Location"]).get_data(as_text=True)) == tokens
     with app.app_context():
         stored = db_session.scalars(select(Invitation.token_hash)).all()
         assert len(stored) == 3
-        for token in tokens:
-            assert token not in stored
+        everything = repr([db_session.execute(table.select()).all() for table in metadata.sorted_tables])
+    for token in tokens:
+        assert token not in everything
     # The links work for customers.
     customer = app.test_client()
     assert customer.get(f"/s/{tokens[0]}").status_code == 303
-    again = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
-    assert tokens[0] not in again
+    assert tokens[0] not in client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    # The same account in another browser cannot see them: they are not stored.
+    other = app.test_client()
+    login(other, "karin")
+    elsewhere = other.get(issued.headers["Location"]).get_data(as_text=True)
+    assert LINK.findall(elsewhere) == []
+    assert translated("These links can no longer be shown", "sv") in elsewhere
+    # Nor can this browser once signed out and in again.
+    client.post("/staff/logout", data=hidden_fields(client.get("/staff/campaigns/").get_data(as_text=True), "/staff/logout"))
+    login(client, "karin")
+    assert LINK.findall(client.get(issued.headers["Location"]).get_data(as_text=True)) == []
+
+
+def test_new_links_are_shown_for_links_shown_minutes_and_then_no_more(app, client, world, make_user, monkeypatch):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    issued = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
+        **_links_form(client, world.campaign_id), "provider": world.provider_ids[0],
+        "programme": world.programme_ids[0], "language": "sv", "count": 2,
+    })
+    location = issued.headers["Location"]
+    start = time.time()
+    monkeypatch.setattr(time, "time", lambda: start + 59 * 60)  # LINKS_SHOWN_MINUTES is 60
+    assert len(LINK.findall(client.get(location).get_data(as_text=True))) == 2
+    monkeypatch.setattr(time, "time", lambda: start + 61 * 60)
+    assert LINK.findall(client.get(location).get_data(as_text=True)) == []
+    assert client.get(location + ".csv").headers["Location"] == location
+
+
+def test_how_long_new_links_are_shown_is_a_setting_of_at_least_a_minute():
+    assert Config.from_env({}).links_shown == timedelta(minutes=60)
+    assert Config.from_env({"LINKS_SHOWN_MINUTES": "15"}).links_shown == timedelta(minutes=15)
+    with pytest.raises(ConfigError, match="LINKS_SHOWN_MINUTES"):
+        Config.from_env({"LINKS_SHOWN_MINUTES": "0"})
 
 
 def test_invitation_links_as_csv(app, client, world, make_user):
     make_user(Role.ADMIN, "root")
     login(client, "root")
-    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
-    download = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
-        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[0],
-        "programme": world.programme_ids[0], "language": "so", "count": 5, "output": "csv",
+    issued = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
+        **_links_form(client, world.campaign_id), "provider": world.provider_ids[0],
+        "programme": world.programme_ids[0], "language": "so", "count": 5,
     })
+    page = client.get(issued.headers["Location"]).get_data(as_text=True)
+    assert f'href="{issued.headers["Location"]}.csv"' in page
+    download = client.get(issued.headers["Location"] + ".csv")
     assert download.status_code == 200
     assert download.mimetype == "text/csv"
+    assert download.headers["Cache-Control"] == "no-store"
     assert "attachment" in download.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
     assert rows[0] == ["provider", "programme", "language", "link"]
     assert len(rows) == 6 and all(row[2] == "so" for row in rows[1:])
+    assert [LINK.fullmatch(row[3]).group(1) for row in rows[1:]] == LINK.findall(page)
 
 
 def test_invitation_count_is_bounded(app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
     refused = client.post(f"/staff/campaigns/{world.campaign_id}/invitations", data={
-        "csrf_token": csrf_token_from(html), "provider": world.provider_ids[0],
-        "programme": world.programme_ids[0], "language": "sv", "count": 100000, "output": "page",
+        **_links_form(client, world.campaign_id), "provider": world.provider_ids[0],
+        "programme": world.programme_ids[0], "language": "sv", "count": 100000,
     })
     assert refused.status_code == 422
     with app.app_context():

@@ -7,6 +7,7 @@ from wtforms.validators import EqualTo, InputRequired, Length
 
 from ..forms import as_name
 from .models import USERNAME_MAX
+from ..idempotency import OnceForm
 from .passwords import MIN_LENGTH
 
 
@@ -24,7 +25,7 @@ class LoginForm(FlaskForm):
     )
 
 
-class PasswordChangeForm(FlaskForm):
+class PasswordChangeForm(OnceForm):
     current = PasswordField(
         _l("Current password"),
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],

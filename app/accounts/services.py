@@ -79,11 +79,14 @@ def authenticate(session: Session, username: str, password: str) -> User | None:
 
 
 def change_password(session: Session, user: User, current: str, new: str) -> bool:
-    """Set a new password if `current` is right; False (and nothing changed) if not."""
+    """Set a new password if `current` is right; False (and nothing changed) if not.
+
+    Nothing is committed: the caller commits with whatever else belongs to
+    the same request (the staff page records its form's submission with it).
+    """
     if not verify_password(user.password_hash, current):
         return False
     set_password(user, new)
-    session.commit()
     return True
 
 

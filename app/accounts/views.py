@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from ..db import db_session
+from ..idempotency import done, once
 from ..limits import failed_sign_in, limit, sign_in_account_client_key, sign_in_account_key
 from .forms import LoginForm, PasswordChangeForm
 from .models import User
@@ -56,6 +57,10 @@ def login():
     429 once a sign-in limit above is used up; the page says to wait.
     """
     if current_user.is_authenticated:
+        # Signed in already - also when the sign-in form is sent again (a
+        # reload, a double click): the same answer as the first sign-in gave.
+        if request.method == "POST":
+            return redirect(_safe_next(request.args.get("next")), code=303)
         return redirect(url_for("accounts.home"))
     form = LoginForm()
     error = None
@@ -74,14 +79,30 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
 def logout():
+    """Sign out and 303 to the sign-in page; signed out already, the same answer."""
     language = session.get("lang")
     logout_user()
     session.clear()
     if language:
         session["lang"] = language
     return redirect(url_for("accounts.login"), code=303)
+
+
+def settled_without_csrf():
+    """The answer for a sign-in or sign-out form whose CSRF token no longer fits, if it needs none.
+
+    Signing in or out starts a new session, and with it new CSRF tokens: the
+    same form sent again (a reload, "back" and resend, a retry after a lost
+    reply) carries the old one. If what it asks for is so already - signed
+    in, or signed out - the answer is the one the first send got, and nothing
+    is done; otherwise None (the form is refused as expired).
+    """
+    if request.endpoint == "accounts.login" and current_user.is_authenticated:
+        return redirect(_safe_next(request.args.get("next")), code=303)
+    if request.endpoint == "accounts.logout" and not current_user.is_authenticated:
+        return redirect(url_for("accounts.login"), code=303)
+    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -107,15 +128,17 @@ def home():
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 @limit("10 per minute", methods=["POST"])
+@once()
 def password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if change_password(db_session, current_user, form.current.data, form.new.data):
-            # The session's id names the old password: renew it, or this
-            # session would be signed out with all the others.
+            response = done(url_for("accounts.home"),
+                            _("Your password has been changed. Other places where you were signed in are signed out."))
+            # The session's id names the old password: renew it (once the new
+            # one is committed), or this session would be signed out with all the others.
             login_user(current_user._get_current_object())
-            flash(_("Your password has been changed. Other places where you were signed in are signed out."))
-            return redirect(url_for("accounts.home"), code=303)
+            return response
         form.current.errors.append(_("That is not your current password."))
     status = 422 if form.errors else 200
     return render_template("accounts/password.html", form=form), status

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
-from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import as_name
+from ..idempotency import OnceForm
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -15,7 +14,7 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-class CampaignForm(FlaskForm):
+class CampaignForm(OnceForm):
     name = StringField(
         _l("Name"),
         filters=[as_name],
@@ -43,7 +42,7 @@ class CampaignForm(FlaskForm):
             raise ValidationError(_l("The last day cannot be before the first day."))
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(OnceForm):
     provider = SelectField(_l("Provider"), coerce=int)
     programme = SelectField(_l("Programme"), coerce=int)
     language = SelectField(_l("Language"))
@@ -53,12 +52,5 @@ class InvitationForm(FlaskForm):
         validators=[
             InputRequired(message=_l("Enter how many links you need.")),
             NumberRange(min=1, max=5000, message=_l("Between 1 and 5000 links at a time.")),
-        ],
-    )
-    output = SelectField(
-        _l("Show as"),
-        choices=[
-            SelectChoice("page", _l("A list on the page")),
-            SelectChoice("csv", _l("A CSV file to download")),
         ],
     )

@@ -9,6 +9,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Integer,
     String,
     Table,
     UniqueConstraint,
@@ -121,3 +122,25 @@ class OpenLink(ScopeMixin, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)
+
+
+class InvitationBatch(ScopeMixin, Base):
+    """Single-use links created together by one staff form: what its links page needs.
+
+    Holds no token and nothing that makes one. The tokens derive from a
+    secret of the form's submission (`tokens.derived_token`) that only the
+    browser which sent the form holds - in its session, for
+    `LINKS_SHOWN_MINUTES` - so the links page can show them again there,
+    and nowhere else. `submission` names the form's submission
+    (idempotency.FormSubmission): the same form sent again finds its batch
+    instead of making another.
+    """
+
+    __tablename__ = "invitation_batch"
+    __table_args__ = (Index("ix_invitation_batch_campaign_id", "campaign_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: How many links the batch made (1-5000).
+    count: Mapped[int] = mapped_column(Integer)
+    #: The id of the form submission that made it (64 hex digits).
+    submission: Mapped[str] = mapped_column(String(64), unique=True)

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from ..organisation.models import Programme, Provider
 from ..surveys.models import SurveyVersion
-from .models import Campaign, CampaignLanguage, Invitation, OpenLink
-from .tokens import OPEN_LINK_CODE_LENGTH, new_token, token_hash
+from .models import Campaign, CampaignLanguage, Invitation, InvitationBatch, OpenLink
+from .tokens import OPEN_LINK_CODE_LENGTH, derived_token, new_token, token_hash
 
 
 class CampaignError(ValueError):
@@ -77,10 +77,13 @@ def issue_invitations(
     count: int,
     channel: str = "sms",
     today: date,
+    seed: bytes | None = None,
 ) -> list[IssuedInvitation]:
     """Create `count` single-use links issued on `today` (the municipality's date).
 
     The tokens are returned once and never stored (only their SHA-256).
+    With a `seed` (32 secret bytes) token number i is `derived_token(seed, i)`,
+    so the holder of the seed can show them again; without one they are random.
     Raises CampaignError for a provider, programme or language outside the
     campaign, a count outside 1..5000, or a finalised campaign.
     """
@@ -92,7 +95,10 @@ def issue_invitations(
         raise CampaignError("language is not part of this campaign")
     if not 1 <= count <= 5000:
         raise CampaignError("count must be between 1 and 5000")
-    issued = [IssuedInvitation(new_token(), language) for _ in range(count)]
+    issued = [
+        IssuedInvitation(derived_token(seed, index) if seed is not None else new_token(), language)
+        for index in range(count)
+    ]
     session.add_all(
         Invitation(
             campaign_id=campaign.id,
@@ -106,6 +112,43 @@ def issue_invitations(
         for item in issued
     )
     return issued
+
+
+def create_batch(
+    session: Session,
+    campaign: Campaign,
+    *,
+    provider: Provider,
+    programme: Programme,
+    language: str,
+    count: int,
+    today: date,
+    seed: bytes,
+    submission: str,
+    channel: str = "sms",
+) -> InvitationBatch:
+    """A batch of `count` single-use links whose tokens derive from `seed`.
+
+    `submission` is the id of the staff form's submission that asks for it
+    (idempotency.Submission.id); the batch row is unique per submission.
+    The tokens are `batch_tokens(seed, count)`. Raises CampaignError as
+    `issue_invitations` does. Nothing is committed.
+    """
+    issue_invitations(
+        session, campaign, provider=provider, programme=programme, language=language,
+        count=count, channel=channel, today=today, seed=seed,
+    )
+    batch = InvitationBatch(
+        campaign_id=campaign.id, provider_id=provider.id, programme_id=programme.id,
+        language=language, channel=channel, count=count, submission=submission,
+    )
+    session.add(batch)
+    return batch
+
+
+def batch_tokens(seed: bytes, count: int) -> list[str]:
+    """The tokens of a batch made with `seed`, in the order they were made."""
+    return [derived_token(seed, index) for index in range(count)]
 
 
 def open_links(session: Session, campaign: Campaign) -> list[OpenLink]:

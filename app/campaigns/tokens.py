@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import string
 
@@ -15,10 +16,29 @@ OPEN_LINK_CODE_LENGTH = 10
 
 
 def new_token(length: int = INVITATION_TOKEN_LENGTH) -> str:
+    """A random token of `length` letters and digits (from `secrets`)."""
     return "".join(secrets.choice(ALPHABET) for _ in range(length))
 
 
+def derived_token(seed: bytes, index: int, length: int = INVITATION_TOKEN_LENGTH) -> str:
+    """Token number `index` (0, 1, ...) of a batch whose secret is `seed` (32 bytes).
+
+    HMAC-SHA256(seed, "invitation <index>") read as a number and written in
+    base 62: 256 bits into 22 digits of about 131, so every digit is as good
+    as uniform (the bias is below 2**-124). Whoever holds the seed can show
+    the batch's links again; the database keeps neither the seed nor the
+    tokens, only the tokens' SHA-256 (campaigns/views.py, docs/anonymity.md).
+    """
+    number = int.from_bytes(hmac.new(seed, b"invitation %d" % index, hashlib.sha256).digest(), "big")
+    digits = []
+    for _ in range(length):
+        number, digit = divmod(number, len(ALPHABET))
+        digits.append(ALPHABET[digit])
+    return "".join(digits)
+
+
 def token_hash(token: str) -> str:
+    """SHA-256 (hex) of a token: all that an invitation keeps of it."""
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+from datetime import datetime
+
+from babel.dates import format_time
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
@@ -9,14 +13,15 @@ from ..accounts.policy import Permission, requires
 from ..clock import local_today
 from ..db import db_session
 from ..i18n import LANGUAGES, current_language
+from ..idempotency import Submission, current_submission, done, once
 from ..mixing.queries import waiting_count
 from ..organisation.models import Programme, Provider
 from ..spreadsheets import csv_response
 from ..surveys.models import SurveyVersion
-from . import queries
+from . import queries, shown
 from .forms import CampaignForm, InvitationForm
-from .models import Campaign
-from .services import create_campaign, issue_invitations, open_links
+from .models import Campaign, InvitationBatch
+from .services import batch_tokens, create_batch, create_campaign, open_links
 
 bp = Blueprint("campaigns", __name__, url_prefix="/staff/campaigns", template_folder="templates")
 
@@ -43,6 +48,7 @@ def index():
 
 @bp.route("/new", methods=["GET", "POST"])
 @requires(Permission.MANAGE_CAMPAIGNS)
+@once()
 def new():
     form = CampaignForm()
     versions = list(db_session.scalars(select(SurveyVersion).order_by(SurveyVersion.key, SurveyVersion.version)))
@@ -67,10 +73,10 @@ def new():
             programmes=[p for p in programmes if p.id in form.programmes.data],
             languages=form.languages.data,
         )
-        db_session.commit()
-        flash(_("The campaign was created."), "success")
-        return redirect(url_for("campaigns.show", campaign_id=campaign.id), code=303)
-    return render_template("campaigns/new.html", form=form)
+        db_session.flush()
+        return done(url_for("campaigns.show", campaign_id=campaign.id), _("The campaign was created."))
+    # A form with errors is shown again with 422, as every staff form is: nothing was created.
+    return render_template("campaigns/new.html", form=form), 422 if form.errors else 200
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:
@@ -95,7 +101,7 @@ def show(campaign_id: int):
     return _render_show(campaign, _invitation_form(campaign))
 
 
-def _render_show(campaign: Campaign, form: InvitationForm, issued=None, status: int = 200):
+def _render_show(campaign: Campaign, form: InvitationForm, status: int = 200):
     providers = {p.id: p for p in campaign.providers}
     programmes = {p.id: p for p in campaign.programmes}
     return render_template(
@@ -111,14 +117,22 @@ def _render_show(campaign: Campaign, form: InvitationForm, issued=None, status: 
         waiting=waiting_count(db_session, campaign),
         providers=providers,
         programmes=programmes,
-        issued=issued,
         language_by_code=LANGUAGES,
     ), status
 
 
+def _show_links_again(submission: Submission) -> None:
+    """The same form sent again: its batch's links can be shown in this browser again."""
+    batch = db_session.scalar(select(InvitationBatch).where(InvitationBatch.submission == submission.id))
+    if batch is not None:
+        shown.remember(batch, submission.secret(shown.SEED_PURPOSE))
+
+
 @bp.post("/<int:campaign_id>/invitations")
 @requires(Permission.MANAGE_CAMPAIGNS)
+@once(on_replay=_show_links_again)
 def invitations(campaign_id: int):
+    """Create a batch of single-use links, then 303 to the page that shows them (Post/Redirect/Get)."""
     campaign = _campaign_or_404(campaign_id)
     form = _invitation_form(campaign)
     if campaign.finalised_on is not None:
@@ -126,26 +140,72 @@ def invitations(campaign_id: int):
         return _render_show(campaign, form, status=409)
     if not form.validate_on_submit():
         return _render_show(campaign, form, status=422)
-    provider = db_session.get(Provider, form.provider.data)
-    programme = db_session.get(Programme, form.programme.data)
-    issued = issue_invitations(
+    submission = current_submission()
+    seed = submission.secret(shown.SEED_PURPOSE)
+    batch = create_batch(
         db_session,
         campaign,
-        provider=provider,
-        programme=programme,
+        provider=db_session.get(Provider, form.provider.data),
+        programme=db_session.get(Programme, form.programme.data),
         language=form.language.data,
         count=form.count.data,
         today=local_today(),
+        seed=seed,
+        submission=submission.id,
     )
-    db_session.commit()
-    rows = [(provider.name, programme.code, item.language, invitation_url(item.token)) for item in issued]
-    if form.output.data == "csv":
-        return _csv_download(campaign, rows)
-    flash(
-        _("%(count)d links were created. Copy them now: for the customers' anonymity they are not stored and cannot be shown again.", count=len(rows)),
-        "success",
+    db_session.flush()
+    response = done(url_for("campaigns.links", campaign_id=campaign.id, batch_id=batch.id))
+    shown.remember(batch, seed)
+    return response
+
+
+def _batch_or_404(campaign_id: int, batch_id: int) -> tuple[Campaign, InvitationBatch]:
+    campaign = _campaign_or_404(campaign_id)
+    batch = db_session.get(InvitationBatch, batch_id)
+    if batch is None or batch.campaign_id != campaign.id:
+        abort(404)
+    return campaign, batch
+
+
+def _batch_rows(campaign: Campaign, batch: InvitationBatch):
+    """(provider, programme code, language, link) per link, and until when; None if not shown here."""
+    kept = shown.seed_for(batch)
+    if kept is None or campaign.finalised_on is not None:
+        return None, None
+    seed, until = kept
+    provider = db_session.get(Provider, batch.provider_id)
+    programme = db_session.get(Programme, batch.programme_id)
+    rows = [(provider.name, programme.code, batch.language, invitation_url(token))
+            for token in batch_tokens(seed, batch.count)]
+    return rows, until
+
+
+@bp.get("/<int:campaign_id>/links/<int:batch_id>")
+@requires(Permission.MANAGE_CAMPAIGNS)
+def links(campaign_id: int, batch_id: int):
+    """A batch's links, in the browser that created it while it keeps them; else why not."""
+    campaign, batch = _batch_or_404(campaign_id, batch_id)
+    rows, until = _batch_rows(campaign, batch)
+    shown_until = None
+    if until is not None:
+        zone = current_app.config["KUNDROST"].zone
+        shown_until = format_time(datetime.fromtimestamp(until, zone), format="short", locale=get_locale())
+    # Like every response, no-store (app/web.py): the links must not outlive the page.
+    return render_template(
+        "campaigns/links.html", campaign=campaign, batch=batch, rows=rows, shown_until=shown_until,
+        language_by_code=LANGUAGES,
     )
-    return _render_show(campaign, _invitation_form(campaign), issued=rows)
+
+
+@bp.get("/<int:campaign_id>/links/<int:batch_id>.csv")
+@requires(Permission.MANAGE_CAMPAIGNS)
+def links_csv(campaign_id: int, batch_id: int):
+    """The batch's links as a CSV file; where they cannot be shown, the links page says why."""
+    campaign, batch = _batch_or_404(campaign_id, batch_id)
+    rows, _until = _batch_rows(campaign, batch)
+    if rows is None:
+        return redirect(url_for("campaigns.links", campaign_id=campaign.id, batch_id=batch.id), code=303)
+    return _csv_download(campaign, rows)
 
 
 def _csv_download(campaign: Campaign, rows) -> Response:

@@ -19,6 +19,7 @@ def add_provider(name: str) -> None:
     name = _checked(name, "name", NAME_MAX)
     if services.add_provider(db_session, name) is None:
         raise click.ClickException(f"provider {name!r} exists already")
+    db_session.commit()
     click.echo(f"added provider {name!r}")
 
 
@@ -31,6 +32,7 @@ def add_programme(code: str, name: str) -> None:
     name = _checked(name, "name", NAME_MAX)
     if services.add_programme(db_session, code, name) is None:
         raise click.ClickException(f"programme {code!r} exists already")
+    db_session.commit()
     click.echo(f"added programme {code!r}")
 
 

@@ -1,15 +1,15 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ..forms import as_name
 from .models import CODE_MAX, NAME_MAX
+from ..idempotency import OnceForm
 
 
-class ProviderForm(FlaskForm):
+class ProviderForm(OnceForm):
     name = StringField(
         _l("Name"),
         filters=[as_name],
@@ -18,7 +18,7 @@ class ProviderForm(FlaskForm):
     )
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(OnceForm):
     code = StringField(
         _l("Code"),
         filters=[as_name],

@@ -21,31 +21,37 @@ def code_taken(session: Session, code: str) -> bool:
 
 
 def add_provider(session: Session, name: str) -> Provider | None:
-    """Store and commit a new active provider; None, with nothing stored, if the name is taken.
+    """Add a new active provider to the session's transaction (flushed; the caller commits).
+
+    None if the name is taken - then the whole transaction has been rolled
+    back, so the caller's other work in it (a form submission's record) is
+    undone too.
 
     `name` should have passed the form's checks (not empty, at most
     NAME_MAX characters once `typed_name` made it NFC).
     """
     if name_taken(session, name):
         return None
-    return _commit_unless_taken(session, Provider(name=name, active=True), Provider.__table__.c.name_key)
+    return _add_unless_taken(session, Provider(name=name, active=True), Provider.__table__.c.name_key)
 
 
 def add_programme(session: Session, code: str, name: str) -> Programme | None:
-    """Store and commit a new active programme; None, with nothing stored, if the code is taken."""
+    """Add a new active programme as `add_provider` adds a provider; None (rolled back) if the code is taken."""
     if code_taken(session, code):
         return None
-    return _commit_unless_taken(
+    return _add_unless_taken(
         session, Programme(code=code, name=name, active=True), Programme.__table__.c.code_key
     )
 
 
-def _commit_unless_taken(session: Session, item, key: Column):
+def _add_unless_taken(session: Session, item, key: Column):
     # Two staff members (or a double click) can both find a name free: the
     # unique key is the last guard, and its refusal means "taken" as well.
+    # The caller commits: a staff form's record and its work are one
+    # transaction (app/idempotency.py).
     session.add(item)
     try:
-        session.commit()
+        session.flush()
     except exc.IntegrityError as error:
         session.rollback()
         if violates_unique(error, key):

@@ -7,12 +7,13 @@ no longer offered for new campaigns.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..accounts.policy import Permission, requires
 from ..db import db_session
+from ..idempotency import done, once
 from .forms import ProgrammeForm, ProviderForm
 from .models import Programme, Provider
 from .services import add_programme as store_programme
@@ -29,6 +30,7 @@ def index():
 
 @bp.post("/providers")
 @requires(Permission.MANAGE_ORGANISATION)
+@once()
 def add_provider():
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
@@ -36,13 +38,13 @@ def add_provider():
         if provider is None:
             form.name.errors.append(_("A provider with this name exists already."))
         else:
-            flash(_("Provider added: %(name)s", name=provider.name))
-            return redirect(url_for("organisation.index"), code=303)
+            return done(url_for("organisation.index"), _("Provider added: %(name)s", name=provider.name))
     return _render_index(form, ProgrammeForm(prefix="programme"), status=422)
 
 
 @bp.post("/programmes")
 @requires(Permission.MANAGE_ORGANISATION)
+@once()
 def add_programme():
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
@@ -50,8 +52,7 @@ def add_programme():
         if programme is None:
             form.code.errors.append(_("A programme with this code exists already."))
         else:
-            flash(_("Programme added: %(code)s", code=programme.code))
-            return redirect(url_for("organisation.index"), code=303)
+            return done(url_for("organisation.index"), _("Programme added: %(code)s", code=programme.code))
     return _render_index(ProviderForm(prefix="provider"), form, status=422)
 
 
@@ -68,9 +69,13 @@ def toggle_programme(programme_id: int):
 
 
 def _toggle(item: Provider | Programme | None):
+    """Set the state the form asks for ("active": "1" or "0"); the same form sent twice sets it once."""
     if item is None:
         abort(404)
-    item.active = not item.active
+    wanted = request.form.get("active")
+    if wanted not in ("0", "1"):
+        abort(400)
+    item.active = wanted == "1"
     db_session.commit()
     return redirect(url_for("organisation.index"), code=303)
 
