@@ -24,6 +24,7 @@ from app.surveys.definition import DefinitionError, parse_definition
 from app.text import match_key, typed_name
 
 from .conftest import PASSWORD, csrf_token_from, login
+from .forms import hidden_fields
 from .helpers import translated
 from .test_surveys import minimal
 
@@ -126,8 +127,15 @@ def _signed_in(client, make_user, language: str = "sv") -> str:
     return csrf_token_from(client.get("/staff/organisation/").get_data(as_text=True))
 
 
+def _form(client, action: str) -> dict[str, str]:
+    """The hidden fields (CSRF token, a fresh form key) of the organisation page's form posting to `action`."""
+    return hidden_fields(client.get("/staff/organisation/").get_data(as_text=True), action)
+
+
 def _add_provider(client, csrf: str, name: str):
-    return client.post("/staff/organisation/providers", data={"csrf_token": csrf, "provider-name": name})
+    """Send the provider form as a person would: the page is shown, then filled in (`csrf`: the page's token)."""
+    fields = _form(client, "/staff/organisation/providers")
+    return client.post("/staff/organisation/providers", data={"csrf_token": csrf, **fields, "provider-name": name})
 
 
 def _provider_names(app) -> list[str]:
@@ -178,9 +186,10 @@ def test_a_provider_added_once_is_refused_in_every_other_spelling(app, client, m
 def test_programme_codes_are_one_code_however_they_are_typed(app, client, make_user):
     csrf = _signed_in(client, make_user, "uk")
     data = {"csrf_token": csrf, "programme-name": "Arbetsmarknadsinsatser"}
-    assert client.post("/staff/organisation/programmes", data={**data, "programme-code": "AMI 1"}).status_code == 303
+    programmes = "/staff/organisation/programmes"
+    assert client.post(programmes, data={**data, **_form(client, programmes), "programme-code": "AMI 1"}).status_code == 303
     for again in ["ami 1", "AMI  1", " Ami\u00a01"]:
-        refused = client.post("/staff/organisation/programmes", data={**data, "programme-code": again})
+        refused = client.post(programmes, data={**data, **_form(client, programmes), "programme-code": again})
         assert refused.status_code == 422
         assert translated("A programme with this code exists already.", "uk") in refused.get_data(as_text=True)
     with app.app_context():

@@ -33,6 +33,7 @@ from app.limits import limiter
 from app.organisation.models import Provider
 
 from .conftest import PASSWORD, _empty_all_tables, build_world, csrf_token_from, login, mixer_of
+from .forms import hidden_fields
 
 SESSION_COOKIE = "kr"
 
@@ -111,8 +112,9 @@ def test_a_provider_name_with_a_nul_is_stored_without_it(app, client, make_user)
     make_user(Role.ADMIN, "admin")
     login(client, "admin")
     page = client.get("/staff/organisation/").get_data(as_text=True)
-    added = client.post("/staff/organisation/providers",
-                        data={"csrf_token": csrf_token_from(page), "provider-name": "Nord\x00ljus AB"})
+    added = client.post("/staff/organisation/providers", data={
+        "csrf_token": csrf_token_from(page), **hidden_fields(page, "/staff/organisation/providers"),
+        "provider-name": "Nord\x00ljus AB"})
     assert added.status_code == 303
     with app.app_context():
         assert list(db_session.scalars(select(Provider.name))) == ["Nordljus AB"]
@@ -215,6 +217,8 @@ class Walk:
             "code": world.open_link_code(app),
         }
         self.called: dict[str, int] = {}
+        #: endpoint -> (page path, session cookie, form action) of a page showing a form with a form key.
+        self.keyed_forms: dict[str, tuple[str, str | None, str]] = {}
         for endpoint, view in list(app.view_functions.items()):
             app.view_functions[endpoint] = self._counting(endpoint, view)
         self.fields = self._posted_fields()
@@ -267,7 +271,23 @@ class Walk:
                     except Exception:
                         continue
                     fields.setdefault(endpoint, set()).update(names)
+                    if any(name.endswith("form_key") for name in names):
+                        self.keyed_forms.setdefault(endpoint, (path, cookie, action))
         return fields
+
+    def fresh_form_keys(self, endpoint: str) -> dict[str, str]:
+        """A new form key for the endpoint's form, as showing its page again issues one.
+
+        Keys are single-use (app/idempotency.py): with a hostile or spent
+        key the view's work would never run, and the walk must reach it.
+        """
+        if endpoint not in self.keyed_forms:
+            return {}
+        path, cookie, action = self.keyed_forms[endpoint]
+        client = self.app.test_client(use_cookies=False)
+        page = client.get(path, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {})
+        hidden = hidden_fields(page.get_data(as_text=True), action, path)
+        return {name: value for name, value in hidden.items() if name.endswith("form_key")}
 
 
 @pytest.fixture(scope="module")
@@ -290,7 +310,7 @@ def test_the_walk_finds_the_forms_of_the_application(walk):
     # be walked without its fields.
     assert {"provider-csrf_token", "provider-name"} <= walk.fields["organisation.add_provider"]
     assert {"csrf_token", "username", "password"} <= walk.fields["accounts.login"]
-    assert {"csrf_token", "count", "provider", "output"} <= walk.fields["campaigns.invitations"]
+    assert {"csrf_token", "form_key", "count", "provider"} <= walk.fields["campaigns.invitations"]
     assert "action" in walk.fields["respond.survey"] and len(walk.fields["respond.survey"]) > 10
 
 
@@ -328,8 +348,9 @@ def send(walk: Walk, rule_text: str, method: str, request):
         data = {key: value.encode("utf-8", "surrogatepass").decode("utf-8", "replace") if isinstance(value, str)
                 else value for key, value in (form or {}).items()}
         tokens = {name: csrf for name in walk.fields.get(walk.rule(rule_text).endpoint, ()) if name.endswith("csrf_token")}
+        keys = walk.fresh_form_keys(walk.rule(rule_text).endpoint)
         response = client.post(path, query_string=query, headers=headers,
-                               data={"csrf_token": csrf, **tokens, **data})
+                               data={"csrf_token": csrf, **tokens, **data, **keys})
     return response
 
 

@@ -15,6 +15,7 @@ from app.accounts.models import Role
 from app.web import CACHEABLE_ENDPOINTS
 
 from .conftest import PASSWORD, csrf_token_from
+from .forms import forms_on, hidden_fields
 
 HSTS_ONE_YEAR = "max-age=31536000"
 VISITORS = [None, Role.ADMIN, Role.ANALYST, Role.ENTRY, Role.PROVIDER]
@@ -47,9 +48,22 @@ class Visitor:
         assert signed_in.status_code == 303, signed_in.status_code
 
 
-def url_values(app, world) -> dict:
+def _a_batch_of_links(app, world, make_user) -> int:
+    """The id of a batch of single-use links made through the staff page, as a person makes one."""
+    visitor = Visitor(app, False)
+    visitor.sign_in(make_user(Role.ADMIN, "maker"))
+    page = visitor.open(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    action = f"/staff/campaigns/{world.campaign_id}/invitations"
+    made = visitor.open(action, "POST", {**hidden_fields(page, action), "provider": world.provider_ids[0],
+                                         "programme": world.programme_ids[0], "language": "sv", "count": 1})
+    assert made.status_code == 303
+    return int(made.headers["Location"].rsplit("/", 1)[1])
+
+
+def url_values(app, world, make_user) -> dict:
     """A real value for each URL argument the routes use; any other gets 1 (see the check below)."""
     return {
+        "batch_id": _a_batch_of_links(app, world, make_user),
         "token": world.invite(app)[0],
         "code": world.open_link_code(app),
         "campaign_id": world.campaign_id,
@@ -65,7 +79,7 @@ def test_no_endpoint_is_cacheable():
 
 def test_every_route_every_visitor_every_method_says_no_store_and_hsts_when_secure(app, world, make_user, config):
     secure = config.secure_cookies
-    values = url_values(app, world)
+    values = url_values(app, world, make_user)
     # Sign-out last: it ends the session the other requests need.
     rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint == "accounts.logout")
     assert len(rules) >= 21, "the walk must see the whole map"
@@ -77,13 +91,19 @@ def test_every_route_every_visitor_every_method_says_no_store_and_hsts_when_secu
             username = make_user(role, provider_id=world.provider_ids[0] if role is Role.PROVIDER else None)
             visitor.sign_in(username)
         csrf = visitor.csrf(signed_in=role is not None)
+        #: form action -> hidden fields (CSRF token, form key) of the last page that showed it.
+        keyed_forms: dict[str, dict[str, str]] = {}
         for rule in rules:
             with app.test_request_context():
                 from flask import url_for
 
                 path = url_for(rule.endpoint, **{name: values.get(name, 1) for name in rule.arguments})
-            for method in sorted(rule.methods):
-                response = visitor.open(path, method, {"csrf_token": csrf} if method == "POST" else None)
+            for method in sorted(rule.methods):  # GET before POST: the form's page gives its fresh key
+                posted = {"csrf_token": csrf, **keyed_forms.get(path, {})} if method == "POST" else None
+                response = visitor.open(path, method, posted)
+                if method == "GET" and response.status_code == 200 and "form_key" in response.get_data(as_text=True):
+                    for form in forms_on(response.get_data(as_text=True), path):
+                        keyed_forms[form.action] = form.hidden()
                 where = f"{method} {rule.rule} as {role.value if role else 'anonymous'}"
                 assert response.status_code < 500, where
                 assert response.headers.get("Cache-Control") == "no-store", where
@@ -119,12 +139,14 @@ def test_the_links_export_is_no_store(app, world, make_user, config):
     visitor = Visitor(app, config.secure_cookies)
     visitor.sign_in(make_user(Role.ANALYST))
     page = visitor.open(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
-    exported = visitor.client.post(
-        f"/staff/campaigns/{world.campaign_id}/invitations", base_url=visitor.base_url, follow_redirects=True,
-        headers={"Referer": visitor.base_url + "/"},
-        data={"csrf_token": csrf_token_from(page), "provider": world.provider_ids[0],
-              "programme": world.programme_ids[0], "language": "sv", "count": 2, "output": "csv"})
-    chain = [*exported.history, exported]
+    action = f"/staff/campaigns/{world.campaign_id}/invitations"
+    made = visitor.client.post(
+        action, base_url=visitor.base_url, follow_redirects=True, headers={"Referer": visitor.base_url + "/"},
+        data={**hidden_fields(page, action), "provider": world.provider_ids[0],
+              "programme": world.programme_ids[0], "language": "sv", "count": 2})
+    # The links page, then the CSV it offers (/staff/campaigns/<id>/links/<batch>.csv).
+    exported = visitor.client.get(made.request.path + ".csv", base_url=visitor.base_url)
+    chain = [*made.history, made, exported]
     assert any(response.mimetype == "text/csv" for response in chain)
     for response in chain:
         assert response.headers["Cache-Control"] == "no-store"

