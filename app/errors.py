@@ -8,7 +8,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .logs import is_respondent_path
-from .respond.views import handle_csrf_error
+from .respond.views import form_unreadable_page, handle_csrf_error, use_respondent_language
 
 
 def init_app(app: Flask) -> None:
@@ -29,8 +29,16 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 def _http_error(error: HTTPException):
-    heading, text = _messages(error.code or 500)
-    return render_template("error.html", heading=heading, text=text), error.code or 500
+    status = error.code or 500
+    if is_respondent_path(request.path):
+        # A customer's error page speaks the language of their link, where known.
+        use_respondent_language()
+        if request.method == "POST" and status in (400, 413):
+            # The survey form itself could not be read (malformed, too large).
+            page, _unused = form_unreadable_page()
+            return page, status
+    heading, text = _messages(status)
+    return render_template("error.html", heading=heading, text=text), status
 
 
 def _csrf_error(error: CSRFError):
@@ -42,5 +50,6 @@ def _csrf_error(error: CSRFError):
 
 
 def internal_error_page():
+    """The 500 page in the visitor's language, as (html, status)."""
     heading, text = _messages(500)
     return render_template("error.html", heading=heading, text=text), 500

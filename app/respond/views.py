@@ -1,21 +1,23 @@
 """Respondent pages. Nothing here logs, stores or forwards who is answering.
 
-Flow: /s/<token> or /o/<code>  --303-->  /survey  --POST, 303-->  /thanks
+Flow: /s/<token> or /o/<code>  --303-->  /survey?opened=<link language>
+      --POST, 303-->  /thanks
+
+The `opened` marker names only the link's language (never its token): a
+/survey request that carries it but no grant comes from a browser that did
+not keep the cookie just set, and is told so in the link's language.
 """
 
 from __future__ import annotations
 
-import time
-
-from flask import Blueprint, Response, current_app, render_template, request, session, url_for
-from flask_babel import format_date
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, generate_csrf
 
 from ..campaigns.models import Campaign
 from ..clock import local_today, month_of
 from ..db import db_session, get_database
-from ..i18n import LANGUAGES, choose_explicitly, current_language, set_link_language
+from ..i18n import LANGUAGES, choose_explicitly, current_language, gettext_digits, local_date, set_link_language
 from ..limits import limit
 from ..mixing.intake import Outcome, Submission, store_answers
 from ..mixing.keys import PublishedKeys
@@ -48,9 +50,8 @@ RECENT_SCOPES_KEY = "kundrost.respond.recent_scopes"
 #: The answer key this process seals to (mixing/keys.PublishedKeys).
 PUBLISHED_KEYS_KEY = "kundrost.respond.published_keys"
 
-#: Set after a submit: the language answered in and when, so that a repeated
-#: send or the back button lead to "already received" for a while.
-DONE_KEY = "done"
+#: Query parameter of the redirect that leaves a link: the link's language.
+OPENED_PARAMETER = "opened"
 
 
 @bp.record_once
@@ -74,7 +75,15 @@ def _link_open_limit() -> str:
 @bp.get("/s/<token>")
 @limit(_link_open_limit)
 def open_invitation(token: str):
-    return _exchange(find_invitation(db_session, token, local_today()), grants.INVITATION)
+    lookup = find_invitation(db_session, token, local_today())
+    if lookup.state is not LinkState.VALID:
+        # This browser sent the answers of this very link: it, and only it
+        # (the receipt is in its own cookie), hears that they arrived.
+        answered_in = grants.answered_here(token)
+        if answered_in is not None:
+            set_link_language(answered_in)
+            return _already_received_page()
+    return _exchange(lookup, grants.INVITATION, receipt_of=token)
 
 
 @bp.get("/o/<code>")
@@ -83,16 +92,21 @@ def open_link(code: str):
     return _exchange(find_open_link(db_session, code, local_today()), grants.OPEN_LINK)
 
 
-def _exchange(lookup: LinkLookup, kind: str):
-    """Trade a link for a grant in the session and leave the token's URL at once."""
+def _exchange(lookup: LinkLookup, kind: str, receipt_of: str | None = None):
+    """Trade a link for a grant in the session and leave the token's URL at once.
+
+    `receipt_of` is a single-use link's token, from which the grant's
+    receipt is made (grant.receipt_for); it goes no further.
+    """
     if lookup.link is not None:
         set_link_language(lookup.link.language)
     if lookup.state is LinkState.VALID:
-        grants.issue(lookup.link, kind)
+        receipt = grants.receipt_for(receipt_of) if receipt_of is not None else None
+        grants.issue(lookup.link, kind, receipt=receipt)
         # The redirect sets the session cookie anyway; with the form's CSRF
         # secret in it now, the survey page leaves the cookie as it is.
         generate_csrf()
-        return _see_other("respond.survey")
+        return _see_other("respond.survey", **{OPENED_PARAMETER: lookup.link.language})
     if lookup.state is LinkState.CLOSED:
         return _closed_page()
     if lookup.state is LinkState.NOT_YET_OPEN:
@@ -106,6 +120,11 @@ def survey():
     if grant is None:
         if _recently_done():
             return _see_other("respond.thanks", again=1)
+        opened = request.args.get(OPENED_PARAMETER)
+        if request.method == "GET" and opened in LANGUAGES:
+            # Straight from a valid link, yet the grant did not come back.
+            set_link_language(opened)
+            return _cookies_needed_page()
         return _unusable_page()
     set_link_language(grant.language)
     if grant.expired(current_app.config["KUNDROST"].respondent_grant_ttl):
@@ -142,7 +161,9 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
     if errors:
         return _render_survey(grant, scope, answers=raw, errors=errors), 422
     numbered = list(enumerate(definition.questions, start=1))
-    skipped = [(n, q) for n, q in numbered if q.key not in answers]
+    # Only questions the survey marks required: an optional one (a comment
+    # box, a background question) left blank is an answer, not an omission.
+    skipped = [(n, q) for n, q in numbered if q.required and q.key not in answers]
     if skipped and request.form.get("action") != "send_anyway":
         return _render_survey(grant, scope, answers=raw, skipped=skipped)
     language = _survey_language(definition, grant)
@@ -185,7 +206,7 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
         return _closed_page()
     if outcome is Outcome.INVALID:
         return _unusable_page()
-    session[DONE_KEY] = {"lang": language, "at": int(time.time())}
+    grants.record_done(grant, language)
     return _see_other("respond.thanks", again=1 if outcome is Outcome.ALREADY_ANSWERED else None)
 
 
@@ -198,19 +219,21 @@ def _see_other(endpoint: str, **values):
     return Response(status=303, headers={"Location": url_for(endpoint, **values)})
 
 
-def _done() -> dict | None:
-    """The marker a submit left in this browser's cookie, if well formed."""
-    done = session.get(DONE_KEY)
-    if isinstance(done, dict) and done.get("lang") in LANGUAGES and type(done.get("at")) is int:
-        return done
-    return None
-
-
 @bp.get("/thanks")
 def thanks():
-    done = _done()
-    if done:
-        set_link_language(done["lang"])
+    """The thank-you page, true to what this browser did.
+
+    Only a browser whose cookie holds a done record (respond.grant) hears
+    that answers were saved, in the language it answered in; opened any
+    other way the page claims nothing and says how to answer.
+    """
+    done = grants.done()
+    if done is None:
+        return _message(
+            _("Customer survey"),
+            [_("To answer a survey, open the link you received in a text message, or scan the code on the poster or form.")],
+        )
+    set_link_language(done["lang"])
     if request.args.get("again"):
         return _message(
             _("Your answers have already been received"),
@@ -227,9 +250,7 @@ def thanks():
 
 
 def _recently_done() -> bool:
-    done = _done()
-    ttl = current_app.config["KUNDROST"].respondent_grant_ttl.total_seconds()
-    return done is not None and time.time() - done["at"] < ttl
+    return grants.recently_done(current_app.config["KUNDROST"].respondent_grant_ttl) is not None
 
 
 def handle_csrf_error(error: CSRFError):
@@ -242,8 +263,21 @@ def handle_csrf_error(error: CSRFError):
 
 
 def _render_survey(grant, scope: SurveyScope, *, answers, errors=None, skipped=None, restored=False):
+    """The survey page: blank, or with `answers` (raw posted values) and what to correct.
+
+    `errors` maps a question key to what is wrong with its value (the page
+    is then answered with 422 by the caller); `skipped` lists (number,
+    question) of required questions left blank. Each message is shown on
+    its question's field as well as in the list at the top.
+    """
     definition = scope.definition
     language = LANGUAGES[_survey_language(definition, grant)]
+    errors = errors or {}
+    skipped = skipped or []
+    if errors:
+        field_messages = errors
+    else:
+        field_messages = {q.key: _("You have not answered this question.") for _number, q in skipped}
     context = dict(
         definition=definition,
         lang=language.code,
@@ -251,8 +285,10 @@ def _render_survey(grant, scope: SurveyScope, *, answers, errors=None, skipped=N
         survey_languages=[LANGUAGES[code] for code in definition.languages],
         provider_name=scope.provider_name,
         answers=answers,
-        errors=errors or {},
-        skipped=skipped or [],
+        errors=errors,
+        invalid=[(n, q) for n, q in enumerate(definition.questions, start=1) if q.key in errors],
+        skipped=skipped,
+        field_messages=field_messages,
         restored=restored,
     )
     if answers or errors or skipped or restored:
@@ -290,6 +326,11 @@ def _posted_answers_raw(definition: SurveyDefinition | None) -> dict[str, str]:
 
 
 def _parse_answers(definition: SurveyDefinition, raw: dict[str, str]):
+    """Posted values to stored answers, and a message per question that could not take its value.
+
+    Returns ({question key: StoredAnswer}, {question key: message in the
+    customer's language}). Blank questions are in neither.
+    """
     answers: dict[str, StoredAnswer] = {}
     errors: dict[str, str] = {}
     for question in definition.questions:
@@ -304,9 +345,15 @@ def _parse_answers(definition: SurveyDefinition, raw: dict[str, str]):
 
 
 def _answer_error(question) -> str:
+    """What is wrong with a value `question.parse_answer` refused, said plainly.
+
+    A text can only be refused for its length (respond to it with the
+    limit); any other question only for a value it never offered (a page
+    from an older survey version, or a crafted request).
+    """
     if isinstance(question, TextQuestion):
-        return _("Your text is too long. Please shorten it to at most %(num)d characters.", num=FREE_TEXT_MAX)
-    return _("Please choose one of the answers again.")
+        return gettext_digits("Your text is too long. Please shorten it to at most %(num)d characters.", num=FREE_TEXT_MAX)
+    return _("The answer sent is not one of this question's choices. Please choose one of the answers shown.")
 
 
 def _message(heading: str, paragraphs: list[str], tone: str = "note", status: int = 200):
@@ -334,7 +381,7 @@ def _closed_page():
 
 
 def _not_yet_open_page(campaign: Campaign | None):
-    starts = format_date(campaign.starts_on, format="long") if campaign else ""
+    starts = local_date(campaign.starts_on, format="long") if campaign else ""
     return _message(
         _("This survey is not open yet"),
         [_("You can answer from %(date)s. Please open the link again then.", date=starts)],
@@ -359,4 +406,46 @@ def _expired_page(status: int = 200):
         [_("For your privacy, the survey page closes after a while without activity."),
          _("Your answers are kept on this phone. Open the link from your text message, or scan the code again, to continue and send them.")],
         status=status,
+    )
+
+
+def _already_received_page():
+    # Only for the browser that sent this link's answers (grant.answered_here).
+    return _message(
+        _("Your answers have already been received"),
+        [_("Thank you for taking part. You can close this page.")],
+        tone="ok",
+    )
+
+
+def _cookies_needed_page():
+    # The link is untouched: opening it only issues a grant, and the grant
+    # never reached this browser. Nothing was spent, nothing is kept.
+    return _message(
+        _("Please allow cookies to answer"),
+        [_("Your browser did not keep the cookie this survey needs to show your questions. Your link has not been used up."),
+         _("Allow cookies for this website in your browser's settings, or open the link in another browser. Then open the link from your text message again, or scan the code again.")],
+    )
+
+
+def use_respondent_language() -> None:
+    """On an error page of a respondent URL: the language of the customer's link, where known.
+
+    The session's grant (a link being answered) names it, or else the done
+    record (the language answered in); otherwise the usual choice applies.
+    """
+    grant = grants.current()
+    if grant is not None:
+        set_link_language(grant.language)
+        return
+    done = grants.done()
+    if done is not None:
+        set_link_language(done["lang"])
+
+
+def form_unreadable_page():
+    """A respondent POST whose form could not be read at all (too large, malformed): 400 or 413."""
+    return _message(
+        _("Your answers could not be read"),
+        [_("Nothing was sent. Go back, check your answers and send them again.")],
     )
