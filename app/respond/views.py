@@ -223,11 +223,12 @@ def _see_other(endpoint: str, **values):
 def thanks():
     """The thank-you page, true to what this browser did.
 
-    Only a browser whose cookie holds a done record (respond.grant) hears
-    that answers were saved, in the language it answered in; opened any
-    other way the page claims nothing and says how to answer.
+    Only a browser that sent answers within the grant's time (its cookie's
+    done record, respond/grant.py) hears that they were saved, in the
+    language it answered in - also on a reload. Opened any other way the
+    page claims nothing and says how to answer.
     """
-    done = grants.done()
+    done = grants.recently_done(current_app.config["KUNDROST"].respondent_grant_ttl)
     if done is None:
         return _message(
             _("Customer survey"),

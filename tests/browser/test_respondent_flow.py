@@ -25,7 +25,7 @@ import app.respond.views as respond_views
 
 pytestmark = pytest.mark.browser
 
-SURVEY_URL = re.compile(r"^http://[^/]+/survey$")
+SURVEY_URL = re.compile(r"^http://[^/]+/survey(\?opened=[a-z]+)?$")  # the marker names the link's language
 THANKS_URL = re.compile(r"^http://[^/]+/thanks$")
 AGAIN_URL = re.compile(r"^http://[^/]+/thanks\?again=1$")
 THANKS = "Thank you for your answers!"
