@@ -606,3 +606,38 @@ def test_thanks_is_said_only_to_the_browser_that_sent_and_only_for_a_while(app, 
         session["done"] = {**session["done"], "at": int(time.time()) - 3 * 3600}  # past the grant's 2 hours
     later = html_of(phone.get("/thanks"))
     assert "<h1>Kundundersökning</h1>" in later and "Tack för dina svar" not in later
+
+
+# --- "your answers are kept" only when they are --------------------------------
+
+KEPT = "Dina svar finns kvar i telefonen."
+OPEN_AGAIN = "Om du fick länken i ett sms, öppna den igen därifrån."
+
+
+def expire(phone) -> None:
+    with phone.session_transaction() as session:
+        session["grant"] = {**session["grant"], "issued_at": int(time.time()) - 3 * 3600}
+
+
+def test_an_expired_page_says_answers_are_kept_only_when_they_are(app, world):
+    definition = definition_of(app, world)
+    token = world.invite(app, "sv")[0]
+    phone = app.test_client()
+    _, csrf = open_survey(phone, token)
+    expire(phone)
+    reloaded = html_of(phone.get("/survey"))  # nothing was ever sent from the page
+    assert OPEN_AGAIN in reloaded and KEPT not in reloaded
+    sent_late = html_of(submit(phone, csrf, full_answers(definition, 2)))
+    assert KEPT in sent_late and OPEN_AGAIN not in sent_late
+    assert KEPT in html_of(phone.get("/survey"))  # now there is a draft for this link
+
+
+def test_a_form_sent_without_its_session_does_not_claim_anything_was_kept(app, world):
+    definition = definition_of(app, world)
+    phone = app.test_client()
+    _, csrf = open_survey(phone, world.invite(app, "sv")[0])
+    stranger = app.test_client()  # the cookie is gone (browser closed, tab restored)
+    refused = submit(stranger, csrf, full_answers(definition), **{"Accept-Language": "sv"})
+    assert refused.status_code == 400
+    html = html_of(refused)
+    assert OPEN_AGAIN in html and KEPT not in html

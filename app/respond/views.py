@@ -130,7 +130,7 @@ def survey():
     if grant.expired(current_app.config["KUNDROST"].respondent_grant_ttl):
         if request.method == "POST":
             grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
-        return _expired_page()
+        return _expired_page(kept=bool(grants.draft_for(grant)))
     scope = _read_scope(grant)
     if scope is None:
         return _unusable_page()
@@ -171,7 +171,7 @@ def _submit(grant: grants.Grant, scope: SurveyScope):
         # A grant from before open-link forms had a nonce: without one a
         # resent form could be stored twice, so the link is opened afresh.
         grants.keep_draft(grant, raw)
-        return _expired_page()
+        return _expired_page(kept=bool(raw))
     today = local_today()
     submission = Submission(
         campaign_id=grant.campaign_id,
@@ -257,10 +257,14 @@ def _recently_done() -> bool:
 def handle_csrf_error(error: CSRFError):
     """A respondent POST without a valid session: keep what was typed, explain."""
     grant = grants.current()
-    if grant is not None:
-        set_link_language(grant.language)
-        grants.keep_draft(grant, _posted_answers_raw(_definition_for(grant)))
-    return _expired_page(status=400)
+    if grant is None:
+        # Nothing to keep the answers for: the page must not say they were kept.
+        use_respondent_language()
+        return _expired_page(kept=False, status=400)
+    set_link_language(grant.language)
+    raw = _posted_answers_raw(_definition_for(grant))
+    grants.keep_draft(grant, raw)
+    return _expired_page(kept=bool(raw), status=400)
 
 
 def _render_survey(grant, scope: SurveyScope, *, answers, errors=None, skipped=None, restored=False):
@@ -401,11 +405,19 @@ def _not_taking_answers_page():
     )
 
 
-def _expired_page(status: int = 200):
+def _expired_page(*, kept: bool, status: int = 200):
+    """The grant ran out (or the form's session is gone); `kept`: answers are kept as a draft.
+
+    Only when answers were actually kept does the page say so.
+    """
+    how_to_go_on = (
+        _("Your answers are kept on this phone. Open the link from your text message, or scan the code again, to continue and send them.")
+        if kept else
+        _("If you got the link in a text message, open it again from there. If you scanned a code, scan it again.")
+    )
     return _message(
         _("Please open your link again"),
-        [_("For your privacy, the survey page closes after a while without activity."),
-         _("Your answers are kept on this phone. Open the link from your text message, or scan the code again, to continue and send them.")],
+        [_("For your privacy, the survey page closes after a while without activity."), how_to_go_on],
         status=status,
     )
 
