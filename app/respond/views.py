@@ -75,6 +75,7 @@ def _link_open_limit() -> str:
 @bp.get("/s/<token>")
 @limit(_link_open_limit)
 def open_invitation(token: str):
+    """A single-use link: a 303 to the survey, or the page for its state (unknown and used alike: 404)."""
     lookup = find_invitation(db_session, token, local_today())
     if lookup.state is not LinkState.VALID:
         # This browser sent the answers of this very link: it, and only it
@@ -89,6 +90,7 @@ def open_invitation(token: str):
 @bp.get("/o/<code>")
 @limit(_link_open_limit)
 def open_link(code: str):
+    """An open (poster, QR) link: a 303 to a fresh survey form, or the page for its state."""
     return _exchange(find_open_link(db_session, code, local_today()), grants.OPEN_LINK)
 
 
@@ -116,6 +118,12 @@ def _exchange(lookup: LinkLookup, kind: str, receipt_of: str | None = None):
 
 @bp.route("/survey", methods=["GET", "POST"])
 def survey():
+    """The survey page (GET) and its submit (POST), for the link whose grant the cookie holds.
+
+    Without a grant: "already received" for a browser that just sent, the
+    cookies page when the request comes straight from a link (the `opened`
+    marker), otherwise the unknown-link page.
+    """
     grant = grants.current()
     if grant is None:
         if _recently_done():
