@@ -87,6 +87,13 @@ def test_the_issues_example_is_accepted_and_stored_with_lf(app, client, world):
     assert len(stored) == 1000
 
 
+def test_the_text_box_stops_where_the_server_does(app, client, world):
+    definition = definition_of(app, world)
+    [text_key] = keys_of_type(definition, "text")
+    page, _ = open_survey(client, world.invite(app, "sv")[0])
+    assert f'<textarea id="a-{text_key}" name="{text_key}" maxlength="1000"' in page.get_data(as_text=True)
+
+
 @pytest.mark.parametrize("kind", ["scale", "yesno", "choice"])
 @pytest.mark.parametrize("language", ["en", "sv"])
 def test_a_value_never_offered_says_so_on_its_field_and_keeps_the_rest(app, client, world, kind, language):

@@ -57,6 +57,8 @@ OPENED_PARAMETER = "opened"
 @bp.record_once
 def _keep_recent_scopes(state) -> None:
     state.app.extensions[RECENT_SCOPES_KEY] = RecentScopes(PAGE_SCOPE_SECONDS)
+    # The text box's maxlength and the server's limit are one number.
+    state.app.jinja_env.globals["FREE_TEXT_MAX"] = FREE_TEXT_MAX
     config = state.app.config["KUNDROST"]
     state.app.extensions[PUBLISHED_KEYS_KEY] = PublishedKeys(config.key_cache.total_seconds())
 
