@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask import Flask, render_template, request
-from flask_babel import format_number, ngettext
+from .i18n import ngettext_digits
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .accounts.views import settled_without_csrf
 from .logs import is_respondent_path
-from .respond.views import handle_csrf_error
+from .respond.views import form_unreadable_page, handle_csrf_error, use_respondent_language
 
 
 def init_app(app: Flask) -> None:
@@ -31,11 +31,19 @@ def _messages(status: int) -> tuple[str, str]:
 
 
 def _http_error(error: HTTPException):
-    heading, text = _messages(error.code or 500)
+    status = error.code or 500
+    if is_respondent_path(request.path):
+        # A customer's error page speaks the language of their link, where known.
+        use_respondent_language()
+        if request.method == "POST" and status in (400, 413):
+            # The survey form itself could not be read (malformed, too large).
+            page, _unused = form_unreadable_page()
+            return page, status
+    heading, text = _messages(status)
     headers = {}
-    if error.code == 429:
+    if status == 429:
         text, headers["Retry-After"] = _wait_text()
-    return render_template("error.html", heading=heading, text=text), error.code or 500, headers
+    return render_template("error.html", heading=heading, text=text), status, headers
 
 
 def _wait_text() -> tuple[str, str]:
@@ -46,8 +54,8 @@ def _wait_text() -> tuple[str, str]:
     if seconds <= 60:
         return _("Wait a minute and try again."), str(seconds or 60)
     minutes = -(-seconds // 60)
-    return ngettext("Wait %(minutes)s minute and try again.", "Wait %(minutes)s minutes and try again.",
-                    minutes, minutes=format_number(minutes)), str(seconds)
+    return ngettext_digits("Wait %(minutes)s minute and try again.", "Wait %(minutes)s minutes and try again.",
+                           minutes, minutes=minutes), str(seconds)
 
 
 def _csrf_error(error: CSRFError):
@@ -62,5 +70,6 @@ def _csrf_error(error: CSRFError):
 
 
 def internal_error_page():
+    """The 500 page in the visitor's language, as (html, status)."""
     heading, text = _messages(500)
     return render_template("error.html", heading=heading, text=text), 500

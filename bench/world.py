@@ -247,7 +247,7 @@ def open_for_real(app: Flask, token: str) -> tuple[str, str, dict]:
     """
     client = app.test_client()
     opened = client.get(f"/s/{token}")
-    if opened.status_code != 303 or not opened.headers["Location"].endswith("/survey"):
+    if opened.status_code != 303 or not opened.headers["Location"].startswith("/survey"):
         raise RuntimeError(f"opening an invitation gave {opened.status_code}, not a 303 to /survey")
     page = client.get("/survey")
     match = CSRF_PATTERN.search(page.get_data(as_text=True))

@@ -9,6 +9,7 @@ attacked by tests/adversary/, through a real server.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import threading
@@ -287,11 +288,18 @@ def test_concurrent_submits_in_one_cell_all_succeed(app, world):
 
 def test_session_cookie_forgets_the_link_after_sending(app, client, world):
     definition = definition_of(app, world)
-    _, csrf = open_survey(client, world.invite(app)[0])
+    token = world.invite(app)[0]
+    _, csrf = open_survey(client, token)
     submit(client, csrf, full_answers(definition))
     with client.session_transaction() as session:
         assert "grant" not in session and "draft" not in session
-        assert set(session["done"]) == {"lang", "at"}  # kept only in the customer's own cookie
+        done = session["done"]  # kept only in the customer's own cookie
+        assert set(done) == {"lang", "at", "receipts"}
+        # The receipt is a keyed hash: neither the token nor the hash the database keeps of it.
+        [[receipt, language]] = done["receipts"]
+        assert language == "sv"
+        assert len(receipt) == 22 and receipt != token
+        assert receipt not in hashlib.sha256(token.encode()).hexdigest()
 
 
 def test_what_a_process_keeps_between_requests_holds_nothing_of_a_customer(app, world):

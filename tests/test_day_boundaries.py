@@ -22,7 +22,6 @@ import ast
 import re
 import time
 from datetime import date, datetime, timezone
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select

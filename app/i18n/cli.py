@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
 from babel.messages.frontend import CommandLineInterface
 from flask.cli import AppGroup
 
@@ -19,7 +18,8 @@ from .languages import LANGUAGES
 
 ROOT = TRANSLATIONS_DIR.parent
 POT = TRANSLATIONS_DIR / "messages.pot"
-KEYWORDS = ["_l", "lazy_gettext", "lazy_ngettext:1,2"]
+#: Besides gettext, ngettext and _ (pybabel's defaults); the *_digits ones are app/i18n's.
+KEYWORDS = ["_l", "lazy_gettext", "lazy_ngettext:1,2", "gettext_digits", "ngettext_digits:1,2"]
 
 i18n_cli = AppGroup("i18n", help="Interface translations (gettext catalogs).")
 

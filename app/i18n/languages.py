@@ -43,8 +43,22 @@ class Language:
         return NATIVE_DIGITS.get(self.locale.default_numbering_system or "latn", LATIN_DIGITS)
 
     def number(self, value: int) -> str:
-        """An integer written with the locale's own digits (question numbers, scale points)."""
-        return str(value).translate(str.maketrans(LATIN_DIGITS, self.digits))
+        """An integer written with the language's own digits (question numbers, scale points).
+
+        The one place digits are chosen: every number a customer reads goes
+        through here, or through `localise_digits` for text Babel formatted
+        (dates), so that a page never mixes two digit systems.
+        """
+        return self.localise_digits(str(value))
+
+    def localise_digits(self, text: str) -> str:
+        """`text` with every ASCII digit 0-9 written in the language's own digits.
+
+        For text Babel formatted with ASCII digits (a date): Babel picks
+        month names per locale but not the digits. Only for text the
+        product formatted, never for names or answers people typed.
+        """
+        return text.translate(str.maketrans(LATIN_DIGITS, self.digits))
 
     @property
     def direction(self) -> str:

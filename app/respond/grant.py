@@ -5,15 +5,25 @@ cookie, so the token leaves the address bar. The grant names the scope to
 answer for and expires after `respondent_grant_ttl`; answers typed before it
 expired are kept beside it as a draft (on the customer's phone only) and
 are filled in again when the same link is opened again.
+
+Once the answers are sent, the cookie keeps a "done" record instead: the
+language answered in, and for single-use links a receipt - a keyed hash of
+the link's token - so that this browser, and only this one, is told that
+its answers were received when it opens the used link again. The receipt
+never leaves the customer's cookie: the server keeps nothing that links a
+browser to an answer (docs/anonymity.md).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import re
 from dataclasses import asdict, dataclass
 from datetime import timedelta
 
-from flask import session
+from flask import current_app, session
 
 from .. import clock
 from ..i18n import LANGUAGES, forget_explicit_choice
@@ -22,6 +32,11 @@ from .models import CHANNELS
 
 GRANT_KEY = "grant"
 DRAFT_KEY = "draft"
+#: Set after a submit: {"lang": code, "at": unix time, "receipts": [[receipt, code], ...]}.
+DONE_KEY = "done"
+#: Receipts kept per browser: a shared phone on which several customers
+#: answered still tells each of them (newest first; older ones drop off).
+MAX_RECEIPTS = 8
 INVITATION = "i"
 OPEN_LINK = "o"
 
@@ -44,6 +59,10 @@ class Grant:
     #: until the campaign is finalised). None for single-use links, whose
     #: claim does that.
     form_nonce: str | None = None
+    #: Single-use links only: `receipt_for(token)`, kept as the done record's
+    #: receipt once the answers are sent. None for open links, which any
+    #: number of people answer.
+    receipt: str | None = None
 
     @property
     def identity(self) -> str:
@@ -55,8 +74,23 @@ class Grant:
         return (now if now is not None else clock.now()) - self.issued_at > ttl.total_seconds()
 
 
-def issue(link, kind: str) -> Grant:
-    """Put a grant for `link` (an Invitation or OpenLink) in the session and return it."""
+def receipt_for(token: str) -> str:
+    """A keyed hash of a single-use link's token: 22 URL-safe characters.
+
+    HMAC-SHA256 under the app's SECRET_KEY, cut to 128 bits: without the key
+    nobody can tell from a phone's cookie which link it answered, and it is
+    not the token_hash the database keeps, so the two cannot be matched.
+    """
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, b"kundrost.receipt\0" + token.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:16]).decode("ascii").rstrip("=")
+
+
+def issue(link, kind: str, receipt: str | None = None) -> Grant:
+    """Put a grant for `link` (an Invitation or OpenLink) in the session and return it.
+
+    `receipt` is `receipt_for(token)` for a single-use link, None for an open one.
+    """
     grant = Grant(
         kind=kind,
         link_id=link.id,
@@ -67,6 +101,7 @@ def issue(link, kind: str) -> Grant:
         channel=link.channel,
         issued_at=int(clock.now()),
         form_nonce=new_form_nonce() if kind == OPEN_LINK else None,
+        receipt=receipt if kind == INVITATION else None,
     )
     previous = _identity_in_session()
     if previous is not None and previous != grant.identity:
@@ -94,6 +129,8 @@ _MAX_ID = 2**31 - 1
 
 #: What `new_form_nonce` makes: URL-safe base64 text.
 _NONCE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+#: What `receipt_for` makes.
+_RECEIPT = re.compile(r"[A-Za-z0-9_-]{22}")
 
 
 def _well_formed(grant: Grant) -> bool:
@@ -106,7 +143,12 @@ def _well_formed(grant: Grant) -> bool:
         and type(grant.issued_at) is int
         and grant.language in LANGUAGES and grant.channel in CHANNELS
         and (grant.form_nonce is None or (isinstance(grant.form_nonce, str) and bool(_NONCE.fullmatch(grant.form_nonce))))
+        and (grant.receipt is None or _is_receipt(grant.receipt))
     )
+
+
+def _is_receipt(value) -> bool:
+    return isinstance(value, str) and bool(_RECEIPT.fullmatch(value))
 
 
 def current() -> Grant | None:
@@ -140,8 +182,63 @@ def draft_for(grant: Grant) -> dict[str, str] | None:
 
 
 def finish() -> None:
-    """The answers are sent: nothing of this link stays in the session."""
+    """The answers are sent, or cannot be: nothing of this link stays in the session."""
     session.pop(GRANT_KEY, None)
     session.pop(DRAFT_KEY, None)
-    # The thank-you page keeps the language through the "done" marker.
+    # The thank-you page keeps the language through the done record.
     forget_explicit_choice()
+
+
+def record_done(grant: Grant, language: str) -> None:
+    """Note in the session that `grant`'s answers were stored (now or before).
+
+    `language` is the code of the language the customer answered in. The
+    record keeps it, the time (for `recently_done`) and, for a single-use
+    link, the grant's receipt - all in the customer's own cookie only.
+    """
+    earlier = done()
+    receipts = [pair for pair in (earlier or {}).get("receipts", []) if pair[0] != grant.receipt]
+    if grant.receipt is not None:
+        receipts.insert(0, [grant.receipt, language])
+    session[DONE_KEY] = {"lang": language, "at": int(clock.now()), "receipts": receipts[:MAX_RECEIPTS]}
+
+
+def done() -> dict | None:
+    """The done record a submit left in this browser's cookie, if well formed.
+
+    Returns {"lang": code, "at": unix time, "receipts": [[receipt, code], ...]}
+    (receipts left out when malformed), or None.
+    """
+    record = session.get(DONE_KEY)
+    if not (isinstance(record, dict) and record.get("lang") in LANGUAGES and type(record.get("at")) is int):
+        return None
+    receipts = record.get("receipts")
+    well_formed = [
+        list(pair) for pair in (receipts if isinstance(receipts, list) else [])
+        if isinstance(pair, (list, tuple)) and len(pair) == 2 and _is_receipt(pair[0]) and pair[1] in LANGUAGES
+    ]
+    return {"lang": record["lang"], "at": record["at"], "receipts": well_formed}
+
+
+def recently_done(ttl: timedelta) -> dict | None:
+    """The done record, if its answers were sent less than `ttl` ago."""
+    record = done()
+    if record is not None and clock.now() - record["at"] < ttl.total_seconds():
+        return record
+    return None
+
+
+def answered_here(token: str) -> str | None:
+    """The language this browser answered `token`'s single-use link in, or None.
+
+    Only a browser whose done record holds the token's receipt gets an
+    answer; every other browser gets None without a hash being computed.
+    """
+    record = done()
+    if not record or not record["receipts"]:
+        return None
+    receipt = receipt_for(token)
+    for kept, language in record["receipts"]:
+        if hmac.compare_digest(kept, receipt):
+            return language
+    return None
