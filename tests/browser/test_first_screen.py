@@ -113,12 +113,13 @@ def test_first_question_is_on_the_first_screen(phone, app, world):
     """Every survey, every language: the header names the municipality, and the first
     question's text and the top of its first answer are within the first 740 px."""
     _context, page = phone()
-    late, headers = [], []
+    late, headers, measured = [], [], []
     for key, (campaign_id, languages) in every_survey(app, world).items():
         for language in languages:
             page.context.clear_cookies()
             page.goto(invitation(app, world, campaign_id, language))
             where = page.evaluate(FIRST_QUESTION)
+            measured.append((where, key, language))
             if where["text_bottom"] > SCREEN_HEIGHT or where["answer_top"] > SCREEN_HEIGHT:
                 late.append(f"{key}/{language}: {where}")
             header = page.evaluate(HEADER)
@@ -126,6 +127,9 @@ def test_first_question_is_on_the_first_screen(phone, app, world):
                     and header["logo"] and header["logo"]["bottom"] <= 100 and header["menu"]["bottom"] <= 100
                     and 0 <= header["menu"]["left"] and header["menu"]["right"] <= SCREEN_WIDTH):
                 headers.append(f"{key}/{language}: {header}")
+    for part in ("question", "text_bottom", "answer_top", "answer_bottom"):  # for docs/performance.md (-s)
+        low, high = min(measured, key=lambda m: m[0][part]), max(measured, key=lambda m: m[0][part])
+        print(f"{part}: {low[0][part]:.0f} ({low[1]}/{low[2]}) to {high[0][part]:.0f} ({high[1]}/{high[2]})")
     assert_no_browser_errors(page)
     assert not late, "first question not on the first screen:\n" + "\n".join(late)
     assert not headers, "header not as it should be:\n" + "\n".join(headers)
