@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The smallest anonymity set and the fewest answers behind a figure; never lower.
 MIN_CELL_SIZE_FLOOR = 5
-#: Characters of MUNICIPALITY_NAME: the longest Swedish name ("Upplands-Bro kommun",
-#: "Östra Göinge kommun") is about 20; the header of a phone holds about 40 on two lines.
+#: Characters of MUNICIPALITY_NAME: the longest names of Swedish municipalities
+#: ("Upplands Väsby kommun") have about 20; the limit only guards the phone's
+#: header (and every page's title) against a mistake such as a pasted sentence.
 MUNICIPALITY_NAME_MAX = 60
 
 
