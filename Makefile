@@ -7,8 +7,10 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 HOST   ?= 127.0.0.1
 
-# Local demo over plain HTTP on this machine; production sets these itself.
-RUN_ENV := SECURE_COOKIES=0 PUBLIC_URL=http://$(HOST):$(PORT) BIND=$(HOST):$(PORT)
+# Local demo over plain HTTP on this machine, as the demo's fictional
+# municipality (app/demo.py: DEMO_MUNICIPALITY, DEMO_LOGO); production sets these itself.
+RUN_ENV := SECURE_COOKIES=0 PUBLIC_URL=http://$(HOST):$(PORT) BIND=$(HOST):$(PORT) \
+	MUNICIPALITY_NAME="Sjöviks kommun" MUNICIPALITY_LOGO=$(CURDIR)/app/static/demo/logo.svg
 
 .PHONY: run test test-sqlite test-postgres bench setup catalogs system-packages clean lock
 

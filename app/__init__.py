@@ -17,6 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import clock, db, errors, i18n, logs, migrate, web
 from .accounts.policy import Permission, can
+from .branding import logo_from_config
 from .config import Config
 
 csrf = CSRFProtect()
@@ -50,7 +51,9 @@ def create_app(config: Config | None = None, *, instance_path: str | None = None
     _register_cli(app)
 
     app.jinja_env.globals.update(Permission=Permission, can=can, current_user=current_user)
-    app.context_processor(lambda: {"municipality_name": config.municipality_name})
+    # Read and cleaned once: a logo that cannot be used stops the start with a ConfigError.
+    branding = {"municipality_name": config.municipality_name, "municipality_logo": logo_from_config(config)}
+    app.context_processor(lambda: branding)
     app.add_url_rule("/", "home", _home)
     app.add_url_rule("/health", "health", _health)
     return app

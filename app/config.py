@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 #: The smallest anonymity set and the fewest answers behind a figure; never lower.
 MIN_CELL_SIZE_FLOOR = 5
+#: Characters of MUNICIPALITY_NAME: the longest names of Swedish municipalities
+#: ("Upplands Väsby kommun") have about 20; the limit only guards the phone's
+#: header (and every page's title) against a mistake such as a pasted sentence.
+MUNICIPALITY_NAME_MAX = 60
 
 
 class ConfigError(ValueError):
@@ -53,8 +57,13 @@ class Config:
     secret_key: str = ""
     #: Public base URL used in printed invitation links ("https://enkat.example.se").
     public_url: str = "http://127.0.0.1:5000"
-    #: Name shown in the staff header.
-    municipality_name: str = "Kundröst"
+    #: The municipality's name ("Nacka kommun"): on every respondent page and
+    #: in its title, so that a customer sees who is asking (app/branding.py),
+    #: and in the staff header. Empty: respondent pages name no one; set it.
+    municipality_name: str = ""
+    #: Path of the municipality's logo, an SVG file, inlined small beside the
+    #: name on respondent pages after cleaning (app/branding.py). Empty: no logo.
+    municipality_logo: str = ""
     #: How long an exchanged invitation link stays valid in the browser before
     #: the customer must open the link again. The answers survive expiry.
     respondent_grant_ttl: timedelta = timedelta(hours=2)
@@ -125,7 +134,8 @@ class Config:
             database_url=env.get("DATABASE_URL", ""),
             secret_key=env.get("SECRET_KEY", ""),
             public_url=env.get("PUBLIC_URL", cls.public_url).rstrip("/"),
-            municipality_name=env.get("MUNICIPALITY_NAME", cls.municipality_name),
+            municipality_name=env.get("MUNICIPALITY_NAME", cls.municipality_name).strip(),
+            municipality_logo=env.get("MUNICIPALITY_LOGO", cls.municipality_logo).strip(),
             respondent_grant_ttl=timedelta(
                 minutes=int(env.get("RESPONDENT_GRANT_MINUTES", "120"))
             ),
@@ -149,6 +159,8 @@ class Config:
         )
 
     def __post_init__(self) -> None:
+        if len(self.municipality_name) > MUNICIPALITY_NAME_MAX:
+            raise ConfigError(f"MUNICIPALITY_NAME is longer than {MUNICIPALITY_NAME_MAX} characters")
         if self.min_cell_size < MIN_CELL_SIZE_FLOOR:
             raise ConfigError(f"MIN_CELL_SIZE must be at least {MIN_CELL_SIZE_FLOOR}, not {self.min_cell_size}")
         try:

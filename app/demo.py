@@ -55,6 +55,11 @@ from .surveys.definition import (
 )
 from .surveys.services import load_builtin
 
+#: The demo's fictional municipality, as `make run` serves it (the Makefile's
+#: RUN_ENV sets MUNICIPALITY_NAME and MUNICIPALITY_LOGO to these).
+DEMO_MUNICIPALITY = "Sjöviks kommun"
+DEMO_LOGO = Path(__file__).parent / "static" / "demo" / "logo.svg"
+
 PROVIDERS = [
     # (name, how satisfied its customers tend to be on 1-5, share of invitations answered)
     ("Nordljus Kompetens AB", 4.3, 0.45),

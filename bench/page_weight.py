@@ -7,7 +7,8 @@ request the view triggers is recorded with its response header and (encoded,
 i.e. compressed as served) body bytes from `request.sizes()`. Chromium is
 told to send `Accept-Encoding: gzip, deflate, br` (what it sends over HTTPS).
 
-Budget: 14 KB (14,336 bytes) in at most 3 requests, no web fonts, no
+The app runs as `make run` has it: the demo municipality's name and logo
+in the header (app/branding.py). Budget: 14 KB (14,336 bytes) in at most 3 requests, no web fonts, no
 JavaScript; ratio = value / budget. Measured for every shipped survey in
 every language it has; reported per language for the demo's labour-market
 survey (nacka-arbetsmarknad) and for the heaviest survey in each language.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from app.demo import DEMO_LOGO, DEMO_MUNICIPALITY
 from app.i18n import LANGUAGES
 
 from . import world
@@ -100,15 +102,17 @@ def run(run: Run) -> list[Figure]:
         world.dispose(app)
 
     views: list[PageView] = []
-    # Production settings: Secure cookies (Chromium keeps them on http://localhost).
-    env = app_environment(database_url, SECURE_COOKIES="1")
+    # Production settings: Secure cookies (Chromium keeps them on http://localhost),
+    # and a municipality with a logo in every page's header, as `make run` shows it.
+    env = app_environment(database_url, SECURE_COOKIES="1", MUNICIPALITY_NAME=DEMO_MUNICIPALITY,
+                          MUNICIPALITY_LOGO=str(DEMO_LOGO))
     with gunicorn("app-page-weight", "app:create_app()", env, run.workdir) as server, sync_playwright() as pw:
         base = f"http://localhost:{server.port}"
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             for campaign in campaigns:
                 for language, token in campaign.tokens.items():
-                    views.append(_view(browser, f"{base}/s/{token}", campaign.survey_key, language))
+                    views.append(first_view(browser, f"{base}/s/{token}", campaign.survey_key, language))
         finally:
             browser.close()
 
@@ -124,7 +128,15 @@ def run(run: Run) -> list[Figure]:
     return _figures(views)
 
 
-def _view(browser, url: str, survey: str, language: str) -> PageView:
+def first_view(browser, url: str, survey: str, language: str) -> PageView:
+    """What a phone downloads when it opens the link `url` and is shown the survey.
+
+    `browser` is a Playwright Chromium; each view gets a fresh context (no
+    cache, no cookies) with the phone's viewport and Accept-Encoding. Raises
+    RuntimeError when the view does not end on the survey form. Also used by
+    tests/browser/test_first_screen.py, so the test and this benchmark count
+    the same bytes.
+    """
     context = browser.new_context(viewport=VIEWPORT, is_mobile=True, has_touch=True, device_scale_factor=2,
                                   extra_http_headers={"Accept-Encoding": ACCEPT_ENCODING})
     try:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import pytest
 from browserkit import AXE_SCRIPT, CHROMIUM, CHROMIUM_ARGS, PHONE, ROOT, SurveyKit, missing, record_errors
 
+from app.demo import DEMO_LOGO, DEMO_MUNICIPALITY
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -56,6 +58,12 @@ def phone(browser, live_server):
     yield open_phone
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def config(config):
+    """Pages as a municipality shows them: the demo's name and logo in every header (app/branding.py)."""
+    return config.with_overrides(municipality_name=DEMO_MUNICIPALITY, municipality_logo=str(DEMO_LOGO))
 
 
 @pytest.fixture
