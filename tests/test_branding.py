@@ -15,6 +15,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+from werkzeug.routing.converters import NumberConverter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,7 +26,7 @@ from app.config import Config, ConfigError
 from app.db import db_session
 from app.respond.grant import GRANT_KEY
 
-from .conftest import build_world, csrf_token_from
+from .conftest import build_world
 from .helpers import definition_of, full_answers, open_survey, submit, translated
 
 NAME = "Upplands Väsby kommun"
@@ -56,7 +57,7 @@ def assert_names_the_municipality(response, where: str, *, logo: bool = True) ->
 
 def fill(rule) -> dict:
     """Values for a rule's arguments: an id that exists nowhere, a token nobody was given."""
-    return {name: 987654 if type(converter).__name__ == "IntegerConverter" else "Zz9" * 7 + "Q"
+    return {name: 987654 if isinstance(converter, NumberConverter) else "Zz9" * 7 + "Q"
             for name, converter in rule._converters.items()}
 
 
