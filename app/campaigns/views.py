@@ -15,6 +15,7 @@ from ..i18n import LANGUAGES, current_language
 from ..mixing.queries import waiting_count
 from ..organisation.models import Programme, Provider
 from ..surveys.models import SurveyVersion
+from ..surveys.queries import current_versions
 from . import queries
 from .forms import CampaignForm, InvitationForm
 from .models import Campaign
@@ -47,7 +48,8 @@ def index():
 @requires(Permission.MANAGE_CAMPAIGNS)
 def new():
     form = CampaignForm()
-    versions = list(db_session.scalars(select(SurveyVersion).order_by(SurveyVersion.key, SurveyVersion.version)))
+    # Only each survey's newest version: older ones are kept for the campaigns made on them.
+    versions = current_versions(db_session)
     form.survey_version.choices = [
         SelectChoice(v.id, f"{v.title_in(current_language().code)} (v{v.version})") for v in versions
     ]

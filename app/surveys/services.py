@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .definition import DefinitionError, SurveyDefinition, parse_definition
+from .definition import DefinitionError, Question, ScaleQuestion, SurveyDefinition, parse_definition
 from .models import SurveyVersion
 
 LIBRARY_DIR = Path(__file__).parent / "library"
@@ -41,7 +41,18 @@ def digest(document: dict) -> str:
 
 
 def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool]:
-    """Store a validated document; (version, created). Same key+version must mean same content."""
+    """Store a validated document as a survey version.
+
+    Takes a document as `read_document` returns it; returns (the stored
+    version, True if it was stored now / False if it was there already).
+    A stored version is never changed: campaigns and their answers keep
+    pointing at it, so loading a changed survey needs a higher `version`.
+
+    Raises DefinitionError when the document is invalid, when the same key
+    and version is already stored with other content, or when a question key
+    that another version of the survey uses changes its kind (see
+    `question_kind`).
+    """
     definition: SurveyDefinition = parse_definition(document)
     existing = session.scalar(
         select(SurveyVersion).where(
@@ -56,6 +67,7 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
                 "content; raise 'version' in the file to load a changed survey"
             )
         return existing, False
+    _check_question_kinds(session, definition)
     version = SurveyVersion(
         key=definition.key, version=definition.version, document=document, digest=document_digest
     )
@@ -64,5 +76,39 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
     return version, True
 
 
+def question_kind(question: Question) -> tuple[str, str | None, int | None]:
+    """What a question's stored answers mean: (type, scale name, scale points).
+
+    Two versions of a survey may word a question differently, but answers
+    stored under one key must stay comparable across versions (a trend over
+    years reads them by key): a yes/no answer (0/1) and a 1-5 rating, or an
+    agreement and an amount on different 1-5 scales, must not share a key.
+    """
+    scale = question.scale if isinstance(question, ScaleQuestion) else None
+    return (question.type, scale.name if scale else None, scale.points if scale else None)
+
+
+def _check_question_kinds(session: Session, definition: SurveyDefinition) -> None:
+    new_kinds = {question.key: question_kind(question) for question in definition.questions}
+    others = session.scalars(
+        select(SurveyVersion).where(SurveyVersion.key == definition.key, SurveyVersion.version != definition.version)
+    )
+    for other in others:
+        for question in other.definition.questions:
+            kind = new_kinds.get(question.key)
+            if kind is not None and kind != question_kind(question):
+                raise DefinitionError(
+                    f"{definition.key} version {definition.version}: question {question.key!r} is "
+                    f"{_describe(kind)} but {_describe(question_kind(question))} in version {other.version}; "
+                    "answers of another kind need a new question key"
+                )
+
+
+def _describe(kind: tuple[str, str | None, int | None]) -> str:
+    question_type, scale, points = kind
+    return f"a {question_type} question" + (f" on scale {scale!r} ({points} points)" if scale else "")
+
+
 def load_builtin(session: Session) -> list[SurveyVersion]:
+    """Store every survey file in the library (see `store_version`); the stored versions, in file order."""
     return [store_version(session, read_document(path))[0] for path in builtin_files()]
