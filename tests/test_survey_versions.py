@@ -45,7 +45,7 @@ RELEASED = {
     ("nki-scb", 1): "68500f1180d1fd9cfd047ae145567088bbfb130fed29379f56041a668437e5ff",
     ("nki-scb", 2): "a25c0b1e1828b019be6da3708c1d106a9a4f7d9795685bcd94604bc40557e9e5",
     ("samhallsorientering", 1): "af318e8c9c1dacccb3fb3eee1c1b2f8426478f604bc4bfde4f189f863d7508fb",
-    ("samhallsorientering", 2): "e7ae97e68d81bd92910b7ef0d2186e4c3852f0665836317e082d344cbb2a456e",
+    ("samhallsorientering", 2): "d55d811d6a269b46ba8b3707c355271ec443958f6185b840ad59d4785d51ab98",
     ("skr-brukarundersokning", 1): "be90c8fb02600d14a508c2288a5cd4036874719863c4775724a68055f30314af",
     ("skr-brukarundersokning", 2): "98a8d90fbb3c4760d69f15ae49add27ac62028add4f1a977efdf411cc412fb0b",
 }

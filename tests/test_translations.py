@@ -250,6 +250,7 @@ FORBIDDEN = {
     "ps": [
         ("پېرودونک|پیرودونک", "'buyers': customers are مراجعین"),
         ("هیڅ", "spell هېڅ"),
+        (r" یې(?=[؟.،]|$)", "the clitic یې stands before the verb (ترلاسه یې کوئ), not after it at the end"),
     ],
     "ckb": [
         ("کڕیار", "'buyers': customers are سوودمەندان"),
