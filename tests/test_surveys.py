@@ -76,6 +76,10 @@ BROKEN = [
     ("index on yes/no", lambda d: d["index"].update(questions=["q2"]), "not a scale question"),
     ("scb100 on 5 points", lambda d: d["index"].update(method="scb100"), "10-point"),
     ("bad method", lambda d: d["index"].update(method="median"), "method must be"),
+    ("two thresholds in a share", lambda d: (
+        d["scales"].update(t={**d["scales"]["s"], "positive_from": 3}),
+        d["sections"][0]["questions"].append({"key": "q3", "type": "scale", "scale": "t", "text": d["title"]}),
+        d["index"].update(method="share_positive", questions=["q1", "q3"])), "one positive_from"),
     ("bad key", lambda d: d.update(key="Not OK"), "survey key"),
     ("version zero", lambda d: d.update(version=0), "positive integer"),
 ]
