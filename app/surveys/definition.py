@@ -392,12 +392,6 @@ class _Parser:
             raise DefinitionError("index: all index questions must use scales of one size")
         if method == "scb100" and scales != {10}:
             raise DefinitionError("index: scb100 needs 10-point scale questions")
-        if method == "share_positive":
-            # The share counts answers >= positive_from; one threshold must hold for
-            # every index question (analytics reads it from the first one).
-            thresholds = {by_key[key].scale.positive_from for key in keys}  # type: ignore[union-attr]
-            if len(thresholds) != 1:
-                raise DefinitionError("index: share_positive needs one positive_from on all index questions' scales")
         weights = raw.get("weights")
         if weights is not None:
             if method != "scb100":

@@ -29,10 +29,27 @@ def read_document(path: Path) -> dict:
     # A JSON round trip gives exactly what a JSON column will return later.
     document = json.loads(json.dumps(raw, ensure_ascii=False))
     try:
-        parse_definition(document)
+        check_new_definition(parse_definition(document))
     except DefinitionError as error:
         raise DefinitionError(f"{path.name}: {error}") from error
     return document
+
+
+def check_new_definition(definition: SurveyDefinition) -> None:
+    """Rules for a survey being loaded now, beyond what every stored version met.
+
+    `parse_definition` also reads versions stored long ago, so a rule added
+    later lives here: it refuses a new file without making an old campaign's
+    version unreadable. Raises DefinitionError.
+
+    - share_positive: one `positive_from` on every index question's scale
+      (the results read the threshold from the first index question).
+    """
+    index = definition.index
+    if index.method == "share_positive":
+        thresholds = {definition.question(key).scale.positive_from for key in index.questions}  # type: ignore[attr-defined]
+        if len(thresholds) != 1:
+            raise DefinitionError("index: share_positive needs one positive_from on all index questions' scales")
 
 
 def digest(document: dict) -> str:
@@ -54,6 +71,7 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
     `question_kind`).
     """
     definition: SurveyDefinition = parse_definition(document)
+    check_new_definition(definition)
     existing = session.scalar(
         select(SurveyVersion).where(
             SurveyVersion.key == definition.key, SurveyVersion.version == definition.version
