@@ -242,6 +242,9 @@ FORBIDDEN = {
         ("عرضه‌کنند", "'supplier of goods': a provider is موسسه"),
         ("سالمند", "Iranian usage: افراد مسن or کهن‌سالان"),
         ("معاش", "in Dari معاش is a monthly salary: making a living is تأمین مصارف زندگی"),
+        # Iranian words where the Dari texts use their own (translations/STATUS.md).
+        (r"\b(پرونده|کلاس|معلم|مدرسه|کودکان|بله|پیامک|تلفن|اسکن|کد)\b",
+         "Iranian Persian: Dari says دوسیه، صنف، استاد، مکتب، اطفال، بلی، پیام کوتاه، تیلفون، سکن، کود"),
     ],
     "ar": [
         ("العملاء", "'buyers': customers are المستفيدون"),
@@ -258,6 +261,8 @@ FORBIDDEN = {
     ],
     "ti": [
         ("ምላሽ", "Amharic-leaning: an answer is መልሲ"),
+        (r"(^|\s)አ", "Amharic spelling: Tigrinya writes ኣ"),
+        ("ነው|እባክ", "Amharic (copula ነው, 'please' እባክ): Tigrinya says እዩ, በጃኹም"),
         ("ብኤስኤምኤስ", "write ብጽሑፍ መልእኽቲ (SMS), as the interface does"),
     ],
     "uk": [
