@@ -135,7 +135,7 @@ def test_results_page_in_several_languages(app, client, world, make_user):
         page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
         assert translated("Response rate, single-use links", language) in page
         # The survey is named by its title in the reader's language, not by its file key.
-        assert f"{definition.title[language]} (v2)" in page  # the Nacka survey is at version 2
+        assert f"{definition.title[language]} (v3)" in page  # the Nacka survey is at version 3
 
 
 def test_merged_providers_are_one_row_and_count_in_the_total(app, client, world, make_user):

@@ -12,7 +12,7 @@ from app.db import db_session
 from app.i18n import LANGUAGES
 from app.surveys.definition import DefinitionError, parse_definition
 from app.surveys.models import SurveyVersion
-from app.surveys.services import builtin_files, read_document
+from app.surveys.services import builtin_files, read_document, store_version
 
 BUILTIN = {path.stem: path for path in builtin_files()}
 
@@ -87,6 +87,17 @@ def test_broken_definitions_are_refused_with_a_reason(name, breaks, message):
     breaks(document)
     with pytest.raises(DefinitionError, match=message):
         parse_definition(document)
+
+
+def test_a_share_of_positive_answers_needs_one_threshold(app):
+    """Checked when a survey is loaded (not when a stored version is read back)."""
+    document = minimal()
+    document["scales"]["t"] = {**document["scales"]["s"], "positive_from": 3}
+    document["sections"][0]["questions"].append({"key": "q3", "type": "scale", "scale": "t", "text": document["title"]})
+    document["index"] = {"method": "share_positive", "questions": ["q1", "q3"]}
+    assert parse_definition(document).index.method == "share_positive"  # an old stored version still reads
+    with app.app_context(), pytest.raises(DefinitionError, match="one positive_from"):
+        store_version(db_session, document)
 
 
 def test_scale_answers_are_checked_by_their_question_type():

@@ -18,6 +18,7 @@ from ..mixing.queries import waiting_count
 from ..organisation.models import Programme, Provider
 from ..spreadsheets import csv_response
 from ..surveys.models import SurveyVersion
+from ..surveys.queries import current_versions
 from . import queries, shown
 from .forms import CampaignForm, InvitationForm
 from .models import Campaign, InvitationBatch
@@ -51,7 +52,8 @@ def index():
 @once()
 def new():
     form = CampaignForm()
-    versions = list(db_session.scalars(select(SurveyVersion).order_by(SurveyVersion.key, SurveyVersion.version)))
+    # Only each survey's newest version: older ones are kept for the campaigns made on them.
+    versions = current_versions(db_session)
     form.survey_version.choices = [
         SelectChoice(v.id, f"{v.title_in(current_language().code)} (v{v.version})") for v in versions
     ]

@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .definition import DefinitionError, SurveyDefinition, parse_definition
+from .definition import DefinitionError, Question, ScaleQuestion, SurveyDefinition, parse_definition
 from .models import SurveyVersion
 
 LIBRARY_DIR = Path(__file__).parent / "library"
@@ -30,10 +30,27 @@ def read_document(path: Path) -> dict:
     # A JSON round trip gives exactly what a JSON column will return later.
     document = json.loads(json.dumps(raw, ensure_ascii=False))
     try:
-        parse_definition(document)
+        check_new_definition(parse_definition(document))
     except DefinitionError as error:
         raise DefinitionError(f"{path.name}: {error}") from error
     return document
+
+
+def check_new_definition(definition: SurveyDefinition) -> None:
+    """Rules for a survey being loaded now, beyond what every stored version met.
+
+    `parse_definition` also reads versions stored long ago, so a rule added
+    later lives here: it refuses a new file without making an old campaign's
+    version unreadable. Raises DefinitionError.
+
+    - share_positive: one `positive_from` on every index question's scale
+      (the results read the threshold from the first index question).
+    """
+    index = definition.index
+    if index.method == "share_positive":
+        thresholds = {definition.question(key).scale.positive_from for key in index.questions}  # type: ignore[attr-defined]
+        if len(thresholds) != 1:
+            raise DefinitionError("index: share_positive needs one positive_from on all index questions' scales")
 
 
 def digest(document: dict) -> str:
@@ -43,8 +60,20 @@ def digest(document: dict) -> str:
 
 
 def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool]:
-    """Store a validated document; (version, created). Same key+version must mean same content."""
+    """Store a validated document as a survey version.
+
+    Takes a document as `read_document` returns it; returns (the stored
+    version, True if it was stored now / False if it was there already).
+    A stored version is never changed: campaigns and their answers keep
+    pointing at it, so loading a changed survey needs a higher `version`.
+
+    Raises DefinitionError when the document is invalid, when the same key
+    and version is already stored with other content, or when a question key
+    that another version of the survey uses changes its kind (see
+    `question_kind`).
+    """
     definition: SurveyDefinition = parse_definition(document)
+    check_new_definition(definition)
     existing = session.scalar(
         select(SurveyVersion).where(
             SurveyVersion.key == definition.key, SurveyVersion.version == definition.version
@@ -58,6 +87,7 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
                 "content; raise 'version' in the file to load a changed survey"
             )
         return existing, False
+    _check_question_kinds(session, definition)
     version = SurveyVersion(
         key=definition.key, version=definition.version, document=document, digest=document_digest
     )
@@ -66,8 +96,41 @@ def store_version(session: Session, document: dict) -> tuple[SurveyVersion, bool
     return version, True
 
 
+def question_kind(question: Question) -> tuple[str, str | None, int | None]:
+    """What a question's stored answers mean: (type, scale name, scale points).
+
+    Two versions of a survey may word a question differently, but answers
+    stored under one key must stay comparable across versions (a trend over
+    years reads them by key): a yes/no answer (0/1) and a 1-5 rating, or an
+    agreement and an amount on different 1-5 scales, must not share a key.
+    """
+    scale = question.scale if isinstance(question, ScaleQuestion) else None
+    return (question.type, scale.name if scale else None, scale.points if scale else None)
+
+
+def _check_question_kinds(session: Session, definition: SurveyDefinition) -> None:
+    new_kinds = {question.key: question_kind(question) for question in definition.questions}
+    others = session.scalars(
+        select(SurveyVersion).where(SurveyVersion.key == definition.key, SurveyVersion.version != definition.version)
+    )
+    for other in others:
+        for question in other.definition.questions:
+            kind = new_kinds.get(question.key)
+            if kind is not None and kind != question_kind(question):
+                raise DefinitionError(
+                    f"{definition.key} version {definition.version}: question {question.key!r} is "
+                    f"{_describe(kind)} but {_describe(question_kind(question))} in version {other.version}; "
+                    "answers of another kind need a new question key"
+                )
+
+
+def _describe(kind: tuple[str, str | None, int | None]) -> str:
+    question_type, scale, points = kind
+    return f"a {question_type} question" + (f" on scale {scale!r} ({points} points)" if scale else "")
+
+
 def load_builtin(session: Session) -> list[SurveyVersion]:
-    """Store every built-in survey version not yet in the database; the versions in file order.
+    """Store every survey file in the library (see `store_version`); the stored versions, in file order.
 
     Raises DefinitionError for an invalid file or a changed file whose version was not raised.
     """
