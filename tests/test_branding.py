@@ -146,7 +146,7 @@ def test_the_page_of_a_crash_names_the_municipality(config, tmp_path):
 def test_the_survey_title_names_survey_and_municipality(app, client, world):
     page, _ = open_survey(client, world.invite(app, "sv")[0])
     (title,) = TITLE.findall(page.get_data(as_text=True))
-    assert title == f"Vad tycker du om din jobbcoachning? · {NAME}"
+    assert title == f"Vad tycker du om stödet du får för att komma ut i arbete? · {NAME}"  # Nacka v3
 
 
 def test_without_a_name_nothing_pretends_to_be_one(migrated, tmp_path):

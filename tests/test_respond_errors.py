@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from app.i18n import LANGUAGES
 from app.i18n.cli import catalog_path
 
+from .conftest import build_world
 from .helpers import count_stored, definition_of, full_answers, open_survey, submit, waiting_sheets
 
 #: The issue's example: 990 letters and 10 line breaks - 1,000 characters to
@@ -33,7 +34,7 @@ TOO_LONG = {
     "en": "Your text is too long. Please shorten it to at most 1000 characters.",
     "sv": "Texten är för lång. Korta den till högst 1000 tecken.",
     # Persian digits, as the rest of a Persian page.
-    "fa": "متن شما خیلی بلند است. لطفاً آن را به حداکثر ۱۰۰۰ نویسه کوتاه کنید.",
+    "fa": "متن شما خیلی طولانی است. لطفاً آن را به حداکثر ۱۰۰۰ حرف کوتاه کنید.",
 }
 NOT_A_CHOICE = {
     "en": "The answer sent is not one of this question&#39;s choices. Please choose one of the answers shown.",
@@ -94,9 +95,13 @@ def test_the_text_box_stops_where_the_server_does(app, client, world):
     assert f'<textarea id="a-{text_key}" name="{text_key}" maxlength="1000"' in page.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("kind", ["scale", "yesno", "choice"])
+# Each kind of question in a built-in survey that has one (Nacka v3 has no yes/no question).
+@pytest.mark.parametrize(("kind", "survey_key"), [
+    ("scale", "nacka-arbetsmarknad"), ("yesno", "samhallsorientering"), ("choice", "nacka-arbetsmarknad"),
+], ids=["scale", "yesno", "choice"])
 @pytest.mark.parametrize("language", ["en", "sv"])
-def test_a_value_never_offered_says_so_on_its_field_and_keeps_the_rest(app, client, world, kind, language):
+def test_a_value_never_offered_says_so_on_its_field_and_keeps_the_rest(app, client, kind, survey_key, language):
+    world = build_world(app, survey_key)
     definition = definition_of(app, world)
     key = keys_of_type(definition, kind)[0]
     answers = full_answers(definition, 2)

@@ -376,7 +376,7 @@ STATES = [
     ("validation error", 422, "Your text is too long. Please shorten it to at most %(num)d characters.",
      {"sv": "Texten är för lång. Korta den till högst 1000 tecken.",
       "en": "Your text is too long. Please shorten it to at most 1000 characters.",
-      "fa": "متن شما خیلی بلند است. لطفاً آن را به حداکثر ۱۰۰۰ نویسه کوتاه کنید."}, True),
+      "fa": "متن شما خیلی طولانی است. لطفاً آن را به حداکثر ۱۰۰۰ حرف کوتاه کنید."}, True),
     ("required questions not answered", 200, "You have not answered %(num)d question:",
      {"sv": "Du har inte svarat på 2 frågor:", "en": "You have not answered 2 questions:",
       "fa": "به ۲ سؤال پاسخ نداده‌اید:"}, True),

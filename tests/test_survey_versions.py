@@ -30,7 +30,8 @@ from app.surveys.models import SurveyVersion
 from app.surveys.queries import current_versions
 from app.surveys.services import builtin_files, digest, read_document, store_version
 
-from .conftest import ROOT, csrf_token_from, login, mixer_of
+from .conftest import ROOT, login, mixer_of
+from .forms import hidden_fields
 from .helpers import open_survey, submit
 from .test_surveys import minimal
 
@@ -171,13 +172,14 @@ def test_a_campaign_keeps_its_version_and_its_answers_when_the_library_changes(a
         new_version_id = db_session.scalar(select(SurveyVersion.id).where(
             SurveyVersion.key == "skr-brukarundersokning", SurveyVersion.version == 2))
     refused = staff.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_token_from(form), "name": "Brukarundersökning VT", "survey_version": old_version_id,
+        **hidden_fields(form, "/staff/campaigns/new", "/staff/campaigns/new"), "name": "Brukarundersökning VT", "survey_version": old_version_id,
         "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
         "providers": [provider_id], "programmes": [programme_id], "languages": ["sv"],
     })
-    assert refused.status_code == 200  # version 1 is not a choice for a new campaign
+    assert refused.status_code == 422  # version 1 is not a choice for a new campaign
+    form = staff.get("/staff/campaigns/new").get_data(as_text=True)  # a new form key, as a person starts again
     created = staff.post("/staff/campaigns/new", data={
-        "csrf_token": csrf_token_from(form), "name": "Brukarundersökning VT", "survey_version": new_version_id,
+        **hidden_fields(form, "/staff/campaigns/new", "/staff/campaigns/new"), "name": "Brukarundersökning VT", "survey_version": new_version_id,
         "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=30)).isoformat(),
         "providers": [provider_id], "programmes": [programme_id], "languages": ["sv"],
     })
