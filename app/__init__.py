@@ -25,11 +25,23 @@ compress = Compress()
 
 
 class KundrostFlask(Flask):
+    """Flask, logging an unhandled exception without a respondent page's path (app/logs.py)."""
+
     def log_exception(self, exc_info) -> None:
+        """Log `exc_info` as Flask does, naming a respondent page's route pattern instead of its path."""
         logs.log_exception_anonymously(self, exc_info)
 
 
 def create_app(config: Config | None = None, *, instance_path: str | None = None) -> Flask:
+    """The WSGI application, built from `config` (default: `Config.from_env()`).
+
+    `instance_path` is the folder of the embedded SQLite file and the
+    generated secret key (default: Flask's `instance/`); it is created if
+    missing. Besides the blueprints it serves "/" (the home page) and
+    "/health" ({"status": "ok"} once the database answers a query).
+    Raises ConfigError for an unusable setting or MUNICIPALITY_LOGO, and
+    ValueError (from `Config.from_env`) for a number that does not parse.
+    """
     config = config or Config.from_env()
     app = KundrostFlask(
         __name__, instance_path=instance_path, instance_relative_config=True, static_folder=None

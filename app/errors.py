@@ -14,6 +14,15 @@ from .respond.views import form_unreadable_page, handle_csrf_error, use_responde
 
 
 def init_app(app: Flask) -> None:
+    """Register the error pages: every HTTP error and a refused CSRF token.
+
+    An HTTP error gets error.html in the visitor's language with its own
+    status (a 429 also Retry-After, in seconds); a respondent POST refused
+    with 400 or 413 gets the respondent page saying its answers could not be
+    read. A refused CSRF token gets 400 "the form had expired" (on a
+    respondent page, the answers typed are kept as a draft), except that a
+    sign-in or sign-out already done gets the 303 the first one got.
+    """
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
 

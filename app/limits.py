@@ -9,8 +9,8 @@ proxies, the address the nearest trusted proxy saw (ProxyFix in
 app/__init__.py), never one the client wrote itself.
 
 Staff sign-in is limited three ways, counting only failed attempts
-(SIGN_IN_LIMITS in app/accounts/views.py; docs/operations.md explains the
-numbers).
+(SIGN_IN_PER_CLIENT, SIGN_IN_PER_ACCOUNT_AND_CLIENT and SIGN_IN_PER_ACCOUNT
+in app/accounts/views.py; docs/operations.md explains the numbers).
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ def limit(rule, **options):
 
 @limiter.request_filter
 def skips_this_request() -> bool:
+    """Flask-Limiter's request filter: True (skip all limit work) when the request's view declares no `limit`."""
     return not _declares_a_limit(current_app.view_functions.get(request.endpoint))
 
 

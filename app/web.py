@@ -59,6 +59,7 @@ HSTS = "max-age=31536000"
 
 
 def load_styles() -> dict[str, Markup]:
+    """Every stylesheet of app/static/css, comments stripped, as {file stem: CSS} to inline in pages."""
     return {
         path.stem: Markup(CSS_COMMENT.sub("", path.read_text()).strip())
         for path in sorted(STYLES_DIR.glob("*.css"))
@@ -66,6 +67,12 @@ def load_styles() -> dict[str, Markup]:
 
 
 def content_security_policy(styles: dict[str, Markup]) -> str:
+    """The Content-Security-Policy value: nothing by default (so no script), and only what the pages need.
+
+    Styles only as the SHA-256 hashes of `styles` (the inline
+    stylesheets), images from this site or data: URLs, forms posted to
+    this site only, no framing, no <base>.
+    """
     hashes = " ".join(
         "'sha256-" + base64.b64encode(hashlib.sha256(str(css).encode()).digest()).decode() + "'"
         for css in styles.values()
@@ -107,6 +114,7 @@ class SignedCookieSessions(SecureCookieSessionInterface):
     _serializer = None
 
     def get_signing_serializer(self, app: Flask):
+        """Flask's serializer for `app`, built on the first call that has a secret key and reused after."""
         if self._serializer is None:
             self._serializer = super().get_signing_serializer(app)
         return self._serializer

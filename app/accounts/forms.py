@@ -12,6 +12,8 @@ from .passwords import MIN_LENGTH
 
 
 class LoginForm(FlaskForm):
+    """The staff sign-in form: username (`as_name`, at most USERNAME_MAX characters) and password (at most 200)."""
+
     username = StringField(
         _l("Username"),
         validators=[InputRequired(message=_l("Enter your username.")), Length(max=USERNAME_MAX)],
@@ -26,6 +28,8 @@ class LoginForm(FlaskForm):
 
 
 class PasswordChangeForm(OnceForm):
+    """Change one's own password: the current one, then the new one twice (MIN_LENGTH to 200 characters, both alike)."""
+
     current = PasswordField(
         _l("Current password"),
         validators=[InputRequired(message=_l("Enter your password.")), Length(max=200)],

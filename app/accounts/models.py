@@ -16,6 +16,9 @@ USERNAME_MAX = 80
 
 
 class Role(str, enum.Enum):
+    """A staff account's role, stored as its value; what each may do is `policy.ROLE_PERMISSIONS`."""
+
+    #: Everything, accounts included.
     ADMIN = "admin"
     #: A quality developer: creates campaigns, reads all results.
     ANALYST = "analyst"
@@ -26,6 +29,12 @@ class Role(str, enum.Enum):
 
 
 class User(UserMixin, Base):
+    """A staff account (table `staff_user`); an inactive one cannot sign in.
+
+    A provider-role account names its one provider and no other role has
+    one (a database check).
+    """
+
     __tablename__ = "staff_user"
     __table_args__ = (
         CheckConstraint(
@@ -65,4 +74,5 @@ class User(UserMixin, Base):
 
     @property
     def password_fingerprint(self) -> str:
+        """16 hex digits of the SHA-256 of the password hash: a new password, a new value (see `get_id`)."""
         return hashlib.sha256(self.password_hash.encode()).hexdigest()[:16]

@@ -16,6 +16,8 @@ from .models import Role
 
 
 class Permission(enum.Enum):
+    """Something a staff user may do; roles grant them (`ROLE_PERMISSIONS`)."""
+
     MANAGE_USERS = "manage_users"
     MANAGE_ORGANISATION = "manage_organisation"
     MANAGE_CAMPAIGNS = "manage_campaigns"
@@ -37,16 +39,23 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 
 
 def allows(user, permission: Permission) -> bool:
+    """Whether `user` (a User, or Flask-Login's anonymous user) is signed in, active, and granted `permission`."""
     if not getattr(user, "is_authenticated", False) or not getattr(user, "active", False):
         return False
     return permission in ROLE_PERMISSIONS.get(user.role, frozenset())
 
 
 def can(permission: Permission) -> bool:
+    """`allows` for this request's user (`current_user`); templates call it to show what the user may use."""
     return allows(current_user, permission)
 
 
 def requires(permission: Permission):
+    """View decorator: the view runs only for a signed-in, active user who `can(permission)`.
+
+    Not signed in: a redirect (302) to the sign-in page with `next`
+    (Flask-Login's `login_required`); signed in without the permission: 403.
+    """
     def decorator(view):
         @wraps(view)
         @login_required

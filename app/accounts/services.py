@@ -66,6 +66,12 @@ def find_user(session: Session, username: str) -> User | None:
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:
+    """The active account whose username matches `username` (`match_key`) and whose password is `password`, else None.
+
+    Costs one argon2 check whether or not the account exists (equal
+    timing). On success, a hash made with older argon2 parameters is
+    replaced and committed.
+    """
     user = find_user(session, username)
     # verify_password runs the full hash also for unknown users: equal timing.
     if not verify_password(user.password_hash if user else None, password):

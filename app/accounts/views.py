@@ -130,6 +130,13 @@ def home():
 @limit("10 per minute", methods=["POST"])
 @once()
 def password():
+    """GET: the change-password form. POST: change it, then 303 to the staff home with a notice.
+
+    The session is renewed for the new password, and every other session of
+    the account is signed out (User.get_id). 422 with the form's errors, a
+    wrong current password among them. Once per submission (`once`); at
+    most 10 POSTs a minute per client (429). Needs a signed-in user.
+    """
     form = PasswordChangeForm()
     if form.validate_on_submit():
         if change_password(db_session, current_user, form.current.data, form.new.data):

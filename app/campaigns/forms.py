@@ -10,11 +10,20 @@ from ..idempotency import OnceForm
 
 
 class MultiCheckboxField(SelectMultipleField):
+    """A multiple choice shown as a list of checkboxes, one per choice."""
+
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
 
 class CampaignForm(OnceForm):
+    """The new-campaign form; the view fills the choices.
+
+    A name (at most 200 characters), a survey version (id), the first and
+    last day (municipal dates, inclusive), and at least one provider (ids),
+    programme (ids) and language (codes).
+    """
+
     name = StringField(
         _l("Name"),
         filters=[as_name],
@@ -38,11 +47,17 @@ class CampaignForm(OnceForm):
     )
 
     def validate_ends_on(self, field):
+        """Refuse a last day before the first day (ValidationError, shown on the field)."""
         if self.starts_on.data and field.data and field.data < self.starts_on.data:
             raise ValidationError(_l("The last day cannot be before the first day."))
 
 
 class InvitationForm(OnceForm):
+    """The form that creates single-use links: how many (1-5000), and for which provider, programme and language.
+
+    The choices are the campaign's own, filled by the view.
+    """
+
     provider = SelectField(_l("Provider"), coerce=int)
     programme = SelectField(_l("Programme"), coerce=int)
     language = SelectField(_l("Language"))

@@ -66,13 +66,17 @@ class Campaign(Base):
 
     @property
     def languages(self) -> list[str]:
+        """The codes of the campaign's link languages ("sv", "prs", ...), sorted."""
         return [row.language for row in self.language_rows]
 
     def is_open_on(self, day: date) -> bool:
+        """Whether `day` (a municipal date) lies within the first and last day, inclusive; finalisation aside."""
         return self.starts_on <= day <= self.ends_on
 
 
 class CampaignLanguage(Base):
+    """One language a campaign's links are made in (a code of LANGUAGES)."""
+
     __tablename__ = "campaign_language"
 
     campaign_id: Mapped[int] = mapped_column(

@@ -10,6 +10,7 @@ from .models import Campaign, Invitation
 
 
 def all_campaigns(session: Session) -> list[Campaign]:
+    """Every campaign, newest first (by first day, then by id)."""
     return list(session.scalars(select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id.desc())))
 
 

@@ -16,7 +16,7 @@ from .tokens import OPEN_LINK_CODE_LENGTH, derived_token, new_token, token_hash
 
 
 class CampaignError(ValueError):
-    pass
+    """A campaign request that cannot be met; the message says why (in English)."""
 
 
 def create_campaign(
@@ -30,7 +30,13 @@ def create_campaign(
     programmes: list[Programme],
     languages: list[str],
 ) -> Campaign:
-    """A campaign with one open link per provider x programme x language."""
+    """Add a campaign with one open link (channel "qr") per provider x programme x language; returns it.
+
+    `starts_on` and `ends_on` are municipal dates, both inclusive;
+    `languages` are codes of LANGUAGES. Raises CampaignError when the
+    campaign ends before it starts or a language is not one the survey
+    version has texts in. Nothing is committed.
+    """
     if ends_on < starts_on:
         raise CampaignError("ends before it starts")
     unsupported = set(languages) - set(survey_version.definition.languages)
@@ -63,6 +69,8 @@ def create_campaign(
 
 @dataclass(frozen=True)
 class IssuedInvitation:
+    """A single-use link just made: its token (22 letters and digits, never stored) and its language code."""
+
     token: str
     language: str
 
@@ -152,6 +160,7 @@ def batch_tokens(seed: bytes, count: int) -> list[str]:
 
 
 def open_links(session: Session, campaign: Campaign) -> list[OpenLink]:
+    """The campaign's open links, ordered by provider id, programme id and language code."""
     return list(
         session.scalars(
             select(OpenLink)

@@ -43,4 +43,5 @@ def token_hash(token: str) -> str:
 
 
 def looks_like_token(value: str, length: int = INVITATION_TOKEN_LENGTH) -> bool:
+    """Whether `value` has the form of `new_token(length)`: exactly `length` ASCII letters and digits."""
     return len(value) == length and all(ch in ALPHABET for ch in value)

@@ -28,20 +28,27 @@ bp = Blueprint("campaigns", __name__, url_prefix="/staff/campaigns", template_fo
 
 
 def public_url(path: str) -> str:
+    """`path` (a path on this site) as an absolute URL under PUBLIC_URL, for links that are sent or printed."""
     return current_app.config["KUNDROST"].public_url + path
 
 
 def invitation_url(token: str) -> str:
+    """The absolute URL of the single-use link with `token`: PUBLIC_URL/s/<token>."""
     return public_url(url_for("respond.open_invitation", token=token))
 
 
 def open_link_url(code: str) -> str:
+    """The absolute URL of the open link with `code`: PUBLIC_URL/o/<code>."""
     return public_url(url_for("respond.open_link", code=code))
 
 
 @bp.get("/")
 @requires(Permission.MANAGE_CAMPAIGNS)
 def index():
+    """GET: every campaign, newest first, with its survey, period and state on today's municipal date.
+
+    Needs MANAGE_CAMPAIGNS.
+    """
     return render_template(
         "campaigns/index.html", campaigns=queries.all_campaigns(db_session), today=local_today()
     )
@@ -51,6 +58,14 @@ def index():
 @requires(Permission.MANAGE_CAMPAIGNS)
 @once()
 def new():
+    """GET: the new-campaign form. POST: create the campaign, then 303 to its page (`show`).
+
+    The form offers each survey's newest version, the active providers and
+    programmes, and every language (all ticked at first). 422 with the
+    form's errors. Once per submission (`once`); needs MANAGE_CAMPAIGNS.
+    A ticked language the chosen survey has no texts in raises
+    CampaignError (`create_campaign`), which nothing here catches.
+    """
     form = CampaignForm()
     # Only each survey's newest version: older ones are kept for the campaigns made on them.
     versions = current_versions(db_session)
@@ -99,6 +114,12 @@ def _invitation_form(campaign: Campaign) -> InvitationForm:
 @bp.get("/<int:campaign_id>")
 @requires(Permission.MANAGE_CAMPAIGNS)
 def show(campaign_id: int):
+    """GET: a campaign's page; 404 for an unknown campaign. Needs MANAGE_CAMPAIGNS.
+
+    It shows the form for single-use links (`invitations`), the links issued
+    and claimed per provider x programme x language (counts), the open
+    links, and how many answers wait to be mixed.
+    """
     campaign = _campaign_or_404(campaign_id)
     return _render_show(campaign, _invitation_form(campaign))
 

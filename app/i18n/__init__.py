@@ -35,6 +35,11 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
+    """Set up Flask-Babel (translations/, Swedish by default, the municipality's time zone) and the templates' helpers.
+
+    Also installs the `?lang=` switch before every request. Fails with an
+    AssertionError when the translations folder is missing.
+    """
     # Flask-Babel resolves relative paths against app/; ours is absolute and must exist.
     assert TRANSLATIONS_DIR.is_dir(), f"translations folder missing: {TRANSLATIONS_DIR}"
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)
@@ -52,6 +57,7 @@ def init_app(app: Flask) -> None:
 
 
 def current_language() -> Language:
+    """The Language this request is served in, by the precedence of the module docstring; chosen once per request."""
     if "language" not in g:
         g.language = _choose_language()
     return g.language
@@ -115,6 +121,7 @@ def set_link_language(code: str) -> None:
 
 
 def choose_explicitly(code: str) -> bool:
+    """Remember `code` in the session as the person's own choice; False (nothing changed) for a code not in LANGUAGES."""
     language = get_language(code)
     if language is None:
         return False

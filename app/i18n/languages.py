@@ -26,6 +26,8 @@ NATIVE_DIGITS = {
 
 @dataclass(frozen=True)
 class Language:
+    """One language of the service: its codes, and what its locale says about showing it (digits, direction, name)."""
+
     #: Public code used in links, data and survey files.
     code: str
     #: Babel locale identifier; also the catalog folder under translations/.
@@ -35,6 +37,7 @@ class Language:
 
     @cached_property
     def locale(self) -> Locale:
+        """The Babel Locale of `babel_locale`, parsed once."""
         return Locale.parse(self.babel_locale)
 
     @property
@@ -62,6 +65,7 @@ class Language:
 
     @property
     def direction(self) -> str:
+        """"rtl" or "ltr", for the HTML dir attribute."""
         # From the locale, never guessed from the text.
         return "rtl" if self.locale.text_direction == "rtl" else "ltr"
 
@@ -100,10 +104,12 @@ ACCEPT_LANGUAGE_ALIASES = {
 
 
 def get_language(code: str | None) -> Language | None:
+    """The Language with public code `code`; None for None, "" or a code not in LANGUAGES."""
     return LANGUAGES.get(code or "")
 
 
 def by_babel_locale(babel_locale: str) -> Language:
+    """The Language served from Babel locale `babel_locale` ("fa_AF" is Dari). Raises KeyError for a locale none uses."""
     for language in LANGUAGES.values():
         if language.babel_locale == babel_locale:
             return language

@@ -10,6 +10,8 @@ from ..idempotency import OnceForm
 
 
 class ProviderForm(OnceForm):
+    """Add a provider: its name (`as_name`, at most NAME_MAX characters), shown to customers as written."""
+
     name = StringField(
         _l("Name"),
         filters=[as_name],
@@ -19,6 +21,8 @@ class ProviderForm(OnceForm):
 
 
 class ProgrammeForm(OnceForm):
+    """Add a programme: its short code (at most CODE_MAX characters) and its name (at most NAME_MAX)."""
+
     code = StringField(
         _l("Code"),
         filters=[as_name],

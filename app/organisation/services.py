@@ -23,9 +23,11 @@ def code_taken(session: Session, code: str) -> bool:
 def add_provider(session: Session, name: str) -> Provider | None:
     """Add a new active provider to the session's transaction (flushed; the caller commits).
 
-    None if the name is taken - then the whole transaction has been rolled
-    back, so the caller's other work in it (a form submission's record) is
-    undone too.
+    None if the name is taken. When the database's unique key found it (a
+    name added meanwhile), the whole transaction has been rolled back, so
+    the caller's other work in it (a form submission's record) is undone
+    too; when the check before found it, nothing was rolled back (`once`
+    rolls back a view that answers without `done`).
 
     `name` should have passed the form's checks (not empty, at most
     NAME_MAX characters once `typed_name` made it NFC).

@@ -25,6 +25,7 @@ bp = Blueprint("organisation", __name__, url_prefix="/staff/organisation", templ
 @bp.get("/")
 @requires(Permission.MANAGE_ORGANISATION)
 def index():
+    """GET: the providers and programmes, active ones first, with the forms that add one. Needs MANAGE_ORGANISATION."""
     return _render_index(ProviderForm(prefix="provider"), ProgrammeForm(prefix="programme"))
 
 
@@ -32,6 +33,11 @@ def index():
 @requires(Permission.MANAGE_ORGANISATION)
 @once()
 def add_provider():
+    """POST: add a provider, then 303 to the organisation page; 422 with the form's errors (a name taken among them).
+
+    A name is taken whatever its case, normalisation or spaces
+    (services.name_taken). Once per submission (`once`); needs MANAGE_ORGANISATION.
+    """
     form = ProviderForm(prefix="provider")
     if form.validate_on_submit():
         provider = store_provider(db_session, form.name.data)
@@ -46,6 +52,10 @@ def add_provider():
 @requires(Permission.MANAGE_ORGANISATION)
 @once()
 def add_programme():
+    """POST: add a programme, then 303 to the organisation page; 422 with the form's errors (a code taken among them).
+
+    Once per submission (`once`); needs MANAGE_ORGANISATION.
+    """
     form = ProgrammeForm(prefix="programme")
     if form.validate_on_submit():
         programme = store_programme(db_session, form.code.data, form.name.data)
@@ -59,12 +69,18 @@ def add_programme():
 @bp.post("/providers/<int:provider_id>/active")
 @requires(Permission.MANAGE_ORGANISATION)
 def toggle_provider(provider_id: int):
+    """POST: make a provider active ("active" = "1") or inactive ("0"), then 303 to the organisation page.
+
+    404 for an unknown provider, 400 for another value. The same form sent
+    twice sets the same state. Needs MANAGE_ORGANISATION.
+    """
     return _toggle(db_session.get(Provider, provider_id))
 
 
 @bp.post("/programmes/<int:programme_id>/active")
 @requires(Permission.MANAGE_ORGANISATION)
 def toggle_programme(programme_id: int):
+    """POST: make a programme active or inactive, as `toggle_provider` does a provider (303; 404, 400)."""
     return _toggle(db_session.get(Programme, programme_id))
 
 

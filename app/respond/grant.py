@@ -43,6 +43,11 @@ OPEN_LINK = "o"
 
 @dataclass(frozen=True)
 class Grant:
+    """What a customer's cookie holds after opening a link: the scope to answer for, and when it was opened.
+
+    Made by `issue`, read back by `current`; see the module docstring.
+    """
+
     #: "i" for a single-use invitation, "o" for an open (QR/poster) link.
     kind: str
     #: Id of the invitation or open link.
@@ -167,6 +172,10 @@ def current() -> Grant | None:
 
 
 def keep_draft(grant: Grant | None, answers: dict[str, str]) -> None:
+    """Keep `answers` (question key -> value as posted) in the cookie as `grant`'s link's draft, replacing any other.
+
+    With `grant` None the draft is bound to no link, and `draft_for` never returns it.
+    """
     session[DRAFT_KEY] = {"for": grant.identity if grant else None, "answers": answers}
 
 

@@ -63,6 +63,8 @@ class Response(Base):
 
 
 class Answer(Base):
+    """One answer of a response: exactly one of value, choice, text and dont_know is set (a database check)."""
+
     __tablename__ = "answer"
     __table_args__ = (
         CheckConstraint(

@@ -28,21 +28,33 @@ from .grant import Grant
 
 
 class LinkState(enum.Enum):
+    """What opening a link found; only VALID gets a grant."""
+
     VALID = "valid"
     #: Unknown and already used look the same from outside, on purpose.
     UNUSABLE = "unusable"
+    #: Before the campaign's first day.
     NOT_YET_OPEN = "not_yet_open"
+    #: After its last day, or finalised.
     CLOSED = "closed"
 
 
 @dataclass(frozen=True)
 class LinkLookup:
+    """What `find_invitation` or `find_open_link` found: the state, and the link and its campaign (None when UNUSABLE)."""
+
     state: LinkState
     link: Invitation | OpenLink | None = None
     campaign: Campaign | None = None
 
 
 def find_invitation(session: Session, token: str, today: date) -> LinkLookup:
+    """Look up the single-use link with `token` on `today` (a municipal date).
+
+    UNUSABLE for an unknown, malformed or used token, alike; CLOSED after
+    the campaign's last day or once it is finalised (used or not);
+    NOT_YET_OPEN before its first day; VALID otherwise.
+    """
     # Hash first, whatever the token looks like, so that every path costs the same.
     digest = token_hash(token)
     row = session.execute(
@@ -57,6 +69,7 @@ def find_invitation(session: Session, token: str, today: date) -> LinkLookup:
 
 
 def find_open_link(session: Session, code: str, today: date) -> LinkLookup:
+    """Look up the open link with `code` on `today` (a municipal date): UNUSABLE if unknown, else as `find_invitation`."""
     row = session.execute(
         select(OpenLink, Campaign)
         .join(Campaign, Campaign.id == OpenLink.campaign_id)
@@ -100,6 +113,10 @@ _SCOPE_QUERY = (
 
 
 def survey_scope(connection: Connection, grant: Grant) -> SurveyScope | None:
+    """`grant`'s survey version (id and definition), campaign's last day and provider's name, in one statement.
+
+    None when the campaign or the provider no longer exists.
+    """
     row = connection.execute(
         _SCOPE_QUERY, {"campaign_id": grant.campaign_id, "provider_id": grant.provider_id}
     ).first()
@@ -128,6 +145,11 @@ class RecentScopes:
         self._entries: dict[tuple[int, int], tuple[float, SurveyScope]] = {}
 
     def get(self, connect: Callable[[], Connection], grant: Grant) -> SurveyScope | None:
+        """`grant`'s scope as read less than `seconds` ago for its campaign and provider, or read now.
+
+        `connect` gives a connection for the read (closed after it). None,
+        and nothing kept, when `survey_scope` finds none.
+        """
         key = (grant.campaign_id, grant.provider_id)
         now = self.clock()
         entry = self._entries.get(key)

@@ -460,7 +460,10 @@ def use_respondent_language() -> None:
 
 
 def form_unreadable_page():
-    """A respondent POST whose form could not be read at all (too large, malformed): 400 or 413."""
+    """The page for a respondent POST whose form could not be read at all (too large, malformed).
+
+    Returns (html, 200); the error handler (app/errors.py) answers it with its own 400 or 413.
+    """
     return _message(
         _("Your answers could not be read"),
         [_("Nothing was sent. Go back, check your answers and send them again.")],
