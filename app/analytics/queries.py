@@ -30,20 +30,29 @@ from ..surveys.definition import SurveyDefinition
 class ProviderResult:
     """One row of the results table: a provider, the merged providers ("provider not shown") or the total.
 
-    `index_value` is on the survey's index scale: 1-5 (mean), 0-100
-    (scb100) or a share in per cent 0-100 (share_positive).
+    Every figure but `index_value` is a count: of mixed responses (answers
+    still waiting are in none) or of single-use links; `response_rate` is
+    0-1. `index_value` is on the survey's index scale: for "mean" the
+    questions' scale, 1..points (1-5 in every shipped survey that uses
+    it); for "scb100" 0-100; for "share_positive" per cent, 0-100 (the page
+    divides by 100 to format it).
     """
 
     #: None for merged providers and for the campaign total (`merged` tells which).
     provider_id: int | None
+    #: "" for merged providers and for the campaign total.
     provider_name: str
+    #: Responses with every required question answered (a count).
     complete: int
+    #: Responses with a required question skipped (a count).
     partial: int
-    #: Responses with at least one answered index question.
+    #: Responses with at least one answered index question (a count): the answers behind `index_value`.
     index_n: int
-    #: None when there are no index answers at all.
+    #: The mean of the personal scores, on the index scale above; None when there are no index answers at all.
     index_value: float | None
+    #: Single-use links issued (a count); 0 for merged providers.
     invitations: int
+    #: Of those, claimed: answers stored, mixed or still waiting (a count).
     invitations_answered: int
     #: Responses whose provider was merged with others to keep k (docs/anonymity.md).
     merged: bool = False
@@ -60,7 +69,15 @@ class ProviderResult:
 
 
 def personal_score(definition: SurveyDefinition):
-    """SQL expression: one response's score from its index answers (aggregate over answers)."""
+    """SQL expression: one response's personal score, aggregated over its index answers' rows.
+
+    Per docs/surveys.md, "Index methods" ("don't know" and skipped
+    questions are left out): "mean", the mean of the values, 1..points;
+    "share_positive", 100 x the share of values >= the scale's
+    `positive_from`, 0-100 (per cent); "scb100", Statistics Sweden's NKI,
+    (weighted mean - 1) x 100 / (points - 1), 0-100, the weights (equal
+    unless the survey gives them) taken over the questions answered.
+    """
     index = definition.index
     value = cast(Answer.value, Float)
     if index.method == "mean":
@@ -76,7 +93,7 @@ def personal_score(definition: SurveyDefinition):
 
 
 def _index_scores(campaign: Campaign, definition: SurveyDefinition):
-    """Subquery (response_id, score) for every response of the campaign with an index answer."""
+    """Subquery (response_id, score) for every response of the campaign with an index answer; score on the index scale."""
     return (
         select(Answer.response_id, personal_score(definition).label("score"))
         .join(Response, Response.id == Answer.response_id)
@@ -91,7 +108,14 @@ def _index_scores(campaign: Campaign, definition: SurveyDefinition):
 
 
 def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResult]:
-    """One row per provider of the campaign (by name), then one for merged providers if any."""
+    """One row per provider of the campaign (by name, case aside), then one for merged providers if any.
+
+    Each row holds counts, the NKI (the mean of its responses' personal
+    scores, on the index scale: see ProviderResult) and the single-use
+    links issued and claimed, from which `response_rate` (0-1) follows.
+    Nothing here hides small figures: the page shows an NKI from fewer
+    than MIN_CELL_SIZE answers as "too few answers".
+    """
     scores = _index_scores(campaign, campaign.survey_version.definition)
     response_rows = session.execute(
         select(
@@ -126,7 +150,7 @@ def campaign_results(session: Session, campaign: Campaign) -> list[ProviderResul
 
 
 def invitation_totals(session: Session, campaign: Campaign) -> dict[int, tuple[int, int]]:
-    """provider id -> (single-use links issued, claimed), summed over
+    """provider id -> (single-use links issued, claimed), both counts, summed over
     `campaigns.queries.invitation_counts` (live invitations, or the finalised
     campaign's `cell_count`)."""
     totals: dict[int, tuple[int, int]] = {}
@@ -137,7 +161,7 @@ def invitation_totals(session: Session, campaign: Campaign) -> dict[int, tuple[i
 
 
 def campaign_total(session: Session, campaign: Campaign, rows: list[ProviderResult]) -> ProviderResult:
-    """The whole campaign: NKI over every response, not a mean of provider means."""
+    """The whole campaign's row: counts summed over `rows`, NKI over every response (not a mean of provider means)."""
     scores = _index_scores(campaign, campaign.survey_version.definition)
     index_n, index_value = session.execute(select(func.count(scores.c.score), func.avg(scores.c.score))).one()
     return ProviderResult(

@@ -230,7 +230,9 @@ class IndexDefinition:
     0-100 index for 10-point scales, (mean - 1) x 100 / 9, with optional
     `weights` per question summing to 1) or "share_positive" (the share of
     answers at or above the scale's `positive_from`, shown in per cent).
-    The conventions are described in docs/surveys.md.
+    Each respondent's index answers give a personal score first, and the
+    index is the mean of those (analytics/queries.py); the conventions are
+    described in docs/surveys.md, "Index methods".
     """
 
     method: str
