@@ -81,6 +81,43 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
         assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
 
 
+def _only_in(value, languages: set[str]):
+    """A survey document with the texts of `languages` only (every mapping keyed by language codes trimmed)."""
+    if isinstance(value, dict):
+        return {key: _only_in(item, languages) for key, item in value.items()
+                if key not in LANGUAGES or key in languages}
+    if isinstance(value, list):
+        return [_only_in(item, languages) for item in value]
+    return value
+
+
+def test_a_language_the_survey_lacks_is_a_form_error_not_a_crash(app, client, world, make_user):
+    # A survey a municipality loads itself may have fewer languages than the ten the form offers.
+    from app.surveys.services import builtin_files, read_document, store_version
+
+    document = _only_in(read_document(builtin_files()[0]), {"sv", "en"})
+    document.update(key="lokal-enkat", languages=["sv", "en"])
+    with app.app_context():
+        version, _created = store_version(db_session, document)
+        db_session.commit()
+        version_id, provider_id = version.id, world.provider_ids[0]
+    make_user(Role.ANALYST, "karin")
+    client.get("/staff/login?lang=en")
+    login(client, "karin")
+    html = client.get("/staff/campaigns/new").get_data(as_text=True)
+    today = stockholm_today()
+    refused = client.post("/staff/campaigns/new", data={
+        **hidden_fields(html, "/staff/campaigns/new", "/staff/campaigns/new"), "name": "Lokal",
+        "survey_version": version_id, "starts_on": today.isoformat(), "ends_on": today.isoformat(),
+        "providers": [provider_id], "programmes": [world.programme_ids[0]], "languages": ["sv", "ar", "ti"],
+    })
+    assert refused.status_code == 422
+    assert ("The chosen survey has no texts in these languages: العربية, ትግርኛ. "
+            "Untick them or choose another survey.") in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
 def test_invitation_links_are_shown_in_the_browser_that_made_them_and_only_hashes_are_kept(
         app, client, world, make_user):
     make_user(Role.ANALYST, "karin")

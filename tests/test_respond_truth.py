@@ -37,7 +37,7 @@ from app.organisation.models import Programme, Provider
 from app.surveys.models import SurveyVersion
 from app.surveys.services import store_version
 
-from .conftest import ROOT, csrf_token_from, mixer_of
+from .conftest import ROOT, csrf_token_from, mixer_of, stockholm_today
 from .helpers import count_stored, definition_of, full_answers, open_survey, submit, translated
 from .test_logs import gunicorn  # noqa: F401 - the real-server fixture, shared with the log tests
 from .test_logs import request as http_request
@@ -203,6 +203,23 @@ def test_every_other_browser_sees_a_used_link_exactly_as_an_unknown_one(app, wor
         assert "<h1>This link cannot be used</h1>" in html_of(used)
 
 
+def test_once_the_survey_closed_a_used_link_is_still_an_unknown_one_to_other_browsers(app, world):
+    token = world.invite(app, "ti")[0]
+    answer(app, world, app.test_client(), token)
+    unused = world.invite(app, "ti")[0]
+    with app.app_context():
+        db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
+        db_session.commit()
+    stranger = app.test_client()
+    english = {"Accept-Language": "en"}
+    used = stranger.get(f"/s/{token}", headers=english)
+    unknown = stranger.get("/s/" + "Q" * len(token), headers=english)
+    assert used.status_code == unknown.status_code == 404
+    assert used.get_data() == unknown.get_data()
+    # An unused link of the closed survey says so: its holder was sent it.
+    assert stranger.get(f"/s/{unused}", headers=english).status_code == 410
+
+
 def test_a_shared_phone_tells_each_customer_about_their_own_link(app, world):
     phone = app.test_client()
     tigrinya, somali = world.invite(app, "ti")[0], world.invite(app, "so")[0]
@@ -218,7 +235,7 @@ def test_the_answering_browser_hears_it_even_once_the_survey_has_closed(app, wor
     phone = app.test_client()
     answer(app, world, phone, token)
     with app.app_context():
-        db_session.get(Campaign, world.campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
         db_session.commit()
     again = phone.get(f"/s/{token}")
     assert again.status_code == 200

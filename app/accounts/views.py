@@ -106,8 +106,11 @@ def settled_without_csrf():
 
 
 def _safe_next(target: str | None) -> str:
-    # Only paths on this site: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only paths on this site: never an open redirect. Browsers read a
+    # backslash as a slash ("/\\evil.example" is "//evil.example") and drop
+    # tabs and line breaks, so a target with any of them is refused.
+    if target and target.startswith("/") and not target.startswith("//") \
+            and not any(character in target for character in "\\\t\r\n"):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

@@ -19,10 +19,10 @@ server-side can show a batch's links again - see docs/anonymity.md.
 from __future__ import annotations
 
 import base64
-import time
 
 from flask import current_app, session
 
+from .. import clock
 from .models import InvitationBatch
 
 SESSION_KEY = "new_links"
@@ -37,7 +37,7 @@ _CHECK = 16
 
 def remember(batch: InvitationBatch, seed: bytes, now: float | None = None) -> float:
     """Keep `seed` (32 bytes) for `batch` in this browser's session; returns until when (Unix time)."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     until = now + current_app.config["KUNDROST"].links_shown.total_seconds()
     kept = [entry for entry in _entries(now) if entry["b"] != batch.id]
     kept.append({
@@ -52,7 +52,7 @@ def remember(batch: InvitationBatch, seed: bytes, now: float | None = None) -> f
 
 def seed_for(batch: InvitationBatch, now: float | None = None) -> tuple[bytes, float] | None:
     """The seed this browser keeps for `batch` and until when, or None (none, or expired)."""
-    now = time.time() if now is None else now
+    now = clock.now() if now is None else now
     for entry in _entries(now):
         if entry["b"] == batch.id and entry["c"] == batch.submission[:_CHECK]:
             return base64.urlsafe_b64decode(entry["s"]), float(entry["u"])

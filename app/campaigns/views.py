@@ -63,8 +63,8 @@ def new():
     The form offers each survey's newest version, the active providers and
     programmes, and every language (all ticked at first). 422 with the
     form's errors. Once per submission (`once`); needs MANAGE_CAMPAIGNS.
-    A ticked language the chosen survey has no texts in raises
-    CampaignError (`create_campaign`), which nothing here catches.
+    A ticked language the chosen survey has no texts in is a form error
+    (a survey loaded by the municipality may have fewer languages).
     """
     form = CampaignForm()
     # Only each survey's newest version: older ones are kept for the campaigns made on them.
@@ -79,7 +79,7 @@ def new():
     form.languages.choices = [SelectChoice(code, language.own_name) for code, language in LANGUAGES.items()]
     if not form.is_submitted():
         form.languages.data = list(LANGUAGES)
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _languages_fit(form):
         campaign = create_campaign(
             db_session,
             name=form.name.data.strip(),
@@ -94,6 +94,17 @@ def new():
         return done(url_for("campaigns.show", campaign_id=campaign.id), _("The campaign was created."))
     # A form with errors is shown again with 422, as every staff form is: nothing was created.
     return render_template("campaigns/new.html", form=form), 422 if form.errors else 200
+
+
+def _languages_fit(form: CampaignForm) -> bool:
+    """Whether the chosen survey has texts in every ticked language; if not, says so on the field."""
+    definition = db_session.get(SurveyVersion, form.survey_version.data).definition
+    missing = [LANGUAGES[code].own_name for code in form.languages.data if code not in definition.languages]
+    if missing:
+        form.languages.errors.append(_(
+            "The chosen survey has no texts in these languages: %(languages)s. Untick them or choose another survey.",
+            languages=", ".join(missing)))
+    return not missing
 
 
 def _campaign_or_404(campaign_id: int) -> Campaign:

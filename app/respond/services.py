@@ -51,8 +51,9 @@ class LinkLookup:
 def find_invitation(session: Session, token: str, today: date) -> LinkLookup:
     """Look up the single-use link with `token` on `today` (a municipal date).
 
-    UNUSABLE for an unknown, malformed or used token, alike; CLOSED after
-    the campaign's last day or once it is finalised (used or not);
+    UNUSABLE for an unknown, malformed or used token, alike (also once the
+    campaign closed); CLOSED for an unused link after the campaign's last
+    day or once it is finalised;
     NOT_YET_OPEN before its first day; VALID otherwise.
     """
     # Hash first, whatever the token looks like, so that every path costs the same.
@@ -82,10 +83,12 @@ def find_open_link(session: Session, code: str, today: date) -> LinkLookup:
 
 
 def _lookup(link, campaign: Campaign, today: date, *, used: bool) -> LinkLookup:
-    if today > campaign.ends_on or campaign.finalised_on is not None:
-        return LinkLookup(LinkState.CLOSED, link, campaign)
+    # A used link first: "closed" would tell a stranger holding it that the
+    # link was real, where an unknown one says "cannot be used".
     if used:
         return LinkLookup(LinkState.UNUSABLE)
+    if today > campaign.ends_on or campaign.finalised_on is not None:
+        return LinkLookup(LinkState.CLOSED, link, campaign)
     if today < campaign.starts_on:
         return LinkLookup(LinkState.NOT_YET_OPEN, link, campaign)
     return LinkLookup(LinkState.VALID, link, campaign)
