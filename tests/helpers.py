@@ -90,3 +90,20 @@ def translated(msgid: str, language: str) -> str:
 
     catalog = Translations.load(str(TRANSLATIONS_DIR), [LANGUAGES[language].babel_locale])
     return str(escape(catalog.gettext(msgid)))
+
+
+#: The ten languages as a reader checks them, written out by hand rather than
+#: read from app.i18n.LANGUAGES (the table under test): code -> (the
+#: `<html lang>` value, direction, the language's name in itself).
+LANGUAGE_FACTS = {
+    "sv": ("sv", "ltr", "Svenska"),
+    "en": ("en", "ltr", "English"),
+    "ar": ("ar", "rtl", "العربية"),
+    "prs": ("fa-AF", "rtl", "دری"),
+    "fa": ("fa", "rtl", "فارسی"),
+    "ps": ("ps", "rtl", "پښتو"),
+    "ti": ("ti", "ltr", "ትግርኛ"),
+    "so": ("so", "ltr", "Soomaali"),
+    "uk": ("uk", "ltr", "Українська"),
+    "ckb": ("ckb", "rtl", "کوردیی ناوەندی"),
+}
