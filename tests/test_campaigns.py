@@ -101,9 +101,17 @@ def test_invitation_links_as_csv(app, client, world, make_user):
     assert download.status_code == 200
     assert download.mimetype == "text/csv"
     assert "attachment" in download.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(download.get_data(as_text=True).lstrip("\ufeff"))))
+    body = download.get_data(as_text=True)
+    assert body.startswith("\ufeff")  # Excel reads the file as UTF-8 only with the BOM
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
     assert rows[0] == ["provider", "programme", "language", "link"]
-    assert len(rows) == 6 and all(row[2] == "so" for row in rows[1:])
+    assert len(rows) == 6
+    assert {tuple(row[:3]) for row in rows[1:]} == {("Nordljus AB", "JPG", "so")}
+    tokens = [re.fullmatch(r"https://enkat\.example\.se/s/([A-Za-z0-9]{22})", row[3]).group(1) for row in rows[1:]]
+    assert len(set(tokens)) == 5
+    assert download.headers["Content-Disposition"] == f'attachment; filename="kundrost-campaign-{world.campaign_id}-links.csv"'
+    customer = app.test_client()
+    assert customer.get(f"/s/{tokens[0]}").status_code == 303  # the links work
 
 
 def test_invitation_count_is_bounded(app, client, world, make_user):

@@ -14,8 +14,6 @@ from urllib.parse import urlencode
 
 import pytest
 
-from app.respond import services as respond_services
-
 from .conftest import ROOT, csrf_token_from
 from .helpers import count_stored, definition_of, full_answers
 
@@ -112,4 +110,3 @@ def test_errors_on_respondent_pages_are_logged_by_route_not_by_path(app, client,
     assert 'dir="rtl"' in page.get_data(as_text=True)  # the error page in the visitor's language
     assert "/s/<token>" in caplog.text
     assert token not in caplog.text
-    assert respond_services.find_invitation is not broken
