@@ -107,3 +107,13 @@ LANGUAGE_FACTS = {
     "uk": ("uk", "ltr", "Українська"),
     "ckb": ("ckb", "rtl", "کوردیی ناوەندی"),
 }
+
+
+def html_tag(code: str) -> str:
+    """The page's opening `<html>` tag in a language, e.g. `<html lang="fa-AF" dir="rtl">`.
+
+    Check this, never a bare `lang="uk"` or `dir="rtl"`: every page lists
+    every language in its language switcher, so those are always there.
+    """
+    html_lang, direction, _own_name = LANGUAGE_FACTS[code]
+    return f'<html lang="{html_lang}" dir="{direction}">'

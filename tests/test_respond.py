@@ -23,6 +23,7 @@ from .helpers import (
     full_answers,
     open_survey,
     submit,
+    html_tag,
     translated,
     waiting_sheets,
 )
@@ -93,7 +94,10 @@ def test_complete_answer_is_stored_sealed_with_scope_and_a_coarse_month(app, cli
     assert sheet.answers[scale_key].value == 5
     thanks = client.get("/thanks")
     assert thanks.status_code == 200
-    assert 'lang="so"' in thanks.get_data(as_text=True)
+    html = thanks.get_data(as_text=True)
+    assert html_tag("so") in html
+    assert f"<h1>{translated('Thank you for your answers!', 'so')}</h1>" in html
+    assert translated("Your answers have been saved. They are anonymous.", "so") in html
 
 
 def test_skipped_questions_are_listed_and_can_be_sent_anyway(app, client, world):
@@ -332,7 +336,7 @@ def test_switching_language_keeps_the_answers_given(app, client, world):
     switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "ar", **answers})
     assert switched.status_code == 303
     html = client.get("/survey").get_data(as_text=True)
-    assert 'dir="rtl"' in html
+    assert html_tag("ar") in html
     for key, value in answers.items():
         assert f'name="{key}" value="{value}" checked' in html
     assert count_stored(app) == 0
@@ -347,7 +351,7 @@ def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, clien
         session[GRANT_KEY] = {**session[GRANT_KEY], "issued_at": int(time.time()) - 3 * 3600}
     late = submit(client, csrf, answers)
     assert late.status_code == 200
-    assert 'dir="rtl"' in late.get_data(as_text=True)  # explained in the customer's language
+    assert_expired_page(late.get_data(as_text=True), "ar")  # explained in the customer's language
     assert count_stored(app) == 0
     reopened, csrf = open_survey(client, token)
     html = reopened.get_data(as_text=True)
@@ -356,6 +360,28 @@ def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, clien
     assert 'role="status"' in html  # "your earlier answers are filled in"
     assert submit(client, csrf, answers).status_code == 303
     assert count_stored(app) == 1
+
+
+def assert_expired_page(html: str, language: str) -> None:
+    """The page that asks to open the link again: in `language`, saying that the answers are kept and how to go on."""
+    assert html_tag(language) in html
+    assert f"<h1>{translated('Please open your link again', language)}</h1>" in html
+    for paragraph in ("For your privacy, the survey page closes after a while without activity.",
+                      "Your answers are kept on this phone. Open the link from your text message, "
+                      "or scan the code again, to continue and send them."):
+        assert f"<p>{translated(paragraph, language)}</p>" in html
+
+
+@pytest.mark.parametrize("forged", [{"provider_id": 999_999}, {"campaign_id": 999_999}])
+def test_an_expired_grant_for_a_scope_that_does_not_exist_is_no_server_error(app, client, world, forged):
+    # Only someone holding SECRET_KEY can sign such a cookie; it must still get a page, not a 500.
+    _, csrf = open_survey(client, world.invite(app, "ti")[0])
+    with client.session_transaction() as session:
+        session[GRANT_KEY] = {**session[GRANT_KEY], **forged, "issued_at": int(time.time()) - 3 * 3600}
+    late = submit(client, csrf, full_answers(definition_of(app, world)))
+    assert late.status_code == 200
+    assert_expired_page(late.get_data(as_text=True), "ti")
+    assert count_stored(app) == 0
 
 
 def test_a_draft_is_never_shown_to_the_next_link_opened_on_the_phone(app, client, world):
@@ -374,7 +400,7 @@ def test_post_without_a_valid_csrf_token_loses_nothing_and_explains(app, client,
     open_survey(client, token)
     refused = client.post("/survey", data={"csrf_token": "forged", "action": "send", **full_answers(definition, 2)})
     assert refused.status_code == 400
-    assert 'lang="uk"' in refused.get_data(as_text=True)
+    assert_expired_page(refused.get_data(as_text=True), "uk")
     assert count_stored(app) == 0
     page, _ = open_survey(client, token)
     scale_key = next(q.key for q in definition.questions if q.type == "scale")
@@ -583,7 +609,7 @@ def test_a_language_chosen_for_one_link_is_not_forced_on_the_next_person(app, cl
     client.post("/survey", data={"csrf_token": csrf, "switch_to": "uk"})
     _, csrf = open_survey(client, second)
     assert submit(client, csrf, full_answers(definition_of(app, world))).status_code == 303
-    assert 'lang="uk"' in client.get("/thanks").get_data(as_text=True)
+    assert html_tag("uk") in client.get("/thanks").get_data(as_text=True)
     assert '<html lang="so"' in open_survey(client, third)[0].get_data(as_text=True)
 
 
@@ -652,7 +678,12 @@ def test_without_a_published_key_nothing_is_sent_and_the_answers_stay_on_the_pho
     sent = submit(client, csrf, full_answers(definition, 2))
     assert sent.status_code == 503
     html = sent.get_data(as_text=True)
-    assert translated("Your answers could not be saved just now", language) in html
+    assert html_tag(language) in html
+    assert f"<h1>{translated('Your answers could not be saved just now', language)}</h1>" in html
+    for paragraph in ("The survey cannot take answers at the moment. Nothing was sent, "
+                      "and your answers are kept on this phone.",
+                      "Please open your link again in a little while to send them."):
+        assert f"<p>{translated(paragraph, language)}</p>" in html
     assert count_stored(app) == 0
     # The link is not spent: once the mixer has published a key, the same link sends them.
     from .conftest import mixer_of
