@@ -67,6 +67,25 @@ def test_campaign_form_errors_are_explained(app, client, world, make_user):
         assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
 
 
+def test_a_campaign_may_last_one_day(app, client, world, make_user):
+    # A drop-in day: the first day is the last day.
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    html = client.get("/staff/campaigns/new").get_data(as_text=True)
+    with app.app_context():
+        version_id = db_session.scalar(select(Campaign.survey_version_id))
+    day = date(2027, 3, 9)
+    created = client.post("/staff/campaigns/new", data={
+        "csrf_token": csrf_token_from(html), "name": "Öppet hus", "survey_version": version_id,
+        "starts_on": "2027-03-09", "ends_on": "2027-03-09",
+        "providers": [world.provider_ids[0]], "programmes": [world.programme_ids[0]], "languages": ["sv"],
+    })
+    assert created.status_code == 303
+    with app.app_context():
+        campaign = db_session.scalar(select(Campaign).where(Campaign.name == "Öppet hus"))
+        assert (campaign.starts_on, campaign.ends_on) == (day, day)
+
+
 def test_invitation_links_are_shown_once_and_only_hashes_are_kept(app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
@@ -101,6 +120,8 @@ def test_invitation_links_as_csv(app, client, world, make_user):
     assert download.status_code == 200
     assert download.mimetype == "text/csv"
     assert "attachment" in download.headers["Content-Disposition"]
+    # The links are the customers' keys: no browser or proxy may keep a copy.
+    assert "no-store" in download.headers["Cache-Control"].lower()
     body = download.get_data(as_text=True)
     assert body.startswith("\ufeff")  # Excel reads the file as UTF-8 only with the BOM
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
