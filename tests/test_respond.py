@@ -199,7 +199,10 @@ def test_closed_survey_link_says_so_in_the_links_language(app, client, language)
     world = build_world(app, starts_on=date.today() - timedelta(days=30), ends_on=date.today() - timedelta(days=1))
     page = client.get(f"/s/{world.invite(app, language)[0]}")
     assert page.status_code == 410
-    assert f"<h1>{translated('This survey has closed', language)}</h1>" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert html_tag(language) in html
+    assert f"<h1>{translated('This survey has closed', language)}</h1>" in html
+    assert f"<p>{translated('The time to answer this survey is over. Thank you for your interest.', language)}</p>" in html
 
 
 def close_campaign(app, world) -> None:
