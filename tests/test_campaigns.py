@@ -86,6 +86,26 @@ def test_a_campaign_may_last_one_day(app, client, world, make_user):
         assert (campaign.starts_on, campaign.ends_on) == (day, day)
 
 
+def select_options(html: str, name: str) -> list[tuple[str, str]]:
+    """(value, label) of each option of the <select name=...> in a page."""
+    select = re.search(rf'<select[^>]* name="{name}"[^>]*>(.*?)</select>', html, re.S).group(1)
+    return re.findall(r'<option[^>]* value="([^"]*)"[^>]*>([^<]*)</option>', select)
+
+
+def test_the_links_form_offers_the_campaigns_own_providers_programmes_and_languages(app, client, world, make_user):
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    html = client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True)
+    nordljus, bro = world.provider_ids
+    jpg, so = world.programme_ids
+    assert select_options(html, "provider") == [(str(bro), "Bro Coachning"), (str(nordljus), "Nordljus AB")]
+    assert select_options(html, "programme") == [(str(jpg), "JPG – Jobbpeng grund"),
+                                                 (str(so), "SO – Samhällsorientering")]
+    assert select_options(html, "language") == [
+        ("ar", "العربية"), ("ckb", "کوردیی ناوەندی"), ("en", "English"), ("fa", "فارسی"), ("prs", "دری"),
+        ("ps", "پښتو"), ("so", "Soomaali"), ("sv", "Svenska"), ("ti", "ትግርኛ"), ("uk", "Українська")]
+
+
 def test_invitation_links_are_shown_once_and_only_hashes_are_kept(app, client, world, make_user):
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
@@ -121,7 +141,7 @@ def test_invitation_links_as_csv(app, client, world, make_user):
     assert download.mimetype == "text/csv"
     assert "attachment" in download.headers["Content-Disposition"]
     # The links are the customers' keys: no browser or proxy may keep a copy.
-    assert "no-store" in download.headers["Cache-Control"].lower()
+    assert "no-store" in {d.strip() for d in download.headers["Cache-Control"].lower().split(",")}
     body = download.get_data(as_text=True)
     assert body.startswith("\ufeff")  # Excel reads the file as UTF-8 only with the BOM
     rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
