@@ -195,3 +195,99 @@ def test_every_staff_page_offers_every_language_by_its_own_name(app, client, wor
         for code, (html_lang, _direction, own_name) in LANGUAGE_FACTS.items():
             assert f'<a href="?lang={code}" lang="{html_lang}"' in html, (path, code)
             assert f">{own_name}</a>" in html, (path, code)
+
+
+def _issue(app, campaign_id: int, provider_id: int, programme_id: int, language: str, count: int) -> list[str]:
+    from app.campaigns.services import issue_invitations
+    from app.organisation.models import Programme, Provider
+
+    with app.app_context():
+        issued = issue_invitations(
+            db_session, db_session.get(Campaign, campaign_id), provider=db_session.get(Provider, provider_id),
+            programme=db_session.get(Programme, programme_id), language=language, count=count, today=date.today())
+        db_session.commit()
+        return [item.token for item in issued]
+
+
+def _answer(app, world, tokens: list[str]) -> None:
+    from .helpers import definition_of, full_answers, open_survey, submit
+
+    for token in tokens:
+        phone = app.test_client()
+        _, csrf = open_survey(phone, token)
+        assert submit(phone, csrf, full_answers(definition_of(app, world))).status_code == 303
+
+
+def _links_sent(client, campaign_id: int) -> list[tuple[str, ...]]:
+    html = client.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
+    section = html.split('id="links-sent"', 1)[1].split("</section>", 1)[0]
+    return [tuple(cells) for cells in (re.findall(r"<td[^>]*>([^<]*)</td>", row)
+                                       for row in re.findall(r"<tr>(.*?)</tr>", section)) if cells]
+
+
+def _finalise(app, campaign_id: int) -> None:
+    from .conftest import mixer_of
+
+    with app.app_context():
+        db_session.get(Campaign, campaign_id).ends_on = date.today() - timedelta(days=1)
+        db_session.commit()
+    mixer_of(app).finalise(campaign_id, date.today())
+
+
+def test_links_sent_are_counted_per_provider_programme_and_language_before_and_after_finalisation(
+        app, client, world, make_user):
+    from app.campaigns.services import create_campaign
+    from app.organisation.models import Programme, Provider
+
+    nordljus, bro = world.provider_ids
+    jpg, so = world.programme_ids
+    # Sent and answered, scope by scope; each differs from the others in one thing only.
+    _answer(app, world, _issue(app, world.campaign_id, nordljus, jpg, "sv", 3)[:2])
+    _issue(app, world.campaign_id, nordljus, jpg, "ar", 2)
+    _answer(app, world, _issue(app, world.campaign_id, nordljus, so, "sv", 4)[:1])
+    _answer(app, world, _issue(app, world.campaign_id, bro, jpg, "sv", 1))
+    # Another campaign of the same providers, finalised too: its counts are its own.
+    with app.app_context():
+        other = create_campaign(
+            db_session, name="Våren", survey_version=db_session.get(Campaign, world.campaign_id).survey_version,
+            starts_on=date.today() - timedelta(days=20), ends_on=date.today() + timedelta(days=5),
+            providers=[db_session.get(Provider, nordljus)], programmes=[db_session.get(Programme, jpg)],
+            languages=["sv"])
+        db_session.commit()
+        other_id = other.id
+    _answer(app, world, _issue(app, other_id, nordljus, jpg, "sv", 6)[:5])
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    client.get("/staff/campaigns/?lang=sv")
+    expected = [
+        # provider, programme, language, links, answered - in the table's order
+        ("Nordljus AB", "JPG", "Svenska", "3", "2"),
+        ("Nordljus AB", "JPG", "العربية", "2", "0"),
+        ("Nordljus AB", "SO", "Svenska", "4", "1"),
+        ("Bro Coachning", "JPG", "Svenska", "1", "1"),
+    ]
+    assert sorted(_links_sent(client, world.campaign_id)) == sorted(expected)
+    _finalise(app, other_id)
+    _finalise(app, world.campaign_id)
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(Invitation)) == 0  # now from cell_count
+    assert sorted(_links_sent(client, world.campaign_id)) == sorted(expected)
+    assert _links_sent(client, other_id) == [("Nordljus AB", "JPG", "Svenska", "6", "5")]
+
+
+def test_campaigns_are_listed_newest_start_first(app, client, world, make_user):
+    from app.campaigns.services import create_campaign
+
+    with app.app_context():
+        world_campaign = db_session.get(Campaign, world.campaign_id)
+        for name, starts in (("Förra året", date(2025, 1, 10)), ("Nästa år", date(2027, 1, 10))):
+            create_campaign(db_session, name=name, survey_version=world_campaign.survey_version, starts_on=starts,
+                            ends_on=starts + timedelta(days=60), providers=world_campaign.providers,
+                            programmes=world_campaign.programmes, languages=["sv"])
+        db_session.commit()
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    for page in ("/staff/campaigns/", "/staff/results/"):
+        html = client.get(page).get_data(as_text=True)
+        names = [name for name in ("Nästa år", "Hösten", "Förra året") if name in html]
+        assert sorted(names, key=html.index) == ["Nästa år", "Hösten", "Förra året"], page
