@@ -174,6 +174,19 @@ class Someone:
         self.role, self.active, self.is_authenticated = role, active, is_authenticated
 
 
+def test_the_policy_denies_what_does_not_say_it_is_a_signed_in_active_user():
+    """Deny by default: an object that lacks either flag gets nothing, whatever its role."""
+
+    class OnlyActive:
+        role, active = ADMIN, True
+
+    class OnlySignedIn:
+        role, is_authenticated = ADMIN, True
+
+    for user in (OnlyActive(), OnlySignedIn()):
+        assert not any(allows(user, permission) for permission in Permission), type(user).__name__
+
+
 @pytest.mark.parametrize("role", [ADMIN, ANALYST, ENTRY, PROVIDER])
 def test_the_policy_grants_each_role_exactly_its_permissions(role):
     assert {p.value for p in Permission if allows(Someone(role), p)} == GRANTED[role]

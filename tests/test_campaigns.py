@@ -7,6 +7,7 @@ import io
 import re
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
@@ -291,3 +292,41 @@ def test_campaigns_are_listed_newest_start_first(app, client, world, make_user):
         html = client.get(page).get_data(as_text=True)
         names = [name for name in ("Nästa år", "Hösten", "Förra året") if name in html]
         assert sorted(names, key=html.index) == ["Nästa år", "Hösten", "Förra året"], page
+
+
+def test_issuing_links_is_refused_outside_the_campaign_and_its_bounds(app, world):
+    # The staff form offers only the campaign's own choices; the service refuses
+    # the rest itself, saying which rule was broken.
+    from app.campaigns.services import CampaignError, create_campaign, issue_invitations
+    from app.organisation.models import Programme, Provider
+
+    with app.app_context():
+        campaign = db_session.get(Campaign, world.campaign_id)
+        inside_provider, inside_programme = db_session.get(Provider, world.provider_ids[0]), db_session.get(
+            Programme, world.programme_ids[0])
+        outsider = Provider(name="Utanför AB", active=True)
+        other_programme = Programme(code="AMI", name="Arbetsmarknadsinsatser", active=True)
+        db_session.add_all([outsider, other_programme])
+        db_session.flush()
+        small = create_campaign(db_session, name="Liten", survey_version=campaign.survey_version,
+                                starts_on=date.today(), ends_on=date.today(), providers=[inside_provider],
+                                programmes=[inside_programme], languages=["sv"])
+        db_session.flush()
+
+        def issue(provider=inside_provider, programme=inside_programme, language="sv", count=1, on=small):
+            return issue_invitations(db_session, on, provider=provider, programme=programme, language=language,
+                                     count=count, today=date.today())
+
+        for wrong in (dict(provider=outsider), dict(programme=other_programme)):
+            with pytest.raises(CampaignError, match="provider or programme is not part of this campaign"):
+                issue(**wrong)
+        with pytest.raises(CampaignError, match="language is not part of this campaign"):
+            issue(language="ar")
+        for count in (0, 5001):
+            with pytest.raises(CampaignError, match="count must be between 1 and 5000"):
+                issue(count=count)
+        assert [len(issue(count=count)) for count in (1, 5000)] == [1, 5000]
+        small.finalised_on = date.today()
+        with pytest.raises(CampaignError, match="the campaign is finalised"):
+            issue()
+        db_session.rollback()
