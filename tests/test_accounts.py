@@ -175,7 +175,7 @@ class Someone:
 
 
 def test_the_policy_denies_what_does_not_say_it_is_a_signed_in_active_user():
-    """Deny by default: an object that lacks either flag gets nothing, whatever its role."""
+    """Deny by default: an object that lacks either flag, or has a role the policy does not know, gets nothing."""
 
     class OnlyActive:
         role, active = ADMIN, True
@@ -183,7 +183,10 @@ def test_the_policy_denies_what_does_not_say_it_is_a_signed_in_active_user():
     class OnlySignedIn:
         role, is_authenticated = ADMIN, True
 
-    for user in (OnlyActive(), OnlySignedIn()):
+    class UnknownRole:
+        role, active, is_authenticated = "auditor", True, True  # a role the policy has never heard of
+
+    for user in (OnlyActive(), OnlySignedIn(), UnknownRole()):
         assert not any(allows(user, permission) for permission in Permission), type(user).__name__
 
 

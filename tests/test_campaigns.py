@@ -330,3 +330,20 @@ def test_issuing_links_is_refused_outside_the_campaign_and_its_bounds(app, world
         with pytest.raises(CampaignError, match="the campaign is finalised"):
             issue()
         db_session.rollback()
+
+
+def test_creating_a_campaign_is_refused_for_a_period_backwards_or_a_language_the_survey_lacks(app, world):
+    from app.campaigns.services import CampaignError, create_campaign
+
+    with app.app_context():
+        template = db_session.get(Campaign, world.campaign_id)
+        common = dict(name="Fel", survey_version=template.survey_version, providers=template.providers,
+                      programmes=template.programmes)
+        with pytest.raises(CampaignError, match="ends before it starts"):
+            create_campaign(db_session, starts_on=date(2027, 3, 2), ends_on=date(2027, 3, 1), languages=["sv"],
+                            **common)
+        with pytest.raises(CampaignError, match=r"the survey has no text in \['de', 'fr'\]"):
+            create_campaign(db_session, starts_on=date(2027, 3, 1), ends_on=date(2027, 3, 2),
+                            languages=["sv", "fr", "de"], **common)
+        db_session.rollback()
+        assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
