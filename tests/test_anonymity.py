@@ -288,6 +288,10 @@ def test_concurrent_submits_in_one_cell_all_succeed(app, world):
 def test_session_cookie_forgets_the_link_after_sending(app, client, world):
     definition = definition_of(app, world)
     _, csrf = open_survey(client, world.invite(app)[0])
+    # A language switch on the way leaves the answers so far as a draft in the cookie.
+    client.post("/survey", data={"csrf_token": csrf, "switch_to": "en", **full_answers(definition, 2)})
+    with client.session_transaction() as session:
+        assert "grant" in session and "draft" in session  # so that their absence below means something
     submit(client, csrf, full_answers(definition))
     with client.session_transaction() as session:
         assert "grant" not in session and "draft" not in session

@@ -525,6 +525,27 @@ def test_blank_survey_pages_are_kept_per_provider_with_each_visitors_own_token(a
     assert count_stored(app) == 2
 
 
+def test_a_blank_survey_page_is_rendered_once_and_kept(app, world):
+    # Kept per survey, language and provider (respond/rendering.py): the next
+    # visitor gets the very page kept, not a new rendering.
+    from app.respond.rendering import CACHE_KEY
+
+    def visit(language: str, provider: int = 0) -> None:
+        phone = app.test_client()
+        open_survey(phone, world.invite(app, language, provider=provider)[0])
+
+    visit("so")
+    kept = dict(app.extensions[CACHE_KEY])
+    assert len(kept) == 1
+    visit("so")
+    assert len(app.extensions[CACHE_KEY]) == 1
+    [(key, (_definition, page))] = kept.items()
+    assert app.extensions[CACHE_KEY][key][1] is page
+    visit("ti")
+    visit("so", provider=1)
+    assert len(app.extensions[CACHE_KEY]) == 3
+
+
 def test_a_page_with_answers_is_never_served_from_the_blank_page(app, client, world):
     definition = definition_of(app, world)
     _page, csrf = open_survey(client, world.invite(app)[0])
