@@ -281,7 +281,9 @@ def test_campaigns_are_listed_newest_start_first(app, client, world, make_user):
 
     with app.app_context():
         world_campaign = db_session.get(Campaign, world.campaign_id)
-        for name, starts in (("Förra året", date(2025, 1, 10)), ("Nästa år", date(2027, 1, 10))):
+        # "Vår B" is created after "Vår A" with the same first day: the newer one comes first.
+        for name, starts in (("Förra året", date(2025, 1, 10)), ("Nästa år", date(2027, 1, 10)),
+                             ("Vår A", date(2026, 3, 1)), ("Vår B", date(2026, 3, 1))):
             create_campaign(db_session, name=name, survey_version=world_campaign.survey_version, starts_on=starts,
                             ends_on=starts + timedelta(days=60), providers=world_campaign.providers,
                             programmes=world_campaign.programmes, languages=["sv"])
@@ -290,8 +292,8 @@ def test_campaigns_are_listed_newest_start_first(app, client, world, make_user):
     login(client, "karin")
     for page in ("/staff/campaigns/", "/staff/results/"):
         html = client.get(page).get_data(as_text=True)
-        names = [name for name in ("Nästa år", "Hösten", "Förra året") if name in html]
-        assert sorted(names, key=html.index) == ["Nästa år", "Hösten", "Förra året"], page
+        names = [name for name in ("Nästa år", "Hösten", "Vår A", "Vår B", "Förra året") if name in html]
+        assert sorted(names, key=html.index) == ["Nästa år", "Hösten", "Vår B", "Vår A", "Förra året"], page
 
 
 def test_issuing_links_is_refused_outside_the_campaign_and_its_bounds(app, world):
@@ -347,3 +349,32 @@ def test_creating_a_campaign_is_refused_for_a_period_backwards_or_a_language_the
                             languages=["sv", "fr", "de"], **common)
         db_session.rollback()
         assert db_session.scalar(select(func.count()).select_from(Campaign)) == 1
+
+
+def test_open_links_are_listed_by_provider_then_programme_then_language(app, client, world, make_user):
+    # Created with the providers and programmes given in the other order, so
+    # that the order of creation cannot stand in for the order asked for.
+    from app.campaigns.services import create_campaign
+    from app.organisation.models import Programme, Provider
+
+    nordljus, bro = world.provider_ids
+    jpg, so = world.programme_ids
+    with app.app_context():
+        template = db_session.get(Campaign, world.campaign_id)
+        campaign = create_campaign(
+            db_session, name="Omvänd", survey_version=template.survey_version, starts_on=date(2027, 1, 1),
+            ends_on=date(2027, 2, 1), providers=[db_session.get(Provider, bro), db_session.get(Provider, nordljus)],
+            programmes=[db_session.get(Programme, so), db_session.get(Programme, jpg)], languages=["uk", "ar"])
+        db_session.commit()
+        campaign_id = campaign.id
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    html = client.get(f"/staff/campaigns/{campaign_id}").get_data(as_text=True)
+    section = html.split('id="open-links"', 1)[1]
+    rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td><td[^>]*>([^<]*)</td>", section)
+    assert rows == [  # Nordljus AB has the lower id, JPG the lower programme id; then "ar" before "uk"
+        ("Nordljus AB", "JPG", "العربية"), ("Nordljus AB", "JPG", "Українська"),
+        ("Nordljus AB", "SO", "العربية"), ("Nordljus AB", "SO", "Українська"),
+        ("Bro Coachning", "JPG", "العربية"), ("Bro Coachning", "JPG", "Українська"),
+        ("Bro Coachning", "SO", "العربية"), ("Bro Coachning", "SO", "Українська"),
+    ]

@@ -466,11 +466,13 @@ def test_survey_page_is_compressed_for_phones(app, world):
         assert phone.get(f"/s/{world.invite(app, 'ar')[0]}").status_code == 303
         plain = phone.get("/survey")
         assert "Content-Encoding" not in plain.headers
+        assert plain.headers["Content-Type"].lower() == "text/html; charset=utf-8"
         plain = plain.get_data(as_text=True)
         for _ in range(2):
             _into_the_next_second()
             page = phone.get("/survey", headers=phone_accepts)
             assert page.headers["Content-Encoding"] == "gzip"
+            assert page.headers["Content-Type"].lower() == "text/html; charset=utf-8"
             assert "Accept-Encoding" in page.headers["Vary"]
             assert len(page.data) < 14 * 1024
             html = gzip.decompress(page.data).decode()
