@@ -845,3 +845,14 @@ def test_the_thank_you_pages_are_set_as_good_news(app, client, world):
     for path in ("/thanks", "/thanks?again=1"):
         assert '<div class="box ok">' in client.get(path).get_data(as_text=True), path
     assert '<div class="box note">' in client.get("/s/" + "A" * 22).get_data(as_text=True)
+
+
+def test_a_grant_lasts_exactly_its_lifetime():
+    from app.respond.grant import Grant
+
+    grant = Grant(kind="i", link_id=1, campaign_id=1, provider_id=1, programme_id=1, language="sv",
+                  channel="sms", issued_at=1_000_000)
+    two_hours = timedelta(hours=2)
+    assert not grant.expired(two_hours, now=1_000_000 + 7200)  # still valid at its last second
+    assert grant.expired(two_hours, now=1_000_000 + 7200.5)
+    assert grant.expired(two_hours, now=1_000_000 + 7201)
