@@ -19,10 +19,11 @@ import hashlib
 import hmac
 import math
 import time
-import unicodedata
 
 from flask import current_app, request
 from flask_limiter import Limiter
+
+from .text import match_key
 
 
 def _daily_hash(*parts: str) -> str:
@@ -43,13 +44,15 @@ def anonymous_client_key() -> str:
 
 
 def account_fold(typed: str) -> str:
-    """The account a typed username means, for counting attempts at it.
+    """The account a typed username means, for counting attempts at it: its `match_key`.
 
-    NFC, then Unicode case fold, then NFC again (folding can decompose), with
-    outer white space removed: `ÅSA`, `åsa` and `a` + combining ring + `sa`
-    are one account, as names are matched elsewhere (issue 8, kind 1).
+    The very key sign-in finds the account by (app/text.py), so that every
+    spelling that signs in to an account - "ADMİN", "admin" with a zero-width
+    space, "a" + soft hyphen + "dmin" - counts against that one account's
+    budget; a looser or stricter fold here would give an attacker endless
+    fresh budgets for one account.
     """
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", typed.strip()).casefold())
+    return match_key(typed)
 
 
 def _typed_username() -> str:

@@ -13,10 +13,14 @@ numbers.
 A cell is neutralised when it begins with a tab or a carriage return, or when
 its first character that is not white space or an invisible one (Unicode
 categories Z* and C*: spaces, line breaks, zero-width and direction marks)
-is one of `= + - @` or their full-width forms `＝ ＋ － ＠` (which some
-locales' Excel reads as the plain ones). So ` =1+1` and `\\u200b=1+1` are
-neutralised too: what a program skips before deciding must not hide a
-formula.
+is one of `= + - @`, their full-width forms `＝ ＋ － ＠`, the small forms
+`﹦ ﹢ ﹣` or the minus sign `−` (which some locales' programs read as the
+plain ones). So ` =1+1` and `\\u200b=1+1` are neutralised too: what a
+program skips before deciding must not hide a formula. The same holds for
+each piece after a `;` or `,` ("Evil AB;=1+1"), where a program that
+splits on its list separator - `;` in Swedish Excel - would start a cell;
+and every text field is quoted, so that a program that respects quotes
+never splits inside one.
 
 Every export uses this module - `csv_response` for a CSV download; an XLSX
 writer belongs here too and must pass every text cell through `safe_cell`
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
@@ -37,8 +42,12 @@ from decimal import Decimal
 
 from flask import Response
 
-#: Characters that make a spreadsheet program read a cell as a formula.
-FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+#: Characters that make a spreadsheet program read a cell as a formula:
+#: the ASCII signs, their full-width and small forms, and the minus sign.
+FORMULA_STARTS = frozenset("=+-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\u2212")
+#: Where a program that splits on its own list separator (";" in Swedish
+#: Excel, "," elsewhere) and ignores quotes would start a new cell.
+SEPARATORS = re.compile("[;,]")
 #: Characters that OWASP lists as dangerous in the very first position.
 FIRST_CHARACTER_STARTS = frozenset("\t\r")
 #: What a cell is given in front when it could start a formula.
@@ -56,10 +65,19 @@ def _is_skipped(character: str) -> bool:
 
 
 def could_start_formula(text: str) -> bool:
-    """Whether a spreadsheet program might read `text` as a formula (see the module's rule)."""
+    """Whether a spreadsheet program might read `text`, or a piece of it, as a formula.
+
+    The cell's start, and also the start of every piece after a ";" or ","
+    ("Evil AB;=1+1"): a program that splits the line on its own list
+    separator would begin a cell there.
+    """
     if text[:1] in FIRST_CHARACTER_STARTS:
         return True
-    for character in text:
+    return any(_piece_starts_formula(piece) for piece in SEPARATORS.split(text))
+
+
+def _piece_starts_formula(piece: str) -> bool:
+    for character in piece:
         if not _is_skipped(character):
             return character in FORMULA_STARTS
     return False
@@ -90,12 +108,14 @@ def safe_cell(value: Cell) -> str | int | float | Decimal:
 def csv_text(rows: Iterable[Sequence[Cell]]) -> str:
     """The rows (the first one usually the header) as CSV text, every cell through `safe_cell`.
 
-    Comma-separated, fields quoted where needed (Python's csv module, Excel
-    dialect, CR LF line ends), beginning with a byte order mark so that Excel
-    reads the file as UTF-8 (Å, Ä, Ö, Arabic script, Ethiopic).
+    Comma-separated, every text field quoted (Python's csv module, Excel
+    dialect, QUOTE_NONNUMERIC: a ";" inside a name never splits the cell in
+    a program whose list separator it is; numbers stay numbers), CR LF line
+    ends, beginning with a byte order mark so that Excel reads the file as
+    UTF-8 (Å, Ä, Ö, Arabic script, Ethiopic).
     """
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_NONNUMERIC)
     for row in rows:
         writer.writerow([safe_cell(value) for value in row])
     return "\ufeff" + buffer.getvalue()

@@ -54,19 +54,36 @@ DEFAULT_IGNORABLE = re.compile(
 KEY_EXPANSION = 3
 
 
+#: What `typed_name` drops: the invisible characters except the zero-width
+#: non-joiner and joiner, which Persian, Kurdish and Indic names need to be
+#: spelled right. Bidi controls among them: an unterminated right-to-left
+#: override in a provider's name would reverse the survey's anonymity
+#: promise around it, and make "ba snetepmok" look like "Kompetens AB".
+INVISIBLE_IN_NAMES = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b\u200e\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+#: Characters that show as a blank though Unicode does not call them white space.
+BLANK_LOOKING = re.compile("[\u2800]")
+
+
 def typed_name(raw: str) -> str:
-    """A name as it is stored and shown: `typed_text`, in NFC, white space runs as one space.
+    """A name as it is stored and shown: `typed_text`, in NFKC, without invisibles, white space runs as one space.
 
     Takes any string (a form field, a command-line argument) and returns
-    the name without untypeable characters, canonically composed (NFC: an
-    "Å" typed as A + combining ring becomes the one character "Å" that
-    other keyboards send), its white space - tabs, line breaks, no-break
-    and ideographic spaces included - folded to single spaces and trimmed.
-    A page shows runs of spaces as one anyway, so nothing visible changes.
-    NFC can make a string longer (a few compatibility characters decompose
-    when composed): check lengths after this, not before.
+    the name without untypeable or invisible characters (`INVISIBLE_IN_NAMES`;
+    a name of nothing else is ""), in compatibility-composed form (NFKC,
+    which is also NFC: an "Å" typed as A + combining ring becomes the one
+    character "Å" other keyboards send, and full-width "Ｆｉｎａｎｓ", a Roman
+    numeral "Ⅰ" or a ligature "Ĳ" become the letters a reader takes them
+    for, so two names cannot look alike and differ), its white space - tabs,
+    line breaks, no-break and ideographic spaces, the Braille blank -
+    folded to single spaces and trimmed. NFKC can make a string longer
+    (a ligature becomes its letters): check lengths after this, not before.
     """
-    return " ".join(unicodedata.normalize("NFC", typed_text(raw)).split())
+    cleaned = INVISIBLE_IN_NAMES.sub("", BLANK_LOOKING.sub(" ", typed_text(raw)))
+    return " ".join(unicodedata.normalize("NFKC", cleaned).split())
 
 
 def match_key(name: str) -> str:
@@ -88,14 +105,17 @@ def match_key(name: str) -> str:
       leaves out (control characters) and white space (runs, kind of
       space, at either end).
 
-    This is Unicode's canonical caseless match (The Unicode Standard,
-    section 3.13, D145: NFD(toCasefold(NFD(X)))) plus the last two points,
+    This is Unicode's compatibility caseless match (The Unicode Standard,
+    section 3.13, D146: NFKD(toCasefold(NFKD(toCasefold(NFD(X)))))) plus
+    the last two points - compatibility forms (full-width letters, Roman
+    numerals, ligatures) are one with their letters -
     computed in Python so that SQLite (whose `lower()` knows only ASCII)
     and PostgreSQL compare exactly the same keys. Stored key columns hold
     this function's result: changing it needs a migration that recomputes
     them (see migrations/versions/0005_folded_name_keys.py).
     """
-    folded = unicodedata.normalize("NFD", unicodedata.normalize("NFD", typed_name(name)).casefold())
+    once = unicodedata.normalize("NFKD", unicodedata.normalize("NFD", typed_name(name)).casefold())
+    folded = unicodedata.normalize("NFKD", once.casefold())
     folded = _undotted_i(folded.replace("\u0131", "i"))
     folded = DEFAULT_IGNORABLE.sub("", folded)
     return unicodedata.normalize("NFC", " ".join(folded.split()))

@@ -90,3 +90,30 @@ def translated(msgid: str, language: str) -> str:
 
     catalog = Translations.load(str(TRANSLATIONS_DIR), [LANGUAGES[language].babel_locale])
     return str(escape(catalog.gettext(msgid)))
+
+
+#: The ten languages as a reader checks them, written out by hand rather than
+#: read from app.i18n.LANGUAGES (the table under test): code -> (the
+#: `<html lang>` value, direction, the language's name in itself).
+LANGUAGE_FACTS = {
+    "sv": ("sv", "ltr", "Svenska"),
+    "en": ("en", "ltr", "English"),
+    "ar": ("ar", "rtl", "العربية"),
+    "prs": ("fa-AF", "rtl", "دری"),
+    "fa": ("fa", "rtl", "فارسی"),
+    "ps": ("ps", "rtl", "پښتو"),
+    "ti": ("ti", "ltr", "ትግርኛ"),
+    "so": ("so", "ltr", "Soomaali"),
+    "uk": ("uk", "ltr", "Українська"),
+    "ckb": ("ckb", "rtl", "کوردیی ناوەندی"),
+}
+
+
+def html_tag(code: str) -> str:
+    """The page's opening `<html>` tag in a language, e.g. `<html lang="fa-AF" dir="rtl">`.
+
+    Check this, never a bare `lang="uk"` or `dir="rtl"`: every page lists
+    every language in its language switcher, so those are always there.
+    """
+    html_lang, direction, _own_name = LANGUAGE_FACTS[code]
+    return f'<html lang="{html_lang}" dir="{direction}">'

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import random
 import uuid
-from datetime import timedelta
-from statistics import mean
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -17,7 +15,10 @@ from app.db import db_session
 from app.respond.models import Answer, Response
 from app.clock import month_of
 
-from .conftest import build_world, login, stockholm_today
+from app.i18n import LANGUAGES
+from app.organisation.models import Programme, Provider
+
+from .conftest import World, build_world, login, stockholm_today
 from .helpers import translated
 
 
@@ -44,33 +45,89 @@ def results(app, world):
         return rows, campaign_total(db_session, campaign, rows), campaign.survey_version.definition
 
 
-@pytest.mark.parametrize("survey_key", ["nacka-arbetsmarknad", "nki-scb", "skr-brukarundersokning"])
-def test_index_follows_the_surveys_definition(app, survey_key):
-    world = build_world(app, survey_key=survey_key)
-    rng = random.Random(3)
-    expected_scores = {0: [], 1: []}
+def index_world(app, method: str, points: int, positive_from: int = 4, weights: dict | None = None) -> World:
+    """A campaign on a survey of three index questions a, b, c made for these
+    tests, so that the figures below do not move when a built-in survey does."""
+    from app.campaigns.services import create_campaign
+    from app.surveys.services import store_version
+
+    texts = {code: f"text {code}" for code in LANGUAGES}
+    document = {
+        "key": "index-" + method.replace("_", "-"), "version": 1, "languages": list(LANGUAGES), "title": texts,
+        "scales": {"s": {"points": points, "positive_from": positive_from,
+                         "labels": {str(p): {c: f"{p} {c}" for c in LANGUAGES} for p in range(1, points + 1)}}},
+        "sections": [{"key": "main", "questions": [
+            {"key": key, "type": "scale", "scale": "s", "text": texts} for key in ("a", "b", "c")]}],
+        "index": {"method": method, "questions": ["a", "b", "c"], **({"weights": weights} if weights else {})},
+    }
     with app.app_context():
-        definition = db_session.get(Campaign, world.campaign_id).survey_version.definition
-    index = definition.index
-    scale = definition.index_scale()
-    for provider in (0, 1):
-        for _ in range(7):
-            answers = {key: rng.randint(1, scale.points) for key in index.questions}
-            answers[index.questions[0]] = "dk"  # left out of the personal score
-            add_response(app, world, provider, answers)
-            values = [v for v in answers.values() if v != "dk"]
-            if index.method == "mean":
-                score = mean(values)
-            elif index.method == "scb100":
-                score = (mean(values) - 1) / (scale.points - 1) * 100
-            else:
-                score = 100 * sum(v >= scale.positive_from for v in values) / len(values)
-            expected_scores[provider].append(score)
+        version, _ = store_version(db_session, document)
+        providers = [Provider(name="Nordljus AB", active=True), Provider(name="Bro Coachning", active=True)]
+        programme = Programme(code="JPG", name="Jobbpeng grund", active=True)
+        db_session.add_all([*providers, programme])
+        db_session.flush()
+        campaign = create_campaign(
+            db_session, name="Index", survey_version=version, starts_on=date.today() - timedelta(days=10),
+            ends_on=date.today() + timedelta(days=10), providers=providers, programmes=[programme], languages=["sv"])
+        db_session.commit()
+        return World(campaign.id, [p.id for p in providers], [programme.id], document["key"])
+
+
+# Each case: the answers of Nordljus AB's and Bro Coachning's responses, and
+# the figures worked out by hand (docs/surveys.md, "Index methods"): a
+# personal score per response over its answered index questions, then the
+# mean of those scores. "dk" is "don't know": left out of the score.
+INDEX_CASES = {
+    # mean: (5+4)/2 = 4.5, (2+2+3)/3 = 7/3, 1  ->  Nordljus (4.5 + 7/3 + 1)/3 = 47/18;
+    # Bro 4; all four responses (4.5 + 7/3 + 1 + 4)/4 = 71/24.
+    "mean": dict(
+        points=5,
+        nordljus=[{"a": 5, "b": 4, "c": "dk"}, {"a": 2, "b": 2, "c": 3}, {"a": 1}],
+        bro=[{"a": 4, "b": 4, "c": 4}, {"a": "dk", "b": "dk", "c": "dk"}],
+        expected=((3, 47 / 18), (1, 4.0), (4, 71 / 24)),
+    ),
+    # share of answers >= 4: 2/2 = 100, 0/3 = 0, 1/2 = 50  ->  Nordljus 50;
+    # Bro 2/3 = 66.67 (1 is not positive); all (100 + 0 + 50 + 200/3)/4 = 650/12.
+    "share_positive": dict(
+        points=5,
+        nordljus=[{"a": 5, "b": 4, "c": "dk"}, {"a": 2, "b": 2, "c": 3}, {"a": 4, "b": 3}],
+        bro=[{"a": 4, "b": 5, "c": 1}],
+        expected=((3, 50.0), (1, 200 / 3), (4, 650 / 12)),
+    ),
+    # (mean - 1) / 9 x 100 on 1-10: 10s give 100, 1s give 0, (10+1)/2 = 5.5 gives 50
+    # -> Nordljus 50; Bro (7+4+10)/3 = 7 gives 66.67; all (100 + 0 + 50 + 200/3)/4 = 650/12.
+    "scb100": dict(
+        points=10,
+        nordljus=[{"a": 10, "b": 10, "c": 10}, {"a": 1, "b": 1, "c": 1}, {"a": 10, "b": 1, "c": "dk"}],
+        bro=[{"a": 7, "b": 4, "c": 10}],
+        expected=((3, 50.0), (1, 200 / 3), (4, 650 / 12)),
+    ),
+    # Weights a .5, b .3, c .2, over the answered questions only:
+    # 10,1,1 -> 5 + .3 + .2 = 5.5 -> 50;  10,1,dk -> (5 + .3)/.8 = 6.625 -> 62.5;
+    # Bro 7,4,10 -> 3.5 + 1.2 + 2 = 6.7 -> 63.33. Nordljus (50 + 62.5)/2 = 56.25;
+    # all (50 + 62.5 + 190/3)/3 = 58.61.
+    "scb100 weighted": dict(
+        points=10, weights={"a": 0.5, "b": 0.3, "c": 0.2},
+        nordljus=[{"a": 10, "b": 1, "c": 1}, {"a": 10, "b": 1, "c": "dk"}],
+        bro=[{"a": 7, "b": 4, "c": 10}],
+        expected=((2, 56.25), (1, 190 / 3), (3, (50 + 62.5 + 190 / 3) / 3)),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(INDEX_CASES))
+def test_index_figures_worked_out_by_hand(app, case):
+    spec = INDEX_CASES[case]
+    world = index_world(app, case.split()[0], spec["points"], weights=spec.get("weights"))
+    for provider, answers in ((0, spec["nordljus"]), (1, spec["bro"])):
+        for response in answers:
+            add_response(app, world, provider, response)
     rows, total, _ = results(app, world)
-    for provider, row in enumerate(rows_by_provider(rows, world)):
-        assert row.index_n == 7
-        assert row.index_value == pytest.approx(mean(expected_scores[provider]))
-    assert total.index_value == pytest.approx(mean(expected_scores[0] + expected_scores[1]))
+    nordljus, bro = rows_by_provider(rows, world)
+    (nordljus_n, nordljus_index), (bro_n, bro_index), (total_n, total_index) = spec["expected"]
+    assert (nordljus.index_n, nordljus.index_value) == (nordljus_n, pytest.approx(nordljus_index))
+    assert (bro.index_n, bro.index_value) == (bro_n, pytest.approx(bro_index))
+    assert (total.index_n, total.index_value) == (total_n, pytest.approx(total_index))
 
 
 def rows_by_provider(rows, world):
@@ -107,22 +164,35 @@ def test_counts_and_response_rate(app, world):
     assert row.response_rate == pytest.approx(0.4)
 
 
-def test_results_page_hides_figures_from_fewer_than_five_answers(app, client, world, make_user):
+def provider_cells(page: str, name: str) -> str:
+    """The table row of one provider (or "All providers") on the results page."""
+    return page.split(f">{name}</th>", 1)[1].split("</tr>", 1)[0]
+
+
+@pytest.mark.parametrize(("k", "nordljus_shown"), [(5, True), (6, False)])
+def test_results_page_shows_a_figure_from_exactly_k_answers_and_hides_it_below(app, client, world, make_user,
+                                                                              k, nordljus_shown):
+    # Nordljus: exactly five answers to the index. Bro Coachning: five responses,
+    # but one answered no index question - four answers behind its figure.
+    app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(min_cell_size=k)
     with app.app_context():
         keys = db_session.get(Campaign, world.campaign_id).survey_version.definition.index.questions
-    for _ in range(6):
+    for _ in range(5):
         add_response(app, world, 0, {key: 5 for key in keys})
     for _ in range(4):
         add_response(app, world, 1, {key: 1 for key in keys})
+    add_response(app, world, 1, {}, status="partial")
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
     client.get("/staff/results/?lang=sv")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-    nordljus = page.split("Nordljus AB", 1)[1].split("</tr>", 1)[0]
-    bro = page.split("Bro Coachning", 1)[1].split("</tr>", 1)[0]
-    assert "5,0" in nordljus  # Swedish decimal comma
-    assert translated("Too few answers", "sv") in bro
-    assert "1,0" not in bro
+    too_few = translated("Too few answers", "sv")
+    nordljus, bro, total = (provider_cells(page, name) for name in ("Nordljus AB", "Bro Coachning",
+                                                                    translated("All providers", "sv")))
+    assert ("5,0" in nordljus, too_few in nordljus) == (nordljus_shown, not nordljus_shown)  # Swedish decimal comma
+    assert too_few in bro and "1,0" not in bro
+    # Nine answers in all: (5 x 5 + 4 x 1) / 9 = 29/9 = 3.2, shown at k = 5 and 6 alike.
+    assert "3,2" in total and too_few not in total
 
 
 def test_results_page_in_several_languages(app, client, world, make_user):

@@ -16,6 +16,7 @@ from app.i18n import LANGUAGES, negotiate_language
 REAL_HEADERS = [
     # The example: the region falls back to the language before the wildcard.
     ("ar-EG, *", "ar"),
+    ("fa-Arab-AF", "prs"),  # Dari with its script subtag
     # Chrome on Android, phone in Arabic (Egypt)
     ("ar-EG,ar;q=0.9,en-US;q=0.8,en;q=0.7", "ar"),
     # Safari on iOS, Arabic (Saudi Arabia)

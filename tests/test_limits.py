@@ -73,6 +73,10 @@ def test_a_name_is_one_account_however_it_is_typed():
     assert account_fold("  Åsa\t") == "åsa"
     assert account_fold("STRASSE") == account_fold("Straße") == "strasse"
     assert account_fold("anna") != account_fold("anne")
+    # Every spelling that signs in to "admin" counts against admin's one budget
+    # (breaker's finding, 2026-11-30: each of these had a fresh budget of its own).
+    for spelling in ("admin\u200b", "a\u00addmin", "ADM\u0130N", "ＡＤＭＩＮ", " admin "):
+        assert account_fold(spelling) == account_fold("admin"), spelling
 
 
 @given(st.text(max_size=30))

@@ -80,6 +80,14 @@ def spellings(name: str) -> list[str]:
     ("Οδυσσεύς", "οδυσσεύσ"),
     ("ﬁsk", "fisk"),
     ("AMI 1", "ami 1"),
+    # Compatibility forms are the letters a reader takes them for (breaker's findings, 2026-11-30).
+    ("Öresund Ｆｉｎａｎｓ", "öresund finans"),
+    ("ＡＭＩ 1", "ami 1"),
+    ("Öresund Ⅰ", "öresund i"),
+    ("ǄEmal AB", "džemal ab"),
+    ("Ĳssel AB", "ijssel ab"),
+    ("Öresund\u2800Finans", "öresund finans"),
+    ("ＡＤＭİＮ", "admin"),
 ])
 def test_the_key_of_a_name(typed, key):
     assert match_key(typed) == key
@@ -92,6 +100,23 @@ def test_the_key_of_a_name(typed, key):
 def test_different_letters_stay_different_names(one, other):
     # Swedish Å, Ä and Ö are letters of their own, not A and O with decoration.
     assert match_key(one) != match_key(other)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    # A right-to-left override would make a reversed name look like another provider's,
+    # and reverse the survey's anonymity promise after it.
+    ("\u202e" + "Nordljus Kompetens AB"[::-1], "BA snetepmoK sujldroN"),
+    ("\u2067Lärkan Resurs AB", "Lärkan Resurs AB"),
+    ("Öresund\u200bFinans", "ÖresundFinans"),
+    ("a\u00addmin", "admin"),
+    ("\u200b", ""),
+    ("\u202e\u200b\u2800", ""),
+    ("Ｆｉｎａｎｓ", "Finans"),
+    # Persian and Kurdish names need the zero-width non-joiner: it stays.
+    ("مهر\u200cآوران", "مهر\u200cآوران"),
+])
+def test_a_name_is_stored_without_invisible_characters_and_in_compatibility_form(typed, stored):
+    assert typed_name(typed) == stored
 
 
 @given(names())

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import re
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,6 +24,7 @@ from .helpers import (
     full_answers,
     open_survey,
     submit,
+    html_tag,
     translated,
     waiting_sheets,
 )
@@ -93,7 +95,10 @@ def test_complete_answer_is_stored_sealed_with_scope_and_a_coarse_month(app, cli
     assert sheet.answers[scale_key].value == 5
     thanks = client.get("/thanks")
     assert thanks.status_code == 200
-    assert 'lang="so"' in thanks.get_data(as_text=True)
+    html = thanks.get_data(as_text=True)
+    assert html_tag("so") in html
+    assert f"<h1>{translated('Thank you for your answers!', 'so')}</h1>" in html
+    assert translated("Your answers have been saved. They are anonymous.", "so") in html
 
 
 def test_skipped_questions_are_listed_and_can_be_sent_anyway(app, client, world):
@@ -181,7 +186,10 @@ def test_closed_survey_link_says_so_in_the_links_language(app, client, language)
     world = build_world(app, starts_on=stockholm_today() - timedelta(days=30), ends_on=stockholm_today() - timedelta(days=1))
     page = client.get(f"/s/{world.invite(app, language)[0]}")
     assert page.status_code == 410
-    assert f"<h1>{translated('This survey has closed', language)}</h1>" in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert html_tag(language) in html
+    assert f"<h1>{translated('This survey has closed', language)}</h1>" in html
+    assert f"<p>{translated('The time to answer this survey is over. Thank you for your interest.', language)}</p>" in html
 
 
 def close_campaign(app, world) -> None:
@@ -212,18 +220,30 @@ def test_survey_page_of_a_closed_campaign_says_so_within_seconds(app, client, wo
     assert f"<h1>{translated('This survey has closed', 'so')}</h1>" in page.get_data(as_text=True)
 
 
-def test_survey_not_yet_open_gives_its_start_date(app, client):
-    starts = stockholm_today() + timedelta(days=3)
-    world = build_world(app, starts_on=starts, ends_on=starts + timedelta(days=30))
-    page = client.get(f"/s/{world.invite(app, 'en')[0]}")
+@pytest.mark.parametrize(("language", "written"), [("en", "March 7, 2099"), ("sv", "7 mars 2099")])
+def test_survey_not_yet_open_gives_its_start_date(app, client, language, written):
+    # A start far ahead, so that no other year on the page can stand in for it;
+    # the date as a reader of the language writes it, typed out here.
+    world = build_world(app, starts_on=date(2099, 3, 7), ends_on=date(2099, 4, 30))
+    page = client.get(f"/s/{world.invite(app, language)[0]}")
     assert page.status_code == 403
-    assert str(starts.year) in page.get_data(as_text=True)
+    html = page.get_data(as_text=True)
+    assert f"<h1>{translated('This survey is not open yet', language)}</h1>" in html
+    note = translated("You can answer from %(date)s. Please open the link again then.", language)
+    assert note % {"date": written} in html
 
 
-def test_survey_page_without_a_link_explains_what_to_do(client, world):
+@pytest.mark.parametrize("language", ["sv", "uk"])
+def test_survey_page_without_a_link_explains_what_to_do(client, world, language):
+    # Every page has <link rel="icon">: the words of the message are what count.
+    client.get(f"/?lang={language}")
     page = client.get("/survey")
     assert page.status_code == 404
-    assert "link" in page.get_data(as_text=True).lower()
+    html = page.get_data(as_text=True)
+    assert f"<h1>{translated('This link cannot be used', language)}</h1>" in html
+    what_to_do = translated("If you got the link in a text message, open it again from there. "
+                            "If you scanned a code, scan it again.", language)
+    assert what_to_do in html
 
 
 def test_double_submit_stores_one_response(app, client, world):
@@ -306,7 +326,7 @@ def test_switching_language_keeps_the_answers_given(app, client, world):
     switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "ar", **answers})
     assert switched.status_code == 303
     html = client.get("/survey").get_data(as_text=True)
-    assert 'dir="rtl"' in html
+    assert html_tag("ar") in html
     for key, value in answers.items():
         assert f'name="{key}" value="{value}" checked' in html
     assert count_stored(app) == 0
@@ -321,7 +341,7 @@ def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, clien
         session[GRANT_KEY] = {**session[GRANT_KEY], "issued_at": int(time.time()) - 3 * 3600}
     late = submit(client, csrf, answers)
     assert late.status_code == 200
-    assert 'dir="rtl"' in late.get_data(as_text=True)  # explained in the customer's language
+    assert_expired_page(late.get_data(as_text=True), "ar")  # explained in the customer's language
     assert count_stored(app) == 0
     reopened, csrf = open_survey(client, token)
     html = reopened.get_data(as_text=True)
@@ -330,6 +350,32 @@ def test_expired_session_keeps_answers_until_the_link_is_opened_again(app, clien
     assert 'role="status"' in html  # "your earlier answers are filled in"
     assert submit(client, csrf, answers).status_code == 303
     assert count_stored(app) == 1
+
+
+def assert_expired_page(html: str, language: str, kept: bool = True) -> None:
+    """The page that asks to open the link again: in `language`, saying how to go on - and that
+    the answers are kept on the phone only when they were (`kept`)."""
+    assert html_tag(language) in html
+    assert f"<h1>{translated('Please open your link again', language)}</h1>" in html
+    how_to_go_on = ("Your answers are kept on this phone. Open the link from your text message, "
+                    "or scan the code again, to continue and send them." if kept else
+                    "If you got the link in a text message, open it again from there. "
+                    "If you scanned a code, scan it again.")
+    for paragraph in ("For your privacy, the survey page closes after a while without activity.", how_to_go_on):
+        assert f"<p>{translated(paragraph, language)}</p>" in html
+
+
+@pytest.mark.parametrize("forged", [{"provider_id": 999_999}, {"campaign_id": 999_999}])
+def test_an_expired_grant_for_a_scope_that_does_not_exist_is_no_server_error(app, client, world, forged):
+    # Only someone holding SECRET_KEY can sign such a cookie; it must still get a page, not a 500.
+    _, csrf = open_survey(client, world.invite(app, "ti")[0])
+    with client.session_transaction() as session:
+        session[GRANT_KEY] = {**session[GRANT_KEY], **forged, "issued_at": int(time.time()) - 3 * 3600}
+    late = submit(client, csrf, full_answers(definition_of(app, world)))
+    assert late.status_code == 200
+    # No survey to keep the answers for: the page does not claim they were kept.
+    assert_expired_page(late.get_data(as_text=True), "ti", kept=False)
+    assert count_stored(app) == 0
 
 
 def test_a_draft_is_never_shown_to_the_next_link_opened_on_the_phone(app, client, world):
@@ -348,7 +394,7 @@ def test_post_without_a_valid_csrf_token_loses_nothing_and_explains(app, client,
     open_survey(client, token)
     refused = client.post("/survey", data={"csrf_token": "forged", "action": "send", **full_answers(definition, 2)})
     assert refused.status_code == 400
-    assert 'lang="uk"' in refused.get_data(as_text=True)
+    assert_expired_page(refused.get_data(as_text=True), "uk")
     assert count_stored(app) == 0
     page, _ = open_survey(client, token)
     scale_key = next(q.key for q in definition.questions if q.type == "scale")
@@ -382,6 +428,23 @@ def test_survey_page_loads_nothing_from_other_hosts(app, client, world):
     assert "<script" not in html
 
 
+def _into_the_next_second() -> None:
+    """Sleep until the clock's whole second changes (at most one second).
+
+    A CSRF token carries the second it was made in (itsdangerous' timestamp):
+    two requests in different seconds get different tokens. Crossing a
+    second on purpose makes a test that compares two pages meet that case on
+    every run, not only when the machine happens to be slow.
+    """
+    start = int(time.time())
+    while int(time.time()) == start:
+        time.sleep(0.01)
+
+
+def without_token(html: str) -> str:
+    return html.replace(csrf_token_from(html), "<token>")
+
+
 def test_survey_page_is_compressed_for_phones(app, world):
     # Two phones, one of them asking twice: each gets the whole page, its own token
     # in it, in one gzip stream it can read - and the token works.
@@ -391,17 +454,24 @@ def test_survey_page_is_compressed_for_phones(app, world):
     pages = []
     for phone in phones:
         assert phone.get(f"/s/{world.invite(app, 'ar')[0]}").status_code == 303
-        plain = phone.get("/survey").get_data(as_text=True)
+        plain = phone.get("/survey")
+        assert "Content-Encoding" not in plain.headers
+        assert plain.headers["Content-Type"].lower() == "text/html; charset=utf-8"
+        plain = plain.get_data(as_text=True)
         for _ in range(2):
+            _into_the_next_second()
             page = phone.get("/survey", headers=phone_accepts)
             assert page.headers["Content-Encoding"] == "gzip"
+            assert page.headers["Content-Type"].lower() == "text/html; charset=utf-8"
             assert "Accept-Encoding" in page.headers["Vary"]
             assert len(page.data) < 14 * 1024
             html = gzip.decompress(page.data).decode()
-            assert html == plain
+            # The same page as sent uncompressed, but for the token, which is made afresh.
+            assert without_token(html) == without_token(plain)
+            assert '<html lang="ar" dir="rtl">' in html
         pages.append(html)
     assert csrf_token_from(pages[0]) != csrf_token_from(pages[1])
-    assert pages[0].replace(csrf_token_from(pages[0]), "") == pages[1].replace(csrf_token_from(pages[1]), "")
+    assert without_token(pages[0]) == without_token(pages[1])
     for phone, html in zip(phones, pages):
         assert submit(phone, csrf_token_from(html), answers).status_code == 303
     assert count_stored(app) == 2
@@ -447,6 +517,27 @@ def test_blank_survey_pages_are_kept_per_provider_with_each_visitors_own_token(a
     assert count_stored(app) == 2
 
 
+def test_a_blank_survey_page_is_rendered_once_and_kept(app, world):
+    # Kept per survey, language and provider (respond/rendering.py): the next
+    # visitor gets the very page kept, not a new rendering.
+    from app.respond.rendering import CACHE_KEY
+
+    def visit(language: str, provider: int = 0) -> None:
+        phone = app.test_client()
+        open_survey(phone, world.invite(app, language, provider=provider)[0])
+
+    visit("so")
+    kept = dict(app.extensions[CACHE_KEY])
+    assert len(kept) == 1
+    visit("so")
+    assert len(app.extensions[CACHE_KEY]) == 1
+    [(key, (_definition, page))] = kept.items()
+    assert app.extensions[CACHE_KEY][key][1] is page
+    visit("ti")
+    visit("so", provider=1)
+    assert len(app.extensions[CACHE_KEY]) == 3
+
+
 def test_a_page_with_answers_is_never_served_from_the_blank_page(app, client, world):
     definition = definition_of(app, world)
     _page, csrf = open_survey(client, world.invite(app)[0])
@@ -476,11 +567,43 @@ def test_every_kind_of_answer_is_stored_as_given(app, survey_key):
     stored = sheet.answers
     assert set(stored) == set(posted)
     for key, raw in posted.items():
-        expected = definition.question(key).parse_answer(raw)
         row = stored[key]
-        assert (row.value, row.choice, row.text, row.dont_know) == (
-            expected.value, expected.choice, expected.text, expected.dont_know
-        ), key
+        assert (row.value, row.choice, row.text, row.dont_know) == as_stored(definition.question(key).type, raw), key
+
+
+def as_stored(kind: str, posted: str) -> tuple:
+    """How a posted answer must be kept, (value, choice, text, dont_know), by the
+    storage rules (app/respond/models.py: a scale point, yes 1 / no 0, an option
+    key, the text, or "don't know") - written out here, not asked of the parser under test."""
+    if posted == "dk":
+        return (None, None, None, True)
+    if kind == "scale":
+        return (int(posted), None, None, False)
+    if kind == "yesno":
+        return ({"yes": 1, "no": 0}[posted], None, None, False)
+    if kind == "choice":
+        return (None, posted, None, False)
+    assert kind == "text", kind
+    return (None, None, posted, False)
+
+
+@pytest.mark.parametrize(("survey_key", "posted", "kept"), [
+    # question key: what the phone posts -> (value, choice, text, dont_know) kept
+    ("nacka-arbetsmarknad",
+     {"treated_well": "5", "explains_clearly": "1", "clear_goals": "dk", "gender": "man", "comments": "Bra stöd 😊"},
+     {"treated_well": (5, None, None, False), "explains_clearly": (1, None, None, False),
+      "clear_goals": (None, None, None, True), "gender": (None, "man", None, False),
+      "comments": (None, None, "Bra stöd 😊", False)}),
+    ("samhallsorientering", {"study_visits": "no"}, {"study_visits": (0, None, None, False)}),
+    ("samhallsorientering", {"study_visits": "yes"}, {"study_visits": (1, None, None, False)}),
+])
+def test_answers_are_kept_as_these_literal_rows(app, survey_key, posted, kept):
+    world = build_world(app, survey_key=survey_key)
+    client = app.test_client()
+    _, csrf = open_survey(client, world.invite(app)[0])
+    assert submit(client, csrf, posted, action="send_anyway").status_code == 303
+    [sheet] = stored_sheets(app)
+    assert {key: (a.value, a.choice, a.text, a.dont_know) for key, a in sheet.answers.items()} == kept
 
 
 def test_a_response_with_every_question_skipped_is_kept_as_partial(app, client, world):
@@ -503,7 +626,7 @@ def test_a_language_chosen_for_one_link_is_not_forced_on_the_next_person(app, cl
     client.post("/survey", data={"csrf_token": csrf, "switch_to": "uk"})
     _, csrf = open_survey(client, second)
     assert submit(client, csrf, full_answers(definition_of(app, world))).status_code == 303
-    assert 'lang="uk"' in client.get("/thanks").get_data(as_text=True)
+    assert html_tag("uk") in client.get("/thanks").get_data(as_text=True)
     assert '<html lang="so"' in open_survey(client, third)[0].get_data(as_text=True)
 
 
@@ -572,7 +695,12 @@ def test_without_a_published_key_nothing_is_sent_and_the_answers_stay_on_the_pho
     sent = submit(client, csrf, full_answers(definition, 2))
     assert sent.status_code == 503
     html = sent.get_data(as_text=True)
-    assert translated("Your answers could not be saved just now", language) in html
+    assert html_tag(language) in html
+    assert f"<h1>{translated('Your answers could not be saved just now', language)}</h1>" in html
+    for paragraph in ("The survey cannot take answers at the moment. Nothing was sent, "
+                      "and your answers are kept on this phone.",
+                      "Please open your link again in a little while to send them."):
+        assert f"<p>{translated(paragraph, language)}</p>" in html
     assert count_stored(app) == 0
     # The link is not spent: once the mixer has published a key, the same link sends them.
     from .conftest import mixer_of
@@ -618,3 +746,98 @@ def test_text_length_is_counted_as_the_browser_counts_it(app, client, world, typ
     sent = submit(client, csrf, {**full_answers(definition), text_key: typed})
     assert (sent.status_code == 303) is accepted, sent.status_code
     assert count_stored(app) == (1 if accepted else 0)
+
+
+@pytest.mark.parametrize("which", ["first day", "last day", "only day"])
+def test_a_survey_takes_answers_on_its_first_and_its_last_day(app, client, which):
+    today = stockholm_today()
+    starts, ends = {"first day": (today, today + timedelta(days=5)),
+                    "last day": (today - timedelta(days=5), today),
+                    "only day": (today, today)}[which]
+    world = build_world(app, starts_on=starts, ends_on=ends)
+    page, csrf = open_survey(client, world.invite(app, "sv")[0])
+    assert page.status_code == 200
+    assert submit(client, csrf, full_answers(definition_of(app, world))).headers["Location"] == "/thanks"
+    assert count_stored(app) == 1
+
+
+@pytest.mark.parametrize("change", ["unknown field", "missing field"])
+def test_a_grant_of_another_shape_is_no_grant_and_no_server_error(app, client, world, change):
+    # A cookie signed by an older or newer version of the app after an upgrade.
+    _, csrf = open_survey(client, world.invite(app, "uk")[0])
+    with client.session_transaction() as session:
+        grant = dict(session[GRANT_KEY])
+        if change == "unknown field":
+            grant["scope_version"] = 2
+        else:
+            del grant["channel"]
+        session[GRANT_KEY] = grant
+    sent = submit(client, csrf, full_answers(definition_of(app, world)))
+    assert sent.status_code == 404
+    assert f"<h1>{translated('This link cannot be used', 'sv')}</h1>" in sent.get_data(as_text=True)
+    assert count_stored(app) == 0
+    with client.session_transaction() as session:
+        assert GRANT_KEY not in session  # dropped, not kept to fail again
+
+
+def test_an_open_link_grant_without_a_form_nonce_is_opened_afresh_and_stores_nothing(app, client, world):
+    # A grant from before open-link forms carried a nonce: sent as it is, a
+    # resent form could be stored twice. The answers wait on the phone instead.
+    definition = definition_of(app, world)
+    code = world.open_link_code(app, "ar")
+    assert client.get(f"/o/{code}").status_code == 303
+    csrf = csrf_token_from(client.get("/survey").get_data(as_text=True))
+    with client.session_transaction() as session:
+        session[GRANT_KEY] = {**session[GRANT_KEY], "form_nonce": None}
+    sent = submit(client, csrf, full_answers(definition, 2))
+    assert sent.status_code == 200
+    assert_expired_page(sent.get_data(as_text=True), "ar")
+    assert count_stored(app) == 0
+    assert client.get(f"/o/{code}").status_code == 303
+    page = client.get("/survey").get_data(as_text=True)
+    scale_key = next(q.key for q in definition.questions if q.type == "scale")
+    assert f'name="{scale_key}" value="2" checked' in page
+
+
+def test_already_received_is_said_for_the_grants_lifetime_then_the_link_is_just_unusable(app, client, world):
+    _, csrf = open_survey(client, world.invite(app, "so")[0])
+    assert submit(client, csrf, full_answers(definition_of(app, world))).status_code == 303
+    again = client.get("/survey")  # the back button, within the two hours a grant lasts
+    assert (again.status_code, again.headers["Location"]) == (303, "/thanks?again=1")
+    with client.session_transaction() as session:
+        session["done"] = {**session["done"], "at": int(time.time()) - 2 * 3600 - 60}
+    later = client.get("/survey")
+    assert later.status_code == 404
+    assert f"<h1>{translated('This link cannot be used', 'sv')}</h1>" in later.get_data(as_text=True)
+
+
+def test_a_text_from_elsewhere_is_kept_up_to_1500_characters(app, client, world):
+    # Browsers stop at 1,000; a crafted or pasted-by-script text is cut at 1,500
+    # (views.RAW_ANSWER_MAX) so that the draft fits the 4 KB session cookie.
+    definition = definition_of(app, world)
+    text_key = next(q.key for q in definition.questions if q.type == "text")
+    _, csrf = open_survey(client, world.invite(app, "sv")[0])
+    switched = client.post("/survey", data={"csrf_token": csrf, "switch_to": "en", text_key: "å" * 1499 + "xyz" * 1000})
+    assert switched.status_code == 303
+    html = client.get("/survey").get_data(as_text=True)
+    kept = re.search(rf'<textarea id="a-{text_key}"[^>]*>([^<]*)</textarea>', html).group(1)
+    assert kept == "å" * 1499 + "x"
+
+
+def test_the_thank_you_pages_are_set_as_good_news(app, client, world):
+    _, csrf = open_survey(client, world.invite(app)[0])
+    submit(client, csrf, full_answers(definition_of(app, world)))
+    for path in ("/thanks", "/thanks?again=1"):
+        assert '<div class="box ok">' in client.get(path).get_data(as_text=True), path
+    assert '<div class="box note">' in client.get("/s/" + "A" * 22).get_data(as_text=True)
+
+
+def test_a_grant_lasts_exactly_its_lifetime():
+    from app.respond.grant import Grant
+
+    grant = Grant(kind="i", link_id=1, campaign_id=1, provider_id=1, programme_id=1, language="sv",
+                  channel="sms", issued_at=1_000_000)
+    two_hours = timedelta(hours=2)
+    assert not grant.expired(two_hours, now=1_000_000 + 7200)  # still valid at its last second
+    assert grant.expired(two_hours, now=1_000_000 + 7200.5)
+    assert grant.expired(two_hours, now=1_000_000 + 7201)

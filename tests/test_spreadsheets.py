@@ -59,6 +59,13 @@ def read_back(text: str) -> list[list[str]]:
     ("'=already quoted", "'=already quoted"),
     ("", ""),
     ("https://enkat.example.se/s/AbC-12", "https://enkat.example.se/s/AbC-12"),
+    # A piece after the list separator of Swedish Excel (";") or of others (","), and
+    # the small and minus forms (breaker's findings, 2026-11-30).
+    ("Evil AB;=1+1", "'Evil AB;=1+1"),
+    ("P, -2+3", "'P, -2+3"),
+    ("\ufe661+1 AB", "'\ufe661+1 AB"),
+    ("\u22122+3", "'\u22122+3"),
+    ("Bro; Coachning, Nord", "Bro; Coachning, Nord"),
 ])
 def test_a_cell_that_could_start_a_formula_gets_a_quote(typed, written):
     assert read_back(csv_text([[typed]])) == [[written]]
@@ -241,3 +248,8 @@ def test_only_app_spreadsheets_writes_spreadsheets():
     assert offenders == {}, "write spreadsheets through app/spreadsheets.py"
     assert spreadsheet_writers(shared.read_text(encoding="utf-8"))  # the shared module is seen by the check
 
+
+
+def test_every_text_field_is_quoted_so_a_separator_inside_never_splits_it():
+    # Swedish Excel splits on ";": inside quotes it does not.
+    assert csv_text([["Evil AB;x", 5, "a"]]) == '\ufeff"Evil AB;x",5,"a"\r\n'

@@ -105,7 +105,8 @@ def test_scale_answers_are_checked_by_their_question_type():
     assert question.parse_answer("5").value == 5
     assert question.parse_answer("dk").dont_know
     assert question.parse_answer("") is None
-    for bad in ("0", "6", "five", "1.5", "-1"):
+    # Only what the page offers: "04" and an Arabic-Indic "٤" are not values it sends.
+    for bad in ("0", "6", "five", "1.5", "-1", "04", "\u0664", "\u00b2", " 4"):
         with pytest.raises(ValueError):
             question.parse_answer(bad)
 

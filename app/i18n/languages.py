@@ -98,6 +98,7 @@ DEFAULT_LANGUAGE = "sv"
 #: Accept-Language tags that mean one of ours although they are spelled otherwise.
 ACCEPT_LANGUAGE_ALIASES = {
     "fa-af": "prs",
+    "fa-arab-af": "prs",  # with its script subtag: still Dari, not Persian
     "ku-arab": "ckb",
     "ku-iq": "ckb",
 }

@@ -124,7 +124,9 @@ class ScaleQuestion(Question):
             return None
         if raw == DONT_KNOW and self.dont_know:
             return StoredAnswer(dont_know=True)
-        if raw.isdigit() and 1 <= int(raw) <= self.scale.points:
+        # Exactly what the page offers ("1".."10"): not "04" or an Arabic-Indic "٤",
+        # which int() would take too.
+        if raw in {str(point) for point in range(1, self.scale.points + 1)}:
             return StoredAnswer(value=int(raw))
         raise ValueError(raw)
 
