@@ -546,8 +546,9 @@ def _answer(base: str, link_path: str, number: int, invitation_id: int | None, d
         _expect(f"survey page after switch (respondent {number})", status, (200,), headers, page)
         csrf = csrf_token_from(page)
     sent = {"csrf_token": csrf, "action": "send", **form}
-    if any(question.key not in form for question in definition.questions):
-        # "Send" first: the page lists what was left blank; then "Send anyway".
+    if any(question.required and question.key not in form for question in definition.questions):
+        # "Send" first: the page lists the required questions left blank; then "Send anyway".
+        # (Optional ones - the comment box - are never listed: issue 8, kind 8.)
         status, headers, page = phone.request("POST", "/survey", sent)
         _expect(f"send with blanks (respondent {number})", status, (200,), headers, page)
         if 'id="skipped"' not in page:

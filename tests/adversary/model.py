@@ -9,8 +9,9 @@ transaction, which rows could carry a respondent's answers:
 
 - A transaction that claims an invitation (its `responded` flag goes from
   false to true, or - where a reader cannot decode values - the first
-  update of that invitation's row) or inserts a form nonce has those as
-  its sources.
+  update of that invitation's row; or, where the reader lost the row's
+  earlier state, the first time the row shows up, answered) or inserts a
+  form nonce has those as its sources.
 - A transaction that deletes (or updates) rows of a carrier table (rows
   that may hold answers in some form, e.g. sealed answers waiting to be
   mixed) inherits every source those rows carried.
@@ -93,6 +94,13 @@ class Trace:
 
 
 def _is_claim(change: RowChange, updated_before: set[Hashable]) -> bool:
+    if change.kind == INSERT:
+        # The app inserts invitations unanswered. One that first shows up
+        # answered is a claim whose earlier state the reader lost (SQLite:
+        # a page whose older frames a later log generation overwrote reads
+        # as an insert, sqlite_wal.py "Limits"): its transaction is the claim.
+        new = change.values
+        return new is not None and bool(new.get("responded")) and change.key not in updated_before
     if change.kind != UPDATE:
         return False
     new, old = change.values, change.old_values
@@ -118,7 +126,7 @@ def anonymity_sets(transactions: Iterable[Transaction], roles: Roles = Roles()) 
             if change.table == roles.invitation_table:
                 if _is_claim(change, invitations_updated):
                     own.add((roles.invitation_table, change.key))
-                if change.kind == UPDATE:
+                if change.kind == UPDATE or _is_claim(change, invitations_updated):
                     invitations_updated.add(change.key)
             elif change.table == roles.nonce_table and change.kind == INSERT:
                 own.add((roles.nonce_table, change.key))
