@@ -409,16 +409,16 @@ def test_issuing_links_is_refused_outside_the_campaign_and_its_bounds(app, world
                                      count=count, today=date.today())
 
         for wrong in (dict(provider=outsider), dict(programme=other_programme)):
-            with pytest.raises(CampaignError, match="provider or programme is not part of this campaign"):
+            with pytest.raises(CampaignError, match="^provider or programme is not part of this campaign$"):
                 issue(**wrong)
-        with pytest.raises(CampaignError, match="language is not part of this campaign"):
+        with pytest.raises(CampaignError, match="^language is not part of this campaign$"):
             issue(language="ar")
         for count in (0, 5001):
-            with pytest.raises(CampaignError, match="count must be between 1 and 5000"):
+            with pytest.raises(CampaignError, match="^count must be between 1 and 5000$"):
                 issue(count=count)
         assert [len(issue(count=count)) for count in (1, 5000)] == [1, 5000]
         small.finalised_on = date.today()
-        with pytest.raises(CampaignError, match="the campaign is finalised"):
+        with pytest.raises(CampaignError, match="^the campaign is finalised$"):
             issue()
         db_session.rollback()
 
@@ -430,10 +430,10 @@ def test_creating_a_campaign_is_refused_for_a_period_backwards_or_a_language_the
         template = db_session.get(Campaign, world.campaign_id)
         common = dict(name="Fel", survey_version=template.survey_version, providers=template.providers,
                       programmes=template.programmes)
-        with pytest.raises(CampaignError, match="ends before it starts"):
+        with pytest.raises(CampaignError, match="^ends before it starts$"):
             create_campaign(db_session, starts_on=date(2027, 3, 2), ends_on=date(2027, 3, 1), languages=["sv"],
                             **common)
-        with pytest.raises(CampaignError, match=r"the survey has no text in \['de', 'fr'\]"):
+        with pytest.raises(CampaignError, match=r"^the survey has no text in \['de', 'fr'\]$"):
             create_campaign(db_session, starts_on=date(2027, 3, 1), ends_on=date(2027, 3, 2),
                             languages=["sv", "fr", "de"], **common)
         db_session.rollback()
@@ -467,3 +467,20 @@ def test_open_links_are_listed_by_provider_then_programme_then_language(app, cli
         ("Bro Coachning", "JPG", "العربية"), ("Bro Coachning", "JPG", "Українська"),
         ("Bro Coachning", "SO", "العربية"), ("Bro Coachning", "SO", "Українська"),
     ]
+
+
+def test_the_campaign_page_says_how_many_answers_wait_to_be_mixed(app, client, world, make_user):
+    from .helpers import definition_of, full_answers, open_survey, submit
+
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    client.get("/staff/campaigns/?lang=en")
+    note = lambda: client.get(f"/staff/campaigns/{world.campaign_id}").get_data(as_text=True).split(
+        'id="waiting-note">', 1)[1].split("</p>", 1)[0].strip()
+    assert note() == "No answers wait to be mixed."
+    for token in world.invite(app, count=3):
+        phone = app.test_client()
+        _, csrf = open_survey(phone, token)
+        assert submit(phone, csrf, full_answers(definition_of(app, world))).status_code == 303
+    assert note() == ("3 answers wait to be mixed and are not in the figures yet: answers are released in groups, "
+                      "so that none can be traced to the person who sent it.")
