@@ -112,6 +112,7 @@ def test_skipped_questions_are_listed_and_can_be_sent_anyway(app, client, world)
     html = first.get_data(as_text=True)
     assert 'id="skipped"' in html
     assert f'href="#q-{required.key}"' in html
+    assert 'role="status"' not in html  # no "your earlier answers are filled in": none were
     kept = next(k for k in answers if definition.question(k).type == "scale")
     assert f'name="{kept}" value="{answers[kept]}" checked' in html
     assert count_stored(app) == 0
@@ -928,3 +929,83 @@ def test_a_forged_open_link_grant_for_another_provider_stores_nothing(app, clien
     sent = submit(client, csrf, full_answers(definition_of(app, world)))
     assert sent.status_code == 404
     assert count_stored(app) == 0
+
+
+def test_an_empty_form_sent_lists_every_question_as_skipped(app, client, world):
+    definition = definition_of(app, world)
+    _, csrf = open_survey(client, world.invite(app, "sv")[0])
+    page = submit(client, csrf, {})
+    assert page.status_code == 200
+    note = page.get_data(as_text=True).split('id="skipped"', 1)[1].split("</ul>", 1)[0]
+    assert re.findall(r'<a href="#q-([^"]+)">', note) == [q.key for q in definition.questions]
+    assert count_stored(app) == 0
+
+
+def two_language_campaign(app, world) -> int:
+    """A campaign on a survey written in Swedish and English only (not in the library)."""
+    from app.campaigns.services import create_campaign
+    from app.organisation.models import Programme, Provider
+    from app.surveys.services import store_version
+
+    texts = {"sv": "Fråga på svenska", "en": "Question in English"}
+    document = {
+        "key": "tva-sprak", "version": 1, "languages": ["sv", "en"],
+        "title": {"sv": "Enkät på två språk", "en": "Survey in two languages"},
+        "scales": {"s": {"points": 5, "positive_from": 4,
+                         "labels": {str(p): {"sv": f"{p} sv", "en": f"{p} en"} for p in range(1, 6)}}},
+        "sections": [{"key": "main", "questions": [{"key": "q1", "type": "scale", "scale": "s", "text": texts}]}],
+        "index": {"method": "mean", "questions": ["q1"]},
+    }
+    with app.app_context():
+        version, _ = store_version(db_session, document)
+        campaign = create_campaign(
+            db_session, name="Två språk", survey_version=version, starts_on=stockholm_today() - timedelta(days=1),
+            ends_on=stockholm_today() + timedelta(days=1), providers=[db_session.get(Provider, world.provider_ids[0])],
+            programmes=[db_session.get(Programme, world.programme_ids[0])], languages=["sv", "en"])
+        db_session.commit()
+        return campaign.id
+
+
+def test_a_language_the_survey_lacks_shows_the_survey_in_the_links_language(app, client, world):
+    from app.campaigns.models import Campaign as CampaignModel
+    from app.campaigns.services import issue_invitations
+    from app.organisation.models import Programme, Provider
+
+    campaign_id = two_language_campaign(app, world)
+    with app.app_context():
+        [invitation] = issue_invitations(
+            db_session, db_session.get(CampaignModel, campaign_id), provider=db_session.get(Provider, world.provider_ids[0]),
+            programme=db_session.get(Programme, world.programme_ids[0]), language="en", count=1, today=stockholm_today())
+        db_session.commit()
+    page, _ = open_survey(client, invitation.token)
+    html = page.get_data(as_text=True)
+    # Only the survey's own languages are offered to switch to.
+    assert re.findall(r'name="switch_to" value="(\w+)"', html) == ["sv", "en"]
+    assert client.get("/survey?lang=ar").status_code == 303  # the site's switcher offers Arabic
+    html = client.get("/survey").get_data(as_text=True)
+    assert "Question in English" in html and "Fråga på svenska" not in html
+
+
+def test_every_language_of_a_survey_is_offered_to_switch_to(app, client, world):
+    page, _ = open_survey(client, world.invite(app, "sv")[0])
+    offered = re.findall(r'name="switch_to" value="(\w+)"', page.get_data(as_text=True))
+    assert sorted(offered) == sorted(["sv", "en", "ar", "prs", "fa", "ps", "ti", "so", "uk", "ckb"])
+
+
+def test_two_surveys_for_one_provider_each_show_their_own_page(app, world):
+    from app.campaigns.models import Campaign as CampaignModel
+    from app.campaigns.services import issue_invitations
+    from app.organisation.models import Programme, Provider
+
+    campaign_id = two_language_campaign(app, world)
+    with app.app_context():
+        [other] = issue_invitations(
+            db_session, db_session.get(CampaignModel, campaign_id), provider=db_session.get(Provider, world.provider_ids[0]),
+            programme=db_session.get(Programme, world.programme_ids[0]), language="sv", count=1, today=stockholm_today())
+        db_session.commit()
+    nacka_title = definition_of(app, world).title["sv"]
+    first = app.test_client()
+    assert nacka_title in open_survey(first, world.invite(app, "sv")[0])[0].get_data(as_text=True)
+    second = app.test_client()
+    html = open_survey(second, other.token)[0].get_data(as_text=True)
+    assert "Enkät på två språk" in html and nacka_title not in html
