@@ -956,7 +956,8 @@ def two_language_campaign(app, world) -> int:
         "title": {"sv": "Enkät på två språk", "en": "Survey in two languages"},
         "scales": {"s": {"points": 5, "positive_from": 4,
                          "labels": {str(p): {"sv": f"{p} sv", "en": f"{p} en"} for p in range(1, 6)}}},
-        "sections": [{"key": "main", "questions": [{"key": "q1", "type": "scale", "scale": "s", "text": texts}]}],
+        "sections": [{"key": "main", "questions": [{"key": "q1", "type": "scale", "scale": "s", "text": texts,
+                                                   "required": True}]}],  # required: a skipped-question note
         "index": {"method": "mean", "questions": ["q1"]},
     }
     with app.app_context():
@@ -986,7 +987,24 @@ def test_a_language_the_survey_lacks_shows_the_survey_in_the_links_language(app,
     assert re.findall(r'name="switch_to" value="(\w+)"', html) == ["sv", "en"]
     assert client.get("/survey?lang=ar").status_code == 303  # the site's switcher offers Arabic
     html = client.get("/survey").get_data(as_text=True)
+    # The page around the survey speaks the language chosen; the survey, the link's.
+    assert html_tag("ar") in html
     assert "Question in English" in html and "Fråga på svenska" not in html
+    # So do the pages that come back with a note: an answer that cannot be read, a skipped question.
+    csrf = csrf_token_from(html)
+    for posted, status in (({"q1": "9"}, 422), ({}, 200)):
+        again = submit(client, csrf, posted)
+        assert again.status_code == status
+        assert "Question in English" in again.get_data(as_text=True)
+    # The page kept for this pair of page and survey languages is not served to the next phone,
+    # whose page is in English throughout.
+    with app.app_context():
+        [next_phone] = issue_invitations(
+            db_session, db_session.get(CampaignModel, campaign_id), provider=db_session.get(Provider, world.provider_ids[0]),
+            programme=db_session.get(Programme, world.programme_ids[0]), language="en", count=1, today=stockholm_today())
+        db_session.commit()
+    other = app.test_client()
+    assert html_tag("en") in open_survey(other, next_phone.token)[0].get_data(as_text=True)
 
 
 def test_every_language_of_a_survey_is_offered_to_switch_to(app, client, world):
