@@ -102,6 +102,7 @@ def _checkpoint_now_and_then(every: int):
     check_ins = itertools.count(1)
 
     def checkpoint(dbapi_connection, _record) -> None:
+        """Pool check-in hook: every `every`-th check-in, checkpoint the SQLite write-ahead log (PASSIVE)."""
         # None: the connection was invalidated and is being thrown away.
         if next(check_ins) % every == 0 and dbapi_connection is not None:
             dbapi_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").close()

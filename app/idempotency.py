@@ -161,8 +161,10 @@ def once(on_replay: ReplayHook | None = None):
     """
 
     def decorator(view):
+        """Wrap `view` so that each submission of its form does its work once (see `once`)."""
         @wraps(view)
         def wrapped(*args, **kwargs):
+            """GET: the view. POST: the recorded answer for a form sent before, else the view's work in one transaction."""
             if request.method != "POST":
                 return view(*args, **kwargs)  # the page that shows the form
             submission = current_submission()

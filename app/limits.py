@@ -104,6 +104,7 @@ def limit(rule, **options):
     decorate = limiter.limit(rule, **options)
 
     def note(view):
+        """Apply the limit to `view` and record the limited view (the 429 page asks these how long to wait)."""
         limited = decorate(view)
         _limited_views.add(limited)
         return limited

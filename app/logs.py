@@ -40,6 +40,7 @@ class _DropRespondentRequests(logging.Filter):
     """For the development server (werkzeug), which logs every request line."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        """False for a development-server log line about a respondent request (it is dropped)."""
         text = record.getMessage()
         return not any(f" {prefix}" in text for prefix in RESPONDENT_PATH_PREFIXES)
 

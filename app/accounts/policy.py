@@ -57,9 +57,11 @@ def requires(permission: Permission):
     (Flask-Login's `login_required`); signed in without the permission: 403.
     """
     def decorator(view):
+        """Wrap `view` so that it runs only for a user `can(permission)` allows."""
         @wraps(view)
         @login_required
         def wrapped(*args, **kwargs):
+            """The view for an allowed user; sign-in for a stranger, 403 for a signed-in user without the permission."""
             if not can(permission):
                 abort(403)
             return view(*args, **kwargs)

@@ -91,6 +91,7 @@ def run_command() -> None:
     parent = _embedding_server() if config.embedded_mixer else None
 
     def stop(_signal, _frame):
+        """SIGTERM/SIGINT handler: finish the round's transaction, then stop."""
         stopping["now"] = True
 
     signal.signal(signal.SIGTERM, stop)
@@ -99,6 +100,7 @@ def run_command() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s [mixer] %(levelname)s %(message)s")
 
     def running(mixer: Mixer) -> None:
+        """Run rounds with the held mixer until stopped or the embedding server is gone."""
         click.echo("mixer running; stop it with SIGTERM or Ctrl-C")
         mixer.run(stop=lambda: stopping["now"] or (parent is not None and os.getppid() != parent))
 
@@ -112,6 +114,7 @@ def rotate_command(force: bool) -> None:
     """Publish a new answer key now (what waits moves to it in the next round)."""
 
     def rotate(mixer: Mixer) -> int:
+        """Publish a new answer key (refused without --force when this host cannot open what waits)."""
         unopenable = mixer.unopenable_waiting()
         newest_elsewhere = not mixer.holds_newest_key()
         if (unopenable or newest_elsewhere) and not force:

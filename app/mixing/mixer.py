@@ -437,6 +437,7 @@ class Mixer:
         by_key = {q.key: q for q in definition.questions}
 
         def fits(sheet: AnswerSheet) -> bool:
+            """Whether a decoded sheet belongs to this campaign's survey version, scope and answers."""
             return (sheet.survey_version_id == version_id and sheet.provider_id in providers
                     and sheet.programme_id in programmes and sheet.channel in CHANNELS
                     and sheet.language in definition.languages and sheet.status in ("complete", "partial")

@@ -301,6 +301,7 @@ class _Parser:
         self.languages: tuple[str, ...] = ()
 
     def parse(self) -> SurveyDefinition:
+        """Build the SurveyDefinition from the document; raises DefinitionError saying where and why."""
         doc = self.doc
         key = self._required(doc, "key", "survey")
         if not isinstance(key, str) or not SURVEY_KEY_PATTERN.match(key):
