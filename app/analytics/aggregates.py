@@ -1,0 +1,204 @@
+"""The SQL of the results: counts, sums and sums of squares per group, run in the database.
+
+Every function takes a `Selection` and a `Breakdown` (scope.py) and returns
+raw tallies keyed by the breakdown's value (None: the merged group, "not
+shown"). Nothing here hides anything: results.py applies suppression
+before any figure leaves the analytics package. The queries are the same
+on SQLite and PostgreSQL; SQLite has no standard deviation, so sums of
+squares travel (statistics.Moments) and statistics.py finishes the figures.
+
+Period breakdowns (month, tertial, year) are grouped by month in SQL and
+folded in Python (`_fold_periods`): counts and sums add up, and this keeps
+date arithmetic out of dialect-specific SQL.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from ..respond.models import Answer, Response
+from ..surveys.definition import SurveyDefinition
+from .queries import personal_score
+from .statistics import Moments
+from .scope import PERIOD_DIMENSIONS, Breakdown, Filter, Selection, period_of
+
+#: An answer's kind in a distribution: a scale or yes/no value (int), a
+#: single choice's option key (str), DONT_KNOW, or TEXT (free text, counted only).
+DONT_KNOW = "dont_know"
+TEXT = "text"
+
+_COLUMNS = {
+    "provider": Response.provider_id,
+    "programme": Response.programme_id,
+    "language": Response.language,
+    "channel": Response.channel,
+}
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """Responses in a group: complete (every required question answered) and partial (counts)."""
+
+    complete: int
+    partial: int
+
+    @property
+    def responses(self) -> int:
+        """Complete plus partial (a count)."""
+        return self.complete + self.partial
+
+
+def _group_expression(breakdown: Breakdown, statement):
+    """(statement with any join the breakdown needs, the SQL expression of its group key)."""
+    if breakdown.dimension in _COLUMNS:
+        return statement, _COLUMNS[breakdown.dimension]
+    if breakdown.dimension in PERIOD_DIMENSIONS:
+        return statement, Response.month
+    background = aliased(Answer)
+    statement = statement.outerjoin(background, and_(
+        background.response_id == Response.id, background.question_key == breakdown.question_key))
+    return statement, background.choice
+
+
+def _filter_condition(item: Filter):
+    """The SQL condition one filter puts on Response (background answers through EXISTS)."""
+    dimension, value = item.breakdown.dimension, item.value
+    if dimension in _COLUMNS:
+        column = _COLUMNS[dimension]
+        return column.is_(None) if value is None else column == value
+    if dimension in PERIOD_DIMENSIONS:
+        if value is None:
+            return Response.month.is_(None)
+        first, last = _months_of(dimension, value)
+        return and_(Response.month >= first, Response.month <= last)
+    # An alias of its own: inside a query over `answer`, a plain Answer would correlate with the outer row.
+    background = aliased(Answer)
+    answered = exists().where(background.response_id == Response.id,
+                              background.question_key == item.breakdown.question_key)
+    if value is None:
+        return ~answered
+    return answered.where(background.choice == value)
+
+
+def _months_of(dimension: str, value) -> tuple[date, date]:
+    """First and last month (first days) of a month, tertial (year, 1-3) or year value."""
+    if dimension == "month":
+        return value, value
+    if dimension == "tertial":
+        year, tertial = value
+        return date(year, 4 * tertial - 3, 1), date(year, 4 * tertial, 1)
+    return date(value, 1, 1), date(value, 12, 1)
+
+
+def _where_selected(statement, selection: Selection):
+    """`statement` narrowed to the selection's campaigns and filters (it must select from Response)."""
+    statement = statement.where(Response.campaign_id.in_(selection.campaign_ids))
+    for item in selection.filters:
+        statement = statement.where(_filter_condition(item))
+    return statement
+
+
+def _fold_periods(breakdown: Breakdown, rows: Iterable, add: Callable, empty: Callable) -> dict:
+    """Rows (key, tally) into {key: tally}; month keys become the breakdown's period, tallies added with `add`."""
+    folded: dict = defaultdict(empty)
+    for key, tally in rows:
+        if breakdown.dimension in PERIOD_DIMENSIONS:
+            key = period_of(key, breakdown.dimension)
+        folded[key] = add(folded[key], tally)
+    return dict(folded)
+
+
+def response_counts(session: Session, selection: Selection, breakdown: Breakdown) -> dict[object, StatusCounts]:
+    """Group key -> complete and partial responses (counts); groups without responses are absent."""
+    statement, key = _group_expression(breakdown, select().select_from(Response))
+    statement = _where_selected(statement.add_columns(
+        key,
+        func.count().filter(Response.status == "complete"),
+        func.count().filter(Response.status == "partial"),
+    ), selection).group_by(key)
+    rows = ((row[0], StatusCounts(row[1], row[2])) for row in session.execute(statement))
+    return _fold_periods(breakdown, rows, lambda a, b: StatusCounts(a.complete + b.complete, a.partial + b.partial),
+                         lambda: StatusCounts(0, 0))
+
+
+def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
+                  question_keys: Iterable[str]) -> dict[object, dict[str, dict[object, int]]]:
+    """Group key -> question key -> answer -> count: the distribution of every listed question.
+
+    Answers are a scale or yes/no value (int), an option key (str),
+    DONT_KNOW or TEXT. A question nobody in the group answered is absent.
+    """
+    kind = case(
+        (Answer.dont_know.is_(True), DONT_KNOW),
+        (Answer.text.is_not(None), TEXT),
+        else_=None,
+    )
+    statement, key = _group_expression(breakdown, select().select_from(Response).join(
+        Answer, Answer.response_id == Response.id))
+    statement = _where_selected(statement.add_columns(
+        key, Answer.question_key, Answer.value, Answer.choice, kind, func.count(),
+    ), selection).where(Answer.question_key.in_(list(question_keys))).group_by(
+        key, Answer.question_key, Answer.value, Answer.choice, kind)
+    rows = []
+    for group, question_key, value, choice, other, count in session.execute(statement):
+        answer = value if value is not None else choice if choice is not None else other
+        rows.append((group, {question_key: {answer: count}}))
+    return _fold_periods(breakdown, rows, add_distributions, dict)
+
+
+def add_distributions(a: dict, b: dict) -> dict:
+    """Two {question: {answer: count}} added up."""
+    merged = {question: dict(counts) for question, counts in a.items()}
+    for question, counts in b.items():
+        target = merged.setdefault(question, {})
+        for answer, count in counts.items():
+            target[answer] = target.get(answer, 0) + count
+    return merged
+
+
+def index_sums(session: Session, selection: Selection, breakdown: Breakdown,
+               definition: SurveyDefinition) -> dict[object, Moments]:
+    """Group key -> Moments of the personal scores of the group's responses with an answered index question.
+
+    Personal scores are on the index scale (queries.personal_score; docs/surveys.md,
+    "Index methods"): 1..points for "mean", 0-100 for "scb100" and "share_positive".
+    """
+    scores = (
+        select(Answer.response_id, cast(personal_score(definition), Float).label("score"))
+        .join(Response, Response.id == Answer.response_id)
+        .where(Answer.question_key.in_(definition.index.questions), Answer.value.is_not(None))
+    )
+    scores = _where_selected(scores, selection).group_by(Answer.response_id).subquery()
+    statement, key = _group_expression(breakdown, select().select_from(Response).join(
+        scores, scores.c.response_id == Response.id))
+    statement = statement.add_columns(
+        key, func.count(scores.c.score), func.sum(scores.c.score), func.sum(scores.c.score * scores.c.score),
+    ).group_by(key)
+    rows = ((row[0], Moments(row[1], float(row[2] or 0), float(row[3] or 0))) for row in session.execute(statement))
+    return _fold_periods(breakdown, rows, lambda a, b: a + b, lambda: Moments(0, 0.0, 0.0))
+
+
+def comments(session: Session, selection: Selection, question_keys: Iterable[str],
+             search: str | None = None) -> list[tuple[str | None, str, str]]:
+    """(answered language or None when merged, question key, text) of the selection's free-text answers.
+
+    `search` keeps texts containing it (case-insensitive where the database
+    folds the letters; both fold ASCII, PostgreSQL's ILIKE more). Ordered
+    by question and text, never by arrival (nothing stored orders them).
+    """
+    statement = _where_selected(
+        select(Response.language, Answer.question_key, Answer.text)
+        .join(Answer, Answer.response_id == Response.id)
+        .where(Answer.question_key.in_(list(question_keys)), Answer.text.is_not(None)),
+        selection,
+    )
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        statement = statement.where(or_(Answer.text.ilike(pattern, escape="\\")))
+    return [tuple(row) for row in session.execute(statement.order_by(Answer.question_key, Answer.text))]

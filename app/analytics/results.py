@@ -1,0 +1,366 @@
+"""The one results layer: every figure any page, chart, export or API shows comes from here, suppressed.
+
+`result_table` runs the SQL (aggregates.py, denominators.py), decides what
+must be hidden (suppression.py) and only then turns counts into figures
+(statistics.py). A hidden figure is replaced by `HIDDEN` before it leaves
+this module: no template, export or API response ever holds the value, so
+none can show it by mistake.
+
+What is hidden, with k = MIN_CELL_SIZE (>= 5):
+- a selection (the campaigns and filters asked for) with fewer than k
+  responses, or whose complement within any one-filter-less parent holds
+  1..k-1 responses (filter "women" leaves 3 men: refused, or the total
+  minus the women would be the 3 men) - the whole table is refused;
+- per column (responses; NKI; each question; claimed links), each group
+  whose count is 1..k-1, or whose complement within a one-filter-less
+  parent's same group is 1..k-1 (primary), then more groups until no line
+  - the table's total, a tertial's or a year's months - gives one away
+  (secondary; suppression.py). A group hidden for its responses is hidden
+  in every column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from ..campaigns.models import Campaign
+from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, TextQuestion, YesNoQuestion
+from . import aggregates
+from .aggregates import DONT_KNOW, TEXT, StatusCounts
+from .denominators import HandedOut, link_counts
+from .scope import PERIOD_DIMENSIONS, Breakdown, Selection
+from .statistics import Comparison, Moments, Summary, compare_each_with_rest, summarise
+from .suppression import Line, hidden_cells, period_lines
+
+
+class Hidden:
+    """The one value a suppressed figure has once it leaves this module (`HIDDEN`)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "HIDDEN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+#: Stands for a figure derived from too few answers; exports write "..", the statistical offices' sign.
+HIDDEN = Hidden()
+
+#: The key of a table's total row.
+TOTAL = "total"
+
+
+class SelectionRefused(Exception):
+    """The selection itself (or its complement in a parent) holds too few responses to show anything.
+
+    `reason` is "too_few" (the selection holds 1..k-1 responses) or
+    "complement" (what a filter leaves out holds 1..k-1: showing this would
+    give those away by subtraction).
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class QuestionFigures:
+    """One question's figures in one group (shown: nothing here is hidden).
+
+    `n` counts the answers with a value or an option (not "don't know",
+    not text); `summary` (n, mean, sd, 95 % t interval on the question's
+    scale, 1..points, or 0-1 for yes/no: the share of yes) is None for a
+    choice question; `share_positive` is 0-1 (answers >= the scale's
+    positive_from, or yes) over `n`; `distribution` is (answer, count) in
+    the question's order - scale points 1..points, then yes/no as 1/0, or
+    option keys - with `dont_know` apart (not a scale value).
+    """
+
+    question_key: str
+    n: int
+    summary: Summary | None
+    share_positive: float | None
+    distribution: tuple[tuple[object, int], ...]
+    dont_know: int
+
+
+@dataclass(frozen=True)
+class GroupFigures:
+    """One row of a result table: a group (provider, month, ...) or the total (`key` TOTAL).
+
+    Every figure is a value, HIDDEN (suppressed), or None where there is
+    nothing to show (no index answers: "missing"; no denominator: "not
+    known"). `nki` is on the index scale (1..points for "mean", 0-100 for
+    "scb100" and "share_positive"); `response_rate` 0-1 over the links
+    handed out; `comparison` is against all other groups pooled (Welch +
+    Holm, statistics.py), None where not compared.
+    """
+
+    key: object
+    responses: int | Hidden
+    complete: int | Hidden
+    partial: int | Hidden
+    nki: Summary | Hidden | None
+    handed_out: int | Hidden | None
+    answered: int | Hidden | None
+    response_rate: float | Hidden | None
+    questions: Mapping[str, QuestionFigures | Hidden]
+    comparison: Comparison | None = None
+
+
+@dataclass(frozen=True)
+class ResultTable:
+    """A selection broken down by one dimension: rows per group, a total, and what was hidden.
+
+    `rows` are in the breakdown's natural order (groups with no response
+    are absent; None is the merged group "not shown"); `k` the threshold
+    used; `hidden_groups` how many rows are hidden (pages say so).
+    """
+
+    selection: Selection
+    breakdown: Breakdown
+    definition: SurveyDefinition
+    rows: tuple[GroupFigures, ...]
+    total: GroupFigures
+    k: int
+    hidden_groups: int = field(default=0)
+
+
+def figure_questions(definition: SurveyDefinition) -> tuple[str, ...]:
+    """Keys of the questions that have figures (scale, yes/no, choice), in survey order; free text has comments instead."""
+    return tuple(q.key for q in definition.questions if not isinstance(q, TextQuestion))
+
+
+def text_questions(definition: SurveyDefinition) -> tuple[str, ...]:
+    """Keys of the free-text questions, in survey order."""
+    return tuple(q.key for q in definition.questions if isinstance(q, TextQuestion))
+
+
+def selection_definition(session: Session, selection: Selection) -> SurveyDefinition:
+    """The survey definition of the selection's campaigns.
+
+    Raises ValueError when the campaigns do not share one index definition
+    (figures across them would not be comparable) or a campaign is unknown.
+    """
+    definitions = []
+    for campaign_id in selection.campaign_ids:
+        campaign = session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise ValueError(f"no campaign {campaign_id}")
+        definitions.append(campaign.survey_version.definition)
+    first = definitions[0]
+    if any(d.index != first.index or d.key != first.key for d in definitions[1:]):
+        raise ValueError("the campaigns do not share one survey and index definition")
+    return first
+
+
+@dataclass
+class _Tallies:
+    """What the SQL gives for one selection broken down one way (aggregates.py), before any figure."""
+
+    statuses: dict
+    index: dict
+    answers: dict
+    links: dict | None
+
+    def counts(self, column: str) -> dict:
+        """Group -> the count that decides suppression in `column` ("responses", "index", "links" or a question key)."""
+        if column == "responses":
+            return {key: value.responses for key, value in self.statuses.items()}
+        if column == "index":
+            return {key: value.n for key, value in self.index.items()}
+        if column == "links":
+            return {key: value.answered for key, value in (self.links or {}).items()}
+        return {key: _answered(questions.get(column, {})) for key, questions in self.answers.items()}
+
+
+def _answered(distribution: Mapping[object, int]) -> int:
+    """Answers with a value or an option in a distribution: what a question's figures are made of."""
+    return sum(count for answer, count in distribution.items() if answer not in (DONT_KNOW, TEXT))
+
+
+def _tally(session: Session, selection: Selection, breakdown: Breakdown, definition: SurveyDefinition,
+           questions: tuple[str, ...]) -> _Tallies:
+    """Run every aggregate of the selection (one SQL query each)."""
+    return _Tallies(
+        statuses=aggregates.response_counts(session, selection, breakdown),
+        index=aggregates.index_sums(session, selection, breakdown, definition),
+        answers=aggregates.answer_counts(session, selection, breakdown, questions),
+        links=link_counts(session, selection, breakdown),
+    )
+
+
+def _complement_failures(selection_counts: Mapping, parents: Iterable[Mapping], k: int) -> set:
+    """Groups whose complement in some parent (the parent's count minus this one) holds 1..k-1."""
+    failing = set()
+    for parent in parents:
+        for key, count in selection_counts.items():
+            left_out = parent.get(key, 0) - count
+            if 0 < left_out < k:
+                failing.add(key)
+    return failing
+
+
+def result_table(session: Session, selection: Selection, breakdown: Breakdown, k: int,
+                 compare: bool = False) -> ResultTable:
+    """The selection broken down by `breakdown`, every figure suppressed per k (module docstring).
+
+    `compare` adds each group's NKI comparison against all other groups
+    pooled (Welch's t, Holm over the groups compared; statistics.py).
+    Raises SelectionRefused when the selection cannot be shown at all, and
+    ValueError for campaigns without one shared definition.
+    """
+    definition = selection_definition(session, selection)
+    questions = figure_questions(definition)
+    _check_selection(session, selection, k)
+    tallies = _tally(session, selection, breakdown, definition, questions)
+    parents = [_tally(session, selection.without(i), breakdown, definition, questions)
+               for i in range(len(selection.filters))]
+
+    keys = _ordered_keys(breakdown, tallies)
+    lines = period_lines(keys) if breakdown.dimension == "month" else []
+    if breakdown.dimension == "tertial":
+        lines = [Line(frozenset(key for key in keys if key is not None and key[0] == year))
+                 for year in {key[0] for key in keys if key is not None}]
+
+    def hide(column: str, seed: Iterable = ()) -> frozenset:
+        """The groups hidden in one column: primary (own count or complement), then secondary."""
+        counts = {key: tallies.counts(column).get(key, 0) for key in keys}
+        failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
+        return hidden_cells(counts, k, lines, already_hidden={*seed, *failing})
+
+    hidden_rows = hide("responses")
+    hidden_index = hide("index", hidden_rows)
+    hidden_links = hide("links", hidden_rows) if tallies.links is not None else frozenset()
+    hidden_questions = {question: hide(question, hidden_rows) for question in questions}
+
+    comparisons = {}
+    if compare:
+        shown = {key: tallies.index[key] for key in keys
+                 if key not in hidden_index and key in tallies.index and tallies.index[key].n}
+        if len(shown) >= 2:
+            comparisons = compare_each_with_rest(shown)
+
+    rows = tuple(
+        _group_figures(key, tallies, definition, questions, key in hidden_rows, key in hidden_index,
+                       key in hidden_links, {q for q, hidden in hidden_questions.items() if key in hidden},
+                       comparisons.get(key))
+        for key in keys
+    )
+    total = _total_figures(session, selection, definition, questions, tallies)
+    return ResultTable(selection, breakdown, definition, rows, total, k, hidden_groups=len(hidden_rows))
+
+
+def _check_selection(session: Session, selection: Selection, k: int) -> None:
+    """Raise SelectionRefused unless the selection and its complement in every one-filter-less parent are 0 or >= k."""
+    whole = Breakdown("channel")  # any dimension: only the sum over groups is used
+
+    def size(chosen: Selection) -> int:
+        return sum(counts.responses for counts in aggregates.response_counts(session, chosen, whole).values())
+
+    own = size(selection)
+    if own < k:
+        raise SelectionRefused("too_few")
+    for i in range(len(selection.filters)):
+        left_out = size(selection.without(i)) - own
+        if 0 < left_out < k:
+            raise SelectionRefused("complement")
+
+
+def _ordered_keys(breakdown: Breakdown, tallies: _Tallies) -> list:
+    """Group keys with responses or links, in a stable order: known values sorted, the merged group (None) last."""
+    keys = set(tallies.statuses) | set(tallies.links or {})
+    known = sorted((key for key in keys if key is not None), key=_sort_key)
+    return known + ([None] if None in keys else [])
+
+
+def _sort_key(key):
+    """Sort ids, codes, dates and tertials alike (each table has one kind of key)."""
+    return (str(type(key)), key)
+
+
+def _group_figures(key, tallies: _Tallies, definition: SurveyDefinition, questions: tuple[str, ...],
+                   row_hidden: bool, index_hidden: bool, links_hidden: bool, questions_hidden: set,
+                   comparison: Comparison | None) -> GroupFigures:
+    """One row's figures, HIDDEN where suppressed."""
+    statuses = tallies.statuses.get(key, StatusCounts(0, 0))
+    links = (tallies.links or {}).get(key) if tallies.links is not None else None
+    index = tallies.index.get(key)
+    answers = tallies.answers.get(key, {})
+    return GroupFigures(
+        key=key,
+        responses=HIDDEN if row_hidden else statuses.responses,
+        complete=HIDDEN if row_hidden else statuses.complete,
+        partial=HIDDEN if row_hidden else statuses.partial,
+        nki=HIDDEN if index_hidden else (summarise(index) if index and index.n else None),
+        handed_out=_handed_out(links, tallies.links),
+        answered=None if links is None else HIDDEN if links_hidden else links.answered,
+        response_rate=None if links is None else HIDDEN if links_hidden else links.rate,
+        questions={
+            question: HIDDEN if question in questions_hidden or row_hidden
+            else question_figures(definition, question, answers.get(question, {}))
+            for question in questions
+        },
+        comparison=None if index_hidden else comparison,
+    )
+
+
+def _handed_out(links: HandedOut | None, all_links: dict | None) -> int | None:
+    """Links handed out to the group (a count: not an answer, never hidden); None where not known."""
+    if all_links is None:
+        return None
+    return links.handed_out if links else 0
+
+
+def _total_figures(session: Session, selection: Selection, definition: SurveyDefinition,
+                   questions: tuple[str, ...], tallies: _Tallies) -> GroupFigures:
+    """The selection's total row: sums over every group (merged ones too), hidden only by the selection check."""
+    statuses = StatusCounts(sum(s.complete for s in tallies.statuses.values()),
+                            sum(s.partial for s in tallies.statuses.values()))
+    index = sum(tallies.index.values(), Moments(0, 0.0, 0.0))
+    answers: dict = {}
+    for group in tallies.answers.values():
+        answers = aggregates.add_distributions(answers, group)
+    links = link_counts(session, selection, None)
+    total_links = (links or {}).get(None) if links is not None else None
+    return GroupFigures(
+        key=TOTAL,
+        responses=statuses.responses, complete=statuses.complete, partial=statuses.partial,
+        nki=summarise(index) if index.n else None,
+        handed_out=None if links is None else (total_links.handed_out if total_links else 0),
+        answered=None if links is None else (total_links.answered if total_links else 0),
+        response_rate=None if links is None or not total_links else total_links.rate,
+        questions={question: question_figures(definition, question, answers.get(question, {}))
+                   for question in questions},
+    )
+
+
+def question_figures(definition: SurveyDefinition, question_key: str,
+                     distribution: Mapping[object, int]) -> QuestionFigures:
+    """One question's figures from its distribution (answer -> count); see QuestionFigures for shapes."""
+    question = definition.question(question_key)
+    dont_know = distribution.get(DONT_KNOW, 0)
+    if isinstance(question, ScaleQuestion):
+        order = list(range(1, question.scale.points + 1))
+        positive = question.scale.positive_from
+    elif isinstance(question, YesNoQuestion):
+        order, positive = [1, 0], 1
+    else:
+        order, positive = [option.key for option in question.options], None
+    counted = [(answer, distribution.get(answer, 0)) for answer in order]
+    n = sum(count for _answer, count in counted)
+    if isinstance(question, ChoiceQuestion):
+        return QuestionFigures(question_key, n, None, None, tuple(counted), dont_know)
+    moments = Moments(n, float(sum(a * c for a, c in counted)), float(sum(a * a * c for a, c in counted)))
+    share = sum(c for a, c in counted if a >= positive) / n if n else None
+    return QuestionFigures(question_key, n, summarise(moments) if n else None, share, tuple(counted), dont_know)
