@@ -234,12 +234,15 @@ def test_each_provider_is_compared_with_all_others_and_flagged_only_when_signifi
 
 
 def test_total_row_key_and_merged_group(app):
-    # 6 responses whose provider was merged (NULL) and 6 at Nordljus: the merged group is a row of its own.
+    # 6 responses whose provider was merged (NULL) and 6 at Nordljus: the merged group is a row of its own,
+    # last; Bro, in the campaign without an answer, has a row with nothing to show.
     world = build_results_world(app)
     add(app, world, None, {"a": 3}, times=6)
     add(app, world, "Nordljus AB", {"a": 5}, times=6)
     table = provider_table(app, world)
-    assert [row.key for row in table.rows] == [world.providers["Nordljus AB"], None]
+    assert [row.key for row in table.rows] == [world.providers["Nordljus AB"], world.providers["Bro Coachning"], None]
+    assert (row_of(table, world.providers["Bro Coachning"]).responses,
+            row_of(table, world.providers["Bro Coachning"]).nki) == (0, None)
     assert table.total.key == TOTAL and table.total.responses == 12
 
 
@@ -252,3 +255,27 @@ def test_no_hidden_provider_can_be_recovered_for_any_mix_of_sizes(sizes):
     if sum(sizes) >= K and hidden:
         assert len(hidden) >= 2 and sum(counts[key] for key in hidden) >= K
     assert {key for key, n in counts.items() if n < K} <= hidden
+
+
+# --- as shown ----------------------------------------------------------------------------------
+
+def test_tabell_1_of_seed_000(app):
+    # Six providers: NKI 5, 4.8, 5, missing (no answers), 5, missing. 4.8 from 5, 5, 5, 5, 4.
+    # The bottom row: (5 + 4.8 + 5 + 5) / 4 = 4.95, rounded half up as the report rounds: 5,0.
+    from app.analytics.presentation import Labels, summary_table
+
+    names = ("P1", "P2", "P3", "P4", "P5", "P6")
+    world = build_results_world(app, providers=names)
+    for name in ("P1", "P3", "P5"):
+        add(app, world, name, {"a": 5, "b": 5}, times=5)
+    add(app, world, "P2", {"a": 5, "b": 5}, times=4)
+    add(app, world, "P2", {"a": 4, "b": 4})
+    table = provider_table(app, world)
+    with app.test_request_context("/"):
+        shown = summary_table(table, Labels(db_session, table.definition, "sv"))
+    nki = {row[0]: row[1] for row in shown.rows}
+    from decimal import Decimal
+    assert [nki[name] for name in names] == [Decimal("5.0"), Decimal("4.8"), Decimal("5.0"), None,
+                                             Decimal("5.0"), None]
+    assert shown.row_keys[-2] == "mean" and shown.rows[-2][1] == Decimal("5.0")
+    assert shown.rows[-2][4] == 4  # four providers with a value

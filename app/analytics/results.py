@@ -227,7 +227,7 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     parents = [_tally(session, selection.without(i), breakdown, definition, questions)
                for i in range(len(selection.filters))]
 
-    keys = _ordered_keys(breakdown, tallies)
+    keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
     lines = period_lines(keys) if breakdown.dimension == "month" else []
     if breakdown.dimension == "tertial":
         lines = [Line(frozenset(key for key in keys if key is not None and key[0] == year))
@@ -277,9 +277,26 @@ def _check_selection(session: Session, selection: Selection, k: int) -> None:
             raise SelectionRefused("complement")
 
 
-def _ordered_keys(breakdown: Breakdown, tallies: _Tallies) -> list:
-    """Group keys with responses or links, in a stable order: known values sorted, the merged group (None) last."""
-    keys = set(tallies.statuses) | set(tallies.links or {})
+def _scope_members(session: Session, selection: Selection, breakdown: Breakdown) -> set:
+    """Providers or programmes the selection's campaigns include (rows even without an answer: "missing").
+
+    Narrowed by a filter on the same dimension; empty for other breakdowns.
+    """
+    if breakdown.dimension not in ("provider", "programme"):
+        return set()
+    members = set()
+    for campaign_id in selection.campaign_ids:
+        campaign = session.get(Campaign, campaign_id)
+        members |= {item.id for item in getattr(campaign, breakdown.dimension + "s")}
+    for item in selection.filters:
+        if item.breakdown == breakdown:
+            members &= {item.value}
+    return members
+
+
+def _ordered_keys(breakdown: Breakdown, tallies: _Tallies, members: set) -> list:
+    """Group keys with responses or links, and `members`, in a stable order: known values sorted, merged (None) last."""
+    keys = set(tallies.statuses) | set(tallies.links or {}) | members
     known = sorted((key for key in keys if key is not None), key=_sort_key)
     return known + ([None] if None in keys else [])
 

@@ -1,0 +1,336 @@
+"""Result tables as shown: labelled, rounded as the reports round, one shape for page, CSV, XLSX and PDF.
+
+results.py decides what is hidden; this module only names and rounds. A
+`Table` holds, per cell, a value rounded as it is shown (Decimal, int,
+str), `HIDDEN` (a suppressed figure) or None (nothing to show: "missing"
+in the summary table, "not known" for a rate without a denominator).
+Pages render it with the `result_table` macro, exports write it with
+app/spreadsheets.py, the PDF draws it: all show the same numbers.
+
+Rounding is half up (statistics.round_half_up), as the municipal reports
+round (Tabell 1 of seed 000: 4.95 is shown as 5,0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..i18n import LANGUAGES
+from ..organisation.models import Programme, Provider
+from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
+from .results import HIDDEN, TOTAL, GroupFigures, Hidden, QuestionFigures, ResultTable
+from .scope import Breakdown
+from .statistics import mean_of_available, round_half_up
+
+#: What a column holds and how it is shown: the kinds of app/spreadsheets.py.
+#: "integer" a count; "decimal1"/"decimal2" a mean; "percent"/"percent1" a 0-1 share.
+KINDS = ("text", "integer", "decimal1", "decimal2", "percent", "percent1", "date")
+
+CHANNEL_LABELS = {
+    "sms": lazy_gettext("SMS link"),
+    "qr": lazy_gettext("QR code or open link"),
+    "paper": lazy_gettext("Paper form"),
+    "web": lazy_gettext("Web link"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: a stable key (CSV/API), its heading in the staff member's language, and its kind (KINDS)."""
+
+    key: str
+    heading: str
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as shown: `rows` of cells (see the module docstring), one per `row_keys` entry.
+
+    `row_keys` are the groups' keys (a provider id, a month, TOTAL, "mean"
+    for the summary table's average row) so pages can link rows; `notes`
+    are sentences printed under the table (suppression, conventions).
+    """
+
+    key: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: tuple[tuple, ...]
+    row_keys: tuple = ()
+    notes: tuple[str, ...] = field(default=())
+
+
+class Labels:
+    """Names for group keys in the staff member's language: providers, programmes, languages, channels, periods."""
+
+    def __init__(self, session: Session, definition: SurveyDefinition, language: str):
+        self.providers = dict(session.execute(select(Provider.id, Provider.name)).all())
+        self.programmes = {pid: f"{code} {name}" for pid, code, name in
+                           session.execute(select(Programme.id, Programme.code, Programme.name))}
+        self.definition = definition
+        self.language = language
+
+    def group(self, breakdown: Breakdown, key) -> str:
+        """The row label of `key` in a table broken down by `breakdown`."""
+        if key == TOTAL:
+            return _("All")
+        if key is None:
+            return _("Not shown (small groups merged to keep answers anonymous)")
+        dimension = breakdown.dimension
+        if dimension == "provider":
+            return self.providers.get(key, str(key))
+        if dimension == "programme":
+            return self.programmes.get(key, str(key))
+        if dimension == "language":
+            return f"{LANGUAGES[key].own_name} ({key})" if key in LANGUAGES else key
+        if dimension == "channel":
+            return str(CHANNEL_LABELS.get(key, key))
+        if dimension == "month":
+            return f"{key.year}-{key.month:02d}"
+        if dimension == "tertial":
+            return _("%(year)d, tertial %(tertial)d", year=key[0], tertial=key[1])
+        if dimension == "year":
+            return str(key)
+        return self.option(breakdown.question_key, key)
+
+    def option(self, question_key: str, option_key: str) -> str:
+        """A choice question's option label in the staff member's language (the key if the survey lacks it)."""
+        question = self.definition.question(question_key)
+        for key, label in question.choices(self._survey_language()):
+            if key == option_key:
+                return label
+        return option_key
+
+    def question(self, question_key: str) -> str:
+        """A question's text in the staff member's language (Swedish when the survey lacks it)."""
+        return self.definition.question(question_key).text[self._survey_language()]
+
+    def answer(self, question_key: str, answer) -> str:
+        """A distribution's answer label: "5 Strongly agree", "Yes", an option's label."""
+        question = self.definition.question(question_key)
+        if isinstance(question, ScaleQuestion):
+            label = question.scale.label(answer, self._survey_language())
+            return f"{answer} {label}" if label else str(answer)
+        if isinstance(question, YesNoQuestion):
+            return _("Yes") if answer == 1 else _("No")
+        return self.option(question_key, answer)
+
+    def _survey_language(self) -> str:
+        return self.language if self.language in self.definition.languages else "sv"
+
+
+def index_shown(definition: SurveyDefinition, value: float | None | Hidden):
+    """(kind, value as shown) of an NKI on the survey's index scale.
+
+    "mean": one decimal, 1-5 (the Nacka tables); "scb100": a whole number
+    0-100; "share_positive": the personal scores are per cent, shown as a
+    0-1 share with no decimal ("64 %").
+    """
+    method = definition.index.method
+    kind = {"mean": "decimal1", "scb100": "integer"}.get(method, "percent")
+    if value is None or value is HIDDEN:
+        return kind, value
+    if method == "mean":
+        return kind, round_half_up(value, 1)
+    if method == "scb100":
+        return kind, round_half_up(value, 0)
+    return kind, round_half_up(value / 100, 2)
+
+
+def _nki(definition: SurveyDefinition, figures: GroupFigures, part: str):
+    """One part ("mean", "low", "high") of a group's NKI as shown, or HIDDEN / None."""
+    if figures.nki is HIDDEN or figures.nki is None:
+        return figures.nki
+    return index_shown(definition, getattr(figures.nki, part))[1]
+
+
+def _nki_n(figures: GroupFigures):
+    return figures.nki if figures.nki is HIDDEN else (figures.nki.n if figures.nki else 0)
+
+
+def _rate(value) -> Decimal | Hidden | None:
+    return value if value is None or value is HIDDEN else round_half_up(value, 2)
+
+
+def _flag(figures: GroupFigures) -> str:
+    """"higher" / "lower" than all others where the difference is significant (Welch + Holm), else ""."""
+    comparison = figures.comparison
+    if comparison is None or not comparison.significant:
+        return ""
+    return _("Higher") if comparison.direction > 0 else _("Lower")
+
+
+def summary_table(result: ResultTable, labels: Labels) -> Table:
+    """The municipal summary table (Tabell 1 of seed 000): per group NKI with its 95 % interval, n, response rate.
+
+    A bottom row "Mean over providers with a value": the unweighted mean
+    of the NKI values shown above it, rounded as shown (hidden and missing
+    ones left out), as the report computes it (5, 4.8, 5, missing, 5,
+    missing -> 4.95 -> 5.0); then the pooled total of every answer.
+    """
+    definition = result.definition
+    kind, _value = index_shown(definition, 0.0)
+    columns = (
+        Column("group", _group_heading(result.breakdown, labels)),
+        Column("nki", _("NKI"), kind),
+        Column("nki_low", _("95 % interval, from"), kind),
+        Column("nki_high", _("95 % interval, to"), kind),
+        Column("nki_n", _("Answers behind NKI"), "integer"),
+        Column("responses", _("Responses"), "integer"),
+        Column("response_rate", _("Response rate"), "percent"),
+        Column("compared", _("Compared with all others"), "text"),
+    )
+    rows, keys = [], []
+    for figures in ordered_rows(result, labels):
+        rows.append(_summary_row(definition, labels.group(result.breakdown, figures.key), figures))
+        keys.append(figures.key)
+    shown = [row[1] for row in rows if isinstance(row[1], Decimal)]
+    average = mean_of_available(float(value) for value in shown) if shown else None
+    rows.append((_("Mean over groups with a value"),
+                 None if average is None else index_shown(definition, _unshown(definition, average))[1],
+                 None, None, len(shown), None, None, ""))
+    keys.append("mean")
+    rows.append(_summary_row(definition, _("All answers"), result.total))
+    keys.append(TOTAL)
+    return Table("summary", _("NKI and response rate"), columns, tuple(rows), tuple(keys), _notes(result))
+
+
+def _unshown(definition: SurveyDefinition, shown_value: float) -> float:
+    """A shown NKI back on the index scale (share_positive is shown as a 0-1 share)."""
+    return shown_value * 100 if definition.index.method == "share_positive" else shown_value
+
+
+def _summary_row(definition: SurveyDefinition, label: str, figures: GroupFigures) -> tuple:
+    return (label, _nki(definition, figures, "mean"), _nki(definition, figures, "low"),
+            _nki(definition, figures, "high"), _nki_n(figures), figures.responses,
+            _rate(figures.response_rate), _flag(figures))
+
+
+def rates_table(result: ResultTable, labels: Labels) -> Table:
+    """Response rate per group: handed out, answered (claimed), the rate (0-1), complete and partial responses."""
+    columns = (
+        Column("group", _group_heading(result.breakdown, labels)),
+        Column("handed_out", _("Handed out"), "integer"),
+        Column("answered", _("Answered"), "integer"),
+        Column("response_rate", _("Response rate"), "percent"),
+        Column("complete", _("Complete responses"), "integer"),
+        Column("partial", _("Partial responses"), "integer"),
+    )
+    rows, keys = [], []
+    for figures in (*ordered_rows(result, labels), result.total):
+        label = _("All answers") if figures.key == TOTAL else labels.group(result.breakdown, figures.key)
+        rows.append((label, figures.handed_out, figures.answered, _rate(figures.response_rate),
+                     figures.complete, figures.partial))
+        keys.append(figures.key)
+    return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), _notes(result))
+
+
+def question_columns(definition: SurveyDefinition, question_key: str, labels: Labels) -> tuple[Column, ...]:
+    """The figure columns of one question: n, mean, sd, 95 % interval, share positive, don't know, then each answer's count."""
+    question = definition.question(question_key)
+    columns = [Column("n", _("Answers"), "integer")]
+    if not isinstance(question, ChoiceQuestion):
+        mean_kind = "percent" if isinstance(question, YesNoQuestion) else "decimal1"
+        columns += [Column("mean", _("Mean"), mean_kind), Column("sd", _("Standard deviation"), "decimal2"),
+                    Column("low", _("95 % interval, from"), mean_kind),
+                    Column("high", _("95 % interval, to"), mean_kind),
+                    Column("share_positive", _("Share positive"), "percent")]
+    if isinstance(question, ScaleQuestion) or isinstance(question, ChoiceQuestion):
+        columns.append(Column("dont_know", _("Don't know"), "integer"))
+    answers = _answer_order(question)
+    columns += [Column(f"answer_{answer}", labels.answer(question_key, answer), "integer") for answer in answers]
+    return tuple(columns)
+
+
+def _answer_order(question) -> list:
+    if isinstance(question, ScaleQuestion):
+        return list(range(1, question.scale.points + 1))
+    if isinstance(question, YesNoQuestion):
+        return [1, 0]
+    return [option.key for option in question.options]
+
+
+def question_cells(definition: SurveyDefinition, figures: QuestionFigures | Hidden) -> tuple:
+    """One group's cells for `question_columns`: HIDDEN in every column when hidden."""
+    question = None if figures is HIDDEN else definition.question(figures.question_key)
+    if figures is HIDDEN:
+        return None
+    cells: list = [figures.n]
+    if not isinstance(question, ChoiceQuestion):
+        summary = figures.summary
+        yes_no = isinstance(question, YesNoQuestion)
+        decimals = 2 if yes_no else 1
+
+        def shown(value, places=decimals):
+            return None if value is None else round_half_up(value, places)
+        cells += [shown(summary.mean) if summary else None, shown(summary.sd, 2) if summary else None,
+                  shown(summary.low) if summary else None, shown(summary.high) if summary else None,
+                  shown(figures.share_positive, 2)]
+    if isinstance(question, ScaleQuestion) or isinstance(question, ChoiceQuestion):
+        cells.append(figures.dont_know)
+    cells += [count for _answer, count in figures.distribution]
+    return tuple(cells)
+
+
+def question_table(result: ResultTable, labels: Labels, question_key: str) -> Table:
+    """One question's figures per group of the result, then the total (the question page)."""
+    definition = result.definition
+    columns = (Column("group", _group_heading(result.breakdown, labels)),
+               *question_columns(definition, question_key, labels))
+    width = len(columns) - 1
+    rows, keys = [], []
+    for figures in (*ordered_rows(result, labels), result.total):
+        label = _("All answers") if figures.key == TOTAL else labels.group(result.breakdown, figures.key)
+        cells = question_cells(definition, figures.questions[question_key])
+        rows.append((label, *(cells if cells is not None else (HIDDEN,) * width)))
+        keys.append(figures.key)
+    return Table(f"question_{question_key}", labels.question(question_key), columns, tuple(rows), tuple(keys),
+                 _notes(result))
+
+
+def ordered_rows(result: ResultTable, labels: Labels) -> list[GroupFigures]:
+    """The result's rows as a reader looks for them: providers and programmes by name, other keys in order, merged last."""
+    if result.breakdown.dimension not in ("provider", "programme"):
+        return list(result.rows)
+    known = [row for row in result.rows if row.key is not None]
+    known.sort(key=lambda row: labels.group(result.breakdown, row.key).casefold())
+    return known + [row for row in result.rows if row.key is None]
+
+
+def _group_heading(breakdown: Breakdown, labels: Labels) -> str:
+    headings = {
+        "provider": _("Provider"), "programme": _("Programme"), "language": _("Language answered in"),
+        "channel": _("Channel"), "month": _("Month"), "tertial": _("Tertial"), "year": _("Year"),
+    }
+    if breakdown.dimension == "background":
+        return labels.question(breakdown.question_key)
+    return headings[breakdown.dimension]
+
+
+def _notes(result: ResultTable) -> tuple[str, ...]:
+    """The sentences every table carries: the threshold and, when anything is hidden, why."""
+    notes = [_("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
+               "worked out from.", k=result.k)]
+    return tuple(notes)
+
+
+def cell_counts(table: Table) -> Mapping[str, int]:
+    """How many cells of each state a table holds: "hidden", "missing", "shown" (for page notes and tests)."""
+    counts = {"hidden": 0, "missing": 0, "shown": 0}
+    for row in table.rows:
+        for cell in row[1:]:
+            counts["hidden" if cell is HIDDEN else "missing" if cell is None else "shown"] += 1
+    return counts
+
+
+def as_sheet_rows(table: Table, hidden_text: str = "..", missing_text: str = "") -> list[Sequence]:
+    """The table's rows for a spreadsheet: HIDDEN as `hidden_text`, None as `missing_text`, values as they are."""
+    return [[hidden_text if cell is HIDDEN else missing_text if cell is None else cell for cell in row]
+            for row in table.rows]
