@@ -1,0 +1,173 @@
+"""Who sees which results, and what a results address asks for: the one place pages, exports and the API share.
+
+A results address carries its table in the query string:
+
+- `by`: provider | programme | language | channel | month | tertial |
+  year | background:<question key> (default provider; the provider role
+  never gets "provider" - that would list the others);
+- filters: `provider=<id>`, `programme=<id>`, `language=<code>`,
+  `channel=<sms|qr|paper|web>`, `month=YYYY-MM`, `tertial=YYYY-N` (N 1-3),
+  `year=YYYY`, `background:<question key>=<option key>`.
+
+A provider-role account always gets `provider=<its own>` added, whatever
+the address says; an address naming another provider is refused (404, as
+if it did not exist). Anything malformed raises ParameterError with a
+sentence in the staff member's language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from flask import abort
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..accounts.models import Role
+from ..accounts.policy import Permission, allows
+from ..campaigns.models import Campaign
+from ..i18n import LANGUAGES
+from ..respond.models import CHANNELS
+from ..surveys.definition import SurveyDefinition
+from .scope import Breakdown, Filter, Selection
+
+#: Query parameters that are not filters.
+NON_FILTERS = frozenset({"by", "lang", "q", "text", "campaigns"})
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})\Z")
+_TERTIAL = re.compile(r"^(\d{4})-([123])\Z")
+_YEAR = re.compile(r"^(\d{4})\Z")
+_ID = re.compile(r"^[1-9]\d{0,9}\Z")
+
+
+class ParameterError(ValueError):
+    """A results address the page cannot answer; str(error) says why, in the staff member's language."""
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """What one results address asks for: the selection and its breakdown, and whose eyes it is for.
+
+    `own_provider` is the provider-role account's provider (None for
+    analysts and admins): such a viewer sees only that provider's figures.
+    """
+
+    selection: Selection
+    breakdown: Breakdown
+    own_provider: int | None
+
+
+def sees_all(user) -> bool:
+    """Whether `user` may see every provider's results (analyst, admin)."""
+    return allows(user, Permission.VIEW_ALL_RESULTS)
+
+
+def own_provider(user) -> int | None:
+    """The provider a provider-role account is limited to; None for one that sees all.
+
+    Aborts 403 for an account that may see no results at all.
+    """
+    if sees_all(user):
+        return None
+    if allows(user, Permission.VIEW_OWN_RESULTS) and user.role == Role.PROVIDER and user.provider_id:
+        return user.provider_id
+    abort(403)
+
+
+def visible_campaigns(session: Session, user) -> list[Campaign]:
+    """The campaigns whose results `user` may open, newest first: all, or those including its provider."""
+    provider = own_provider(user)
+    campaigns = session.scalars(select(Campaign).order_by(Campaign.starts_on.desc(), Campaign.id.desc()))
+    return [c for c in campaigns if provider is None or provider in {p.id for p in c.providers}]
+
+
+def campaign_for(session: Session, user, campaign_id: int) -> Campaign:
+    """The campaign if `user` may see its results; 404 otherwise (unknown, or without the user's provider)."""
+    campaign = session.get(Campaign, campaign_id)
+    provider = own_provider(user)
+    if campaign is None or (provider is not None and provider not in {p.id for p in campaign.providers}):
+        abort(404)
+    return campaign
+
+
+def table_request(campaigns: list[Campaign], args: Mapping[str, str], user) -> TableRequest:
+    """Read a results address's query string (module docstring) for these campaigns and this user.
+
+    Raises ParameterError for an unknown breakdown or filter, a malformed
+    value, or the same dimension filtered twice; aborts 404 when a
+    provider-role account names another provider.
+    """
+    definition = campaigns[0].survey_version.definition
+    provider = own_provider(user)
+    breakdown = parse_breakdown(args.get("by") or ("provider" if provider is None else "programme"), definition)
+    if provider is not None and breakdown.dimension == "provider":
+        abort(404)
+    filters: dict[Breakdown, Filter] = {}
+    for name, raw in args.items():
+        if name in NON_FILTERS:
+            continue
+        dimension = parse_breakdown(name, definition)
+        filters[dimension] = Filter(dimension, parse_value(dimension, raw, definition))
+    if provider is not None:
+        asked = filters.get(Breakdown("provider"))
+        if asked is not None and asked.value != provider:
+            abort(404)
+        filters[Breakdown("provider")] = Filter(Breakdown("provider"), provider)
+    return TableRequest(Selection(tuple(c.id for c in campaigns), tuple(filters.values())), breakdown, provider)
+
+
+def parse_breakdown(name: str, definition: SurveyDefinition) -> Breakdown:
+    """A breakdown or filter name ("provider", "background:gender") as a Breakdown; ParameterError otherwise."""
+    if name.startswith("background:"):
+        key = name.split(":", 1)[1]
+        if key not in {q.key for q in definition.background_questions}:
+            raise ParameterError(_("This survey has no background question %(key)s.", key=key[:40]))
+        return Breakdown("background", key)
+    if name in ("provider", "programme", "language", "channel", "month", "tertial", "year"):
+        return Breakdown(name)
+    raise ParameterError(_("Results cannot be filtered or broken down by %(name)s.", name=name[:40]))
+
+
+def parse_value(breakdown: Breakdown, raw: str, definition: SurveyDefinition):
+    """A filter's value from its text (access module docstring); ParameterError when malformed."""
+    dimension = breakdown.dimension
+    value = None
+    if dimension in ("provider", "programme") and _ID.match(raw) and int(raw) < 2**31:
+        value = int(raw)
+    elif dimension == "language" and raw in LANGUAGES:
+        value = raw
+    elif dimension == "channel" and raw in CHANNELS:
+        value = raw
+    elif dimension == "month" and (match := _MONTH.match(raw)) and 1 <= int(match[2]) <= 12:
+        value = date(int(match[1]), int(match[2]), 1)
+    elif dimension == "tertial" and (match := _TERTIAL.match(raw)):
+        value = (int(match[1]), int(match[2]))
+    elif dimension == "year" and _YEAR.match(raw):
+        value = int(raw)
+    elif dimension == "background":
+        options = {option.key for option in definition.question(breakdown.question_key).options}
+        value = raw if raw in options else None
+    if value is None:
+        raise ParameterError(_("The filter value %(value)s is not one this survey has.", value=raw[:40]))
+    return value
+
+
+def filter_args(request_: TableRequest) -> dict[str, str]:
+    """The query string that asks for this request's filters again (links from a page to its exports)."""
+    args = {}
+    for item in request_.selection.filters:
+        dimension = item.breakdown.dimension
+        name = f"background:{item.breakdown.question_key}" if dimension == "background" else dimension
+        value = item.value
+        if dimension == "month":
+            value = f"{value.year}-{value.month:02d}"
+        elif dimension == "tertial":
+            value = f"{value[0]}-{value[1]}"
+        args[name] = str(value)
+    by = request_.breakdown
+    args["by"] = f"background:{by.question_key}" if by.dimension == "background" else by.dimension
+    return args
