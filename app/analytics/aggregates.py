@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Float, and_, case, cast, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..respond.models import Answer, Response
@@ -188,9 +188,10 @@ def comments(session: Session, selection: Selection, question_keys: Iterable[str
              search: str | None = None) -> list[tuple[str | None, str, str]]:
     """(answered language or None when merged, question key, text) of the selection's free-text answers.
 
-    `search` keeps texts containing it (case-insensitive where the database
-    folds the letters; both fold ASCII, PostgreSQL's ILIKE more). Ordered
-    by question and text, never by arrival (nothing stored orders them).
+    `search` keeps texts containing it, compared caseless (str.casefold) in
+    Python: SQLite's LIKE folds ASCII only and PostgreSQL's ILIKE follows
+    the server's locale, and a search must find "Å" alike on both. Ordered
+    by question, then text by code point, never by arrival (nothing stored orders them).
     """
     statement = _where_selected(
         select(Response.language, Answer.question_key, Answer.text)
@@ -198,7 +199,9 @@ def comments(session: Session, selection: Selection, question_keys: Iterable[str
         .where(Answer.question_key.in_(list(question_keys)), Answer.text.is_not(None)),
         selection,
     )
+    # Sorted here: the databases' collations order text differently.
+    rows = sorted((tuple(row) for row in session.execute(statement)), key=lambda row: (row[1], row[2]))
     if search:
-        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(Answer.text.ilike(pattern, escape="\\")))
-    return [tuple(row) for row in session.execute(statement.order_by(Answer.question_key, Answer.text))]
+        wanted = search.casefold()
+        rows = [row for row in rows if wanted in row[2].casefold()]
+    return rows
