@@ -71,28 +71,36 @@ def build_results_world(app, providers=("Nordljus AB", "Bro Coachning"), campaig
         return ResultsWorld({p.name: p.id for p in provider_rows}, {p.code: p.id for p in programme_rows}, made)
 
 
-def add(app, world: ResultsWorld, provider: str | None, answers: dict, *, campaign: str | None = None,
-        programme: str = "JPG", language: str = "sv", channel: str = "sms", month: date | None = date(2027, 3, 1),
-        status: str | None = None, times: int = 1) -> None:
-    """Write `times` responses with these answers as the mixer does (a random id, the month, no time).
+def add(app, world: ResultsWorld, provider: str | None, answers: dict, *, times: int = 1, **scope) -> None:
+    """Write `times` responses with these answers as the mixer does (see `response_row`), in one transaction."""
+    with app.app_context():
+        db_session.add_all([response_row(world, provider, answers, **scope) for _ in range(times)])
+        db_session.commit()
+
+
+def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, campaign: str | None = None,
+                 programme: str | None = "JPG", language: str | None = "sv", channel: str | None = "sms",
+                 month: date | None = date(2027, 3, 1), status: str | None = None) -> Response:
+    """One response as the mixer writes it (a random id, the month, no time); call inside an app context.
 
     Answer values: an int (scale or yes 1/no 0), "dk" (don't know), an option
     key for gender, any other str for the comment. Status: complete when a
-    (the one required question) is answered, unless given.
+    (the one required question) is answered, unless given. None for a scope
+    value: merged for anonymity.
     """
-    with app.app_context():
-        campaign_id = world.campaigns[campaign] if campaign else next(iter(world.campaigns.values()))
-        version_id = db_session.get(Campaign, campaign_id).survey_version_id
-        for _ in range(times):
-            db_session.add(Response(
-                id=uuid.uuid4().hex, survey_version_id=version_id, campaign_id=campaign_id,
-                provider_id=world.providers[provider] if provider else None,
-                programme_id=world.programmes[programme] if programme else None,
-                language=language, channel=channel, month=month,
-                status=status or ("complete" if isinstance(answers.get("a"), int) else "partial"),
-                answers=[_answer(key, value) for key, value in answers.items()],
-            ))
-        db_session.commit()
+    campaign_id = world.campaigns[campaign] if campaign else next(iter(world.campaigns.values()))
+    return Response(
+        id=uuid.uuid4().hex, survey_version_id=_version_of(campaign_id), campaign_id=campaign_id,
+        provider_id=world.providers[provider] if provider else None,
+        programme_id=world.programmes[programme] if programme else None,
+        language=language, channel=channel, month=month,
+        status=status or ("complete" if isinstance(answers.get("a"), int) else "partial"),
+        answers=[_answer(key, value) for key, value in answers.items()],
+    )
+
+
+def _version_of(campaign_id: int) -> int:
+    return db_session.get(Campaign, campaign_id).survey_version_id
 
 
 def _answer(key: str, value) -> Answer:

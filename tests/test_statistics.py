@@ -11,7 +11,7 @@ regularised incomplete beta function is elementary there:
 B(1/2, 1) = 2, B(1/2, 2) = 4/3).
 
 pytest turns warnings into errors (pyproject.toml), so every case here
-also proves that scipy and statsmodels stay silent on it.
+also proves that scipy stays silent on it.
 """
 
 from __future__ import annotations

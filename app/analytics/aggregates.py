@@ -191,7 +191,7 @@ def comments(session: Session, selection: Selection, question_keys: Iterable[str
     `search` keeps texts containing it, compared caseless (str.casefold) in
     Python: SQLite's LIKE folds ASCII only and PostgreSQL's ILIKE follows
     the server's locale, and a search must find "Å" alike on both. Ordered
-    by question, then text by code point, never by arrival (nothing stored orders them).
+    by question, text and language (code points), never by arrival (nothing stored orders them).
     """
     statement = _where_selected(
         select(Response.language, Answer.question_key, Answer.text)
@@ -200,7 +200,7 @@ def comments(session: Session, selection: Selection, question_keys: Iterable[str
         selection,
     )
     # Sorted here: the databases' collations order text differently.
-    rows = sorted((tuple(row) for row in session.execute(statement)), key=lambda row: (row[1], row[2]))
+    rows = sorted((tuple(row) for row in session.execute(statement)), key=lambda row: (row[1], row[2], row[0] or ""))
     if search:
         wanted = search.casefold()
         rows = [row for row in rows if wanted in row[2].casefold()]
