@@ -345,28 +345,28 @@ def _xlsx_text(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("\ufffd", safe_cell(value))
 
 
-def _checked_number(value: Cell, kind: str, where: str) -> int | float:
-    # A native number for `kind`, or an error naming the cell: a wrong type is the caller's bug.
+def _checked_number(value: Cell, kind: str) -> int | float:
+    # A native number for `kind`, or an error: a wrong type is the caller's bug.
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise TypeError(f"{where}: {type(value).__name__} in a {kind} column")
+        raise TypeError(f"{type(value).__name__} in a {kind} column")
     if not math.isfinite(value):
-        raise ValueError(f"{where}: {value!r} is not a number a spreadsheet can hold; write text such as '..'")
+        raise ValueError(f"{value!r} is not a number a spreadsheet can hold; write text such as '..'")
     if kind == "integer":
         if value != int(value):
-            raise ValueError(f"{where}: {value!r} is not a whole number")
+            raise ValueError(f"{value!r} is not a whole number")
         return int(value)
     return float(value) if isinstance(value, Decimal) else value
 
 
-def _cell_value(value: Cell, kind: str, where: str) -> str | int | float | date:
+def _cell_value(value: Cell, kind: str) -> str | int | float | date:
     # What goes into an XLSX cell: text neutralised, numbers native, dates as dates.
     if isinstance(value, str):
         return _xlsx_text(value)
     if kind in _DECIMALS:
-        return _checked_number(value, kind, where)
+        return _checked_number(value, kind)
     if kind == "date" and isinstance(value, date) and not isinstance(value, datetime):
         return value
-    raise TypeError(f"{where}: {type(value).__name__} in a {kind} column")
+    raise TypeError(f"{type(value).__name__} in a {kind} column")
 
 
 def _shown_length(value: Cell, kind: str) -> int:
@@ -426,8 +426,10 @@ def _write_sheet(workbook: Workbook, sheet: Sheet, title: str) -> None:
             if value is None:
                 out.append(None)
                 continue
-            where = f"sheet {title!r} cell {_column_letter(index + 1)}{row_number}"
-            written = _cell_value(value, column.kind, where)
+            try:
+                written = _cell_value(value, column.kind)
+            except (TypeError, ValueError) as error:  # name the cell for the caller
+                raise type(error)(f"sheet {title!r} cell {_column_letter(index + 1)}{row_number}: {error}") from None
             cell = texts[index] if isinstance(written, str) else numbers[index]
             cell.value = written
             if isinstance(written, str):
