@@ -142,13 +142,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import users_cli
+    from .analytics.cli import analytics_cli
     from .demo import demo_command
     from .i18n.cli import i18n_cli
     from .mixing.cli import mixer_cli
     from .organisation.cli import organisation_cli
     from .surveys.cli import surveys_cli
 
-    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, mixer_cli, demo_command):
+    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, mixer_cli, analytics_cli, demo_command):
         app.cli.add_command(command)
 
 

@@ -24,6 +24,7 @@ MODULES = (
     "bench.submit_cell_size",
     "bench.survey_get",
     "bench.request_cpu",
+    "bench.analytics",
 )
 
 
