@@ -279,3 +279,21 @@ def test_tabell_1_of_seed_000(app):
                                              Decimal("5.0"), None]
     assert shown.row_keys[-2] == "mean" and shown.rows[-2][1] == Decimal("5.0")
     assert shown.rows[-2][4] == 4  # four providers with a value
+
+
+def test_asking_for_fewer_questions_changes_nothing_in_those_asked_for(app):
+    # b hidden at Bro (3 answers) and with it at Nordljus; asking for b alone or for nothing keeps that,
+    # and without questions the NKI and counts are the same as with all of them.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4}, times=8)
+    add(app, world, "Bro Coachning", {"a": 2, "b": 1}, times=3)
+    add(app, world, "Bro Coachning", {"a": 2}, times=5)
+    with app.app_context():
+        campaigns = Selection(tuple(world.campaigns.values()))
+        everything = result_table(db_session, campaigns, BY_PROVIDER, K)
+        only_b = result_table(db_session, campaigns, BY_PROVIDER, K, questions=["b"])
+        none = result_table(db_session, campaigns, BY_PROVIDER, K, questions=())
+    assert [row.questions["b"] for row in only_b.rows] == [row.questions["b"] for row in everything.rows]
+    assert all(row.questions["b"] is HIDDEN for row in only_b.rows if row.responses)
+    assert [(row.responses, row.nki) for row in none.rows] == [(row.responses, row.nki) for row in everything.rows]
+    assert none.rows[0].questions == {}

@@ -21,7 +21,7 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
@@ -212,16 +212,21 @@ def _complement_failures(selection_counts: Mapping, parents: Iterable[Mapping], 
 
 
 def result_table(session: Session, selection: Selection, breakdown: Breakdown, k: int,
-                 compare: bool = False) -> ResultTable:
+                 compare: bool = False, questions: Sequence[str] | None = None) -> ResultTable:
     """The selection broken down by `breakdown`, every figure suppressed per k (module docstring).
 
     `compare` adds each group's NKI comparison against all other groups
     pooled (Welch's t, Holm over the groups compared; statistics.py).
+    `questions` limits the per-question figures to these keys (None: every
+    question with figures; () for none - the answer table is then not
+    read at all, which is most of a page's time). Each question's
+    suppression is its own column, so asking for fewer changes nothing in
+    the ones asked for.
     Raises SelectionRefused when the selection cannot be shown at all, and
     ValueError for campaigns without one shared definition.
     """
     definition = selection_definition(session, selection)
-    questions = figure_questions(definition)
+    questions = figure_questions(definition) if questions is None else tuple(questions)
     _check_selection(session, selection, k)
     tallies = _tally(session, selection, breakdown, definition, questions)
     parents = [_tally(session, selection.without(i), breakdown, definition, questions)
