@@ -125,8 +125,18 @@ STAFF_MATRIX = [
     # Another browser made the batch: its page says the links cannot be shown; the CSV leads there.
     ("GET", "/staff/campaigns/{campaign}/links/{batch}", 200, 200, 403, 403),
     ("GET", "/staff/campaigns/{campaign}/links/{batch}.csv", 303, 303, 403, 403),
-    ("GET", "/staff/results/", 200, 200, 403, 403),
-    ("GET", "/staff/results/{campaign}", 200, 200, 403, 403),
+    ("GET", "/staff/results/", 200, 200, 403, 200),  # a provider account: the campaigns with its provider
+    # A provider account is led from the overview to its own provider's page; it gets that page and no other
+    # provider's (404), and neither the question pages (every provider side by side) nor the comments (403).
+    ("GET", "/staff/results/{campaign}", 200, 200, 403, 302),
+    ("GET", "/staff/results/{campaign}/providers/{provider}", 200, 200, 403, 404),
+    ("GET", "/staff/results/{campaign}/providers/{own_provider}", 200, 200, 403, 200),
+    ("GET", "/staff/results/{campaign}/questions/{question}", 200, 200, 403, 403),
+    ("GET", "/staff/results/{campaign}/comments", 200, 200, 403, 403),
+    ("GET", "/staff/results/references", 200, 200, 403, 403),
+    ("POST", "/staff/results/references", 400, 400, 403, 403),
+    # Deleting a reference value that is gone already is the answer a deletion gives, sent again.
+    ("POST", "/staff/results/references/{reference}/delete", 303, 303, 403, 403),
     ("GET", "/staff/organisation/", 200, 200, 403, 403),
     ("POST", "/staff/organisation/providers", 400, 400, 403, 403),
     ("POST", "/staff/organisation/programmes", 400, 400, 403, 403),
@@ -141,6 +151,7 @@ ROLE_COLUMN = {ADMIN: 2, ANALYST: 3, ENTRY: 4, PROVIDER: 5}
 
 def matrix_path(template: str, world, batch: int = 0) -> str:
     return template.format(campaign=world.campaign_id, provider=world.provider_ids[1],
+                           own_provider=world.provider_ids[0], question="treated_well", reference=1,
                            programme=world.programme_ids[1], batch=batch)
 
 

@@ -1,4 +1,4 @@
-"""The first results page: counts, response rate and NKI per the survey's index."""
+"""NKI per the survey's index, counts and response rate, read through the results layer (result_table)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from sqlalchemy import select, update
 
 from app.accounts.models import Role
-from app.analytics.queries import campaign_results, campaign_total
+from app.analytics.results import result_table
+from app.analytics.scope import Breakdown, Selection
 from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 from app.respond.models import Answer, Response
@@ -38,11 +39,14 @@ def add_response(app, world, provider: int, answers: dict[str, int | str], statu
         db_session.commit()
 
 
+K = 5
+
+
 def results(app, world):
+    """The campaign broken down by provider, as result_table gives it (k = 5): (rows by key, total, definition)."""
     with app.app_context():
-        campaign = db_session.get(Campaign, world.campaign_id)
-        rows = campaign_results(db_session, campaign)
-        return rows, campaign_total(db_session, campaign, rows), campaign.survey_version.definition
+        table = result_table(db_session, Selection((world.campaign_id,)), Breakdown("provider"), K)
+        return {row.key: row for row in table.rows}, table.total, table.definition
 
 
 def index_world(app, method: str, points: int, positive_from: int = 4, weights: dict | None = None) -> World:
@@ -119,20 +123,20 @@ INDEX_CASES = {
 def test_index_figures_worked_out_by_hand(app, case):
     spec = INDEX_CASES[case]
     world = index_world(app, case.split()[0], spec["points"], weights=spec.get("weights"))
+    # Each response five times over, so that every group holds at least k = 5: the means do not move, n is x 5.
     for provider, answers in ((0, spec["nordljus"]), (1, spec["bro"])):
-        for response in answers:
+        for response in answers * 5:
             add_response(app, world, provider, response)
     rows, total, _ = results(app, world)
     nordljus, bro = rows_by_provider(rows, world)
     (nordljus_n, nordljus_index), (bro_n, bro_index), (total_n, total_index) = spec["expected"]
-    assert (nordljus.index_n, nordljus.index_value) == (nordljus_n, pytest.approx(nordljus_index))
-    assert (bro.index_n, bro.index_value) == (bro_n, pytest.approx(bro_index))
-    assert (total.index_n, total.index_value) == (total_n, pytest.approx(total_index))
+    assert (nordljus.nki.n, nordljus.nki.mean) == (5 * nordljus_n, pytest.approx(nordljus_index))
+    assert (bro.nki.n, bro.nki.mean) == (5 * bro_n, pytest.approx(bro_index))
+    assert (total.nki.n, total.nki.mean) == (5 * total_n, pytest.approx(total_index))
 
 
 def rows_by_provider(rows, world):
-    by_id = {row.provider_id: row for row in rows}
-    return [by_id[pid] for pid in world.provider_ids]
+    return [rows[pid] for pid in world.provider_ids]
 
 
 def test_scb100_maps_the_scale_ends_to_0_and_100(app):
@@ -143,56 +147,53 @@ def test_scb100_maps_the_scale_ends_to_0_and_100(app):
         add_response(app, world, 0, {key: 10 for key in keys})
         add_response(app, world, 1, {key: 1 for key in keys})
     rows = rows_by_provider(results(app, world)[0], world)
-    assert rows[0].index_value == pytest.approx(100)
-    assert rows[1].index_value == pytest.approx(0)
+    assert rows[0].nki.mean == pytest.approx(100)
+    assert rows[1].nki.mean == pytest.approx(0)
 
 
 def test_counts_and_response_rate(app, world):
     with app.app_context():
-        for number in range(10):
+        for number in range(20):
             db_session.add(Invitation(
                 campaign_id=world.campaign_id, provider_id=world.provider_ids[0],
                 programme_id=world.programme_ids[0], language="sv", channel="sms",
-                token_hash=uuid.uuid4().hex * 2, responded=number < 4, created_on=stockholm_today(),
+                token_hash=uuid.uuid4().hex * 2, responded=number < 8, created_on=stockholm_today(),
             ))
         db_session.commit()
-    for status in ("complete", "complete", "partial"):
+    for status in ("complete", "complete", "partial") * 3:
         add_response(app, world, 0, {}, status=status)
     row = rows_by_provider(results(app, world)[0], world)[0]
-    assert (row.complete, row.partial, row.responses) == (2, 1, 3)
-    assert (row.invitations, row.invitations_answered) == (10, 4)
-    assert row.response_rate == pytest.approx(0.4)
+    assert (row.complete, row.partial, row.responses) == (6, 3, 9)
+    assert (row.handed_out, row.answered) == (20, 8)
+    assert row.response_rate == pytest.approx(0.4)  # 8 / 20
 
 
 def provider_cells(page: str, name: str) -> str:
-    """The table row of one provider (or "All providers") on the results page."""
-    return page.split(f">{name}</th>", 1)[1].split("</tr>", 1)[0]
+    """The table row of one provider (or the total) on the results page."""
+    marker = f">{name}</a></th>" if f">{name}</a></th>" in page else f">{name}</th>"
+    return page.split(marker, 1)[1].split("</tr>", 1)[0]
 
 
-@pytest.mark.parametrize(("k", "nordljus_shown"), [(5, True), (6, False)])
+@pytest.mark.parametrize(("k", "shown"), [(5, True), (6, False)])
 def test_results_page_shows_a_figure_from_exactly_k_answers_and_hides_it_below(app, client, world, make_user,
-                                                                              k, nordljus_shown):
-    # Nordljus: exactly five answers to the index. Bro Coachning: five responses,
-    # but one answered no index question - four answers behind its figure.
+                                                                              k, shown):
+    # Nordljus: exactly five answers of 5; Bro Coachning: five answers of 1. At k = 6 both are below k.
     app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(min_cell_size=k)
     with app.app_context():
         keys = db_session.get(Campaign, world.campaign_id).survey_version.definition.index.questions
     for _ in range(5):
         add_response(app, world, 0, {key: 5 for key in keys})
-    for _ in range(4):
         add_response(app, world, 1, {key: 1 for key in keys})
-    add_response(app, world, 1, {}, status="partial")
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    client.get("/staff/results/?lang=sv")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
     too_few = translated("Too few answers", "sv")
-    nordljus, bro, total = (provider_cells(page, name) for name in ("Nordljus AB", "Bro Coachning",
-                                                                    translated("All providers", "sv")))
-    assert ("5,0" in nordljus, too_few in nordljus) == (nordljus_shown, not nordljus_shown)  # Swedish decimal comma
-    assert too_few in bro and "1,0" not in bro
-    # Nine answers in all: (5 x 5 + 4 x 1) / 9 = 29/9 = 3.2, shown at k = 5 and 6 alike.
-    assert "3,2" in total and too_few not in total
+    nordljus, bro = provider_cells(page, "Nordljus AB"), provider_cells(page, "Bro Coachning")
+    assert ("5,0" in nordljus, too_few in nordljus) == (shown, not shown)  # Swedish decimal comma
+    assert ("1,0" in bro, too_few in bro) == (shown, not shown)
+    # Ten answers in all: (5 x 5 + 5 x 1) / 10 = 3.0, shown at k = 5 and 6 alike.
+    total = provider_cells(page, translated("All answers", "sv"))
+    assert "3,0" in total and too_few not in total
 
 
 def test_results_page_in_several_languages(app, client, world, make_user):
@@ -203,7 +204,7 @@ def test_results_page_in_several_languages(app, client, world, make_user):
     for language in ("ar", "ti", "uk"):
         client.get(f"/staff/results/?lang={language}")
         page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-        assert translated("Response rate, single-use links", language) in page
+        assert translated("Results", language) in page
         # The survey is named by its title in the reader's language, not by its file key.
         assert f"{definition.title[language]} (v3)" in page  # the Nacka survey is at version 3
 
@@ -220,14 +221,13 @@ def test_merged_providers_are_one_row_and_count_in_the_total(app, client, world,
             select(Answer.response_id).where(Answer.value == 2))).values(provider_id=None))
         db_session.commit()
     rows, total, _ = results(app, world)
-    [merged] = [row for row in rows if row.merged]
-    assert (merged.responses, merged.index_n, merged.index_value) == (5, 5, pytest.approx(2.0))
-    assert (total.responses, total.index_value) == (10, pytest.approx(3.0))
+    merged = rows[None]
+    assert (merged.responses, merged.nki.n, merged.nki.mean) == (5, 5, pytest.approx(2.0))
+    assert (total.responses, total.nki.mean) == (10, pytest.approx(3.0))  # (5 x 4 + 5 x 2) / 10
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
-    client.get("/staff/results/?lang=sv")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-    assert translated("Provider not shown (small groups merged to keep answers anonymous)", "sv") in page
+    assert translated("Not shown (small groups merged to keep answers anonymous)", "sv") in page
 
 
 def test_the_response_rate_survives_finalisation(app, world):
@@ -240,12 +240,11 @@ def test_the_response_rate_survives_finalisation(app, world):
         client = app.test_client()
         _, csrf = open_survey(client, token)
         assert submit(client, csrf, full_answers(definition)).status_code == 303
-    before = rows_by_provider(results(app, world)[0], world)[0]
-    assert (before.invitations, before.invitations_answered, before.responses) == (8, 6, 0)  # all waiting
+    # All six answers wait to be mixed: no response yet, so result_table refuses the campaign (fewer than k).
     with app.app_context():
         db_session.get(Campaign, world.campaign_id).ends_on = stockholm_today() - timedelta(days=1)
         db_session.commit()
     mixer_of(app).finalise(world.campaign_id, stockholm_today())
     after = rows_by_provider(results(app, world)[0], world)[0]
-    assert (after.invitations, after.invitations_answered, after.responses) == (8, 6, 6)
-    assert after.response_rate == pytest.approx(0.75)
+    assert (after.handed_out, after.answered, after.responses) == (8, 6, 6)
+    assert after.response_rate == pytest.approx(0.75)  # 6 / 8, from the finalised campaign's cell counts

@@ -69,6 +69,7 @@ def url_values(app, world, make_user) -> dict:
         "campaign_id": world.campaign_id,
         "provider_id": world.provider_ids[0],
         "programme_id": world.programme_ids[0],
+        "question_key": "treated_well",
     }
 
 

@@ -1,38 +1,516 @@
+"""The results pages: campaigns, a campaign's overview, a provider, a question, the comments, reference values.
+
+Every figure comes from results.result_table (suppressed there) as
+presentation.py shows it; access.py decides who sees which campaign and
+reads the query string. An analyst (VIEW_ALL_RESULTS) sees every page; a
+provider-role account (VIEW_OWN_RESULTS) sees the campaigns that include
+its provider and that provider's page only (404 for another provider's,
+403 for the question and comment pages, which show every provider).
+
+Answers: 400 with the sentence from access.ParameterError for a malformed
+address; 200 with a message when results.SelectionRefused refuses the
+selection (too few answers in it, or outside it).
+"""
+
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template
+from functools import wraps
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from ..accounts.policy import Permission, requires
 from ..campaigns.models import Campaign
-from ..campaigns.queries import all_campaigns
 from ..db import db_session
+from ..i18n import LANGUAGES, current_language
+from ..idempotency import done, once
 from ..mixing.queries import waiting_count
-from .queries import campaign_results, campaign_total
+from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
+from ..surveys.models import SurveyVersion
+from . import access, pages
+from .aggregates import comments as comment_rows
+from .charts import Interval, interval_chart
+from .forms import ReferenceForm, parse_value
+from .models import ReferenceValue
+from .presentation import (Column, Labels, Table, index_shown, ordered_rows, question_cells, question_columns,
+                           question_table, rates_table, summary_table)
+from .results import HIDDEN, TOTAL, SelectionRefused, figure_questions, result_table, text_questions
+from .scope import Breakdown, Selection
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
 
 
+def results_viewer(view):
+    """View decorator: signed in (else 302 to sign-in) and allowed some results (else 403, access.own_provider)."""
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        """The view for a user who may see all results or its own provider's."""
+        access.own_provider(current_user)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"number": pages.number, "HIDDEN": HIDDEN}
+
+
+def _k() -> int:
+    return current_app.config["KUNDROST"].min_cell_size
+
+
+def _labels(definition: SurveyDefinition) -> Labels:
+    return Labels(db_session, definition, current_language().code)
+
+
+def _refusal(reason: str, filtered: bool) -> str:
+    """The sentence a refused selection shows, in the staff member's language."""
+    k = _k()
+    if reason == "complement":
+        return _("Too few answers lie outside this selection (fewer than %(k)d): showing it would reveal them "
+                 "by subtraction. Widen the filter.", k=k)
+    if filtered:
+        return _("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
+                 k=k)
+    return _("This campaign has fewer than %(k)d answers so far: no figures can be shown yet.", k=k)
+
+
+def _campaign_context(campaign: Campaign) -> dict:
+    """What every results page of a campaign shows at the top: the campaign, its survey, what waits to be mixed."""
+    return {"campaign": campaign, "definition": campaign.survey_version.definition,
+            "waiting": waiting_count(db_session, campaign), "k": _k()}
+
+
+# ---------------------------------------------------------------- the campaigns
+
+
 @bp.get("/")
-@requires(Permission.VIEW_ALL_RESULTS)
+@results_viewer
 def index():
-    """The campaigns whose results an analyst can open."""
-    return render_template("analytics/index.html", campaigns=all_campaigns(db_session))
+    """The campaigns whose results the user may open (access.visible_campaigns), newest first."""
+    return render_template("analytics/index.html",
+                           campaigns=access.visible_campaigns(db_session, current_user),
+                           sees_all=access.sees_all(current_user))
+
+
+# ---------------------------------------------------------------- a campaign's overview
 
 
 @bp.get("/<int:campaign_id>")
-@requires(Permission.VIEW_ALL_RESULTS)
+@results_viewer
 def campaign(campaign_id: int):
-    """One campaign's results table per provider; 404 for an unknown campaign."""
-    campaign = db_session.get(Campaign, campaign_id)
-    if campaign is None:
-        abort(404)
-    rows = campaign_results(db_session, campaign)
+    """A campaign's overview: filters, the summary table (NKI with comparison), response rates, charts, questions.
+
+    Query string per access.py (`by`, filters). 400 with the reason for a
+    malformed one; a refused selection is a page that says so (200). A
+    provider-role account is sent on to its own provider's page (302) with
+    the same filters; asking it for another provider or `by=provider` is 404.
+    """
+    found = access.campaign_for(db_session, current_user, campaign_id)
+    args = pages.clean_args(request.args)
+    context = _campaign_context(found)
+    definition, labels = context["definition"], _labels(context["definition"])
+    sees_all = access.sees_all(current_user)
+    context.update(by=pages.breakdown_choice(definition, labels, args, sees_all),
+                   choices=pages.filter_choices(found, definition, labels, args, with_provider=sees_all))
+    try:
+        asked = access.table_request([found], args, current_user)
+    except access.ParameterError as error:
+        return render_template("analytics/campaign.html", error=str(error), **context), 400
+    if asked.own_provider is not None:
+        kept = {name: value for name, value in access.filter_args(asked).items() if name not in ("by", "provider")}
+        return redirect(url_for("analytics.provider", campaign_id=found.id, provider_id=asked.own_provider, **kept))
+    try:
+        result = result_table(db_session, asked.selection, asked.breakdown, _k(), compare=True)
+    except SelectionRefused as refused:
+        return render_template("analytics/campaign.html", refused=_refusal(refused.reason,
+                                                                           bool(asked.selection.filters)), **context)
+    summary, rates = summary_table(result, labels), rates_table(result, labels)
+    links = {name: value for name, value in access.filter_args(asked).items() if name != "by"}
+    questions = []
+    for key in figure_questions(definition):
+        cells = pages.printed_rows(_one_row_table(definition, labels, key, result.total.questions[key]))[0].cells
+        questions.append((key, labels.question(key), cells))
     return render_template(
-        "analytics/campaign.html",
-        campaign=campaign,
-        definition=campaign.survey_version.definition,
-        rows=rows,
-        total=campaign_total(db_session, campaign, rows),
-        min_cell=current_app.config["KUNDROST"].min_cell_size,
-        waiting=waiting_count(db_session, campaign),
+        "analytics/campaign.html", **context, result=result,
+        summary=summary, summary_rows=pages.printed_rows(summary, {"nki": _("Missing")}),
+        rates=rates, rates_rows=pages.printed_rows(rates, {"response_rate": _("Not known")}),
+        nki_chart=pages.nki_chart("nki-chart", summary, definition),
+        rate_chart=pages.rate_chart("rate-chart", rates),
+        questions=questions, question_headings=_question_headings(definition, labels),
+        links=links, provider_links=_provider_links(found, result, links),
     )
+
+
+def _provider_links(found: Campaign, result, links: dict[str, str]) -> dict:
+    """Row key -> the provider page's address (with the same filters), for a table broken down by provider."""
+    if result.breakdown.dimension != "provider":
+        return {}
+    return {row.key: url_for("analytics.provider", campaign_id=found.id, provider_id=row.key, **links)
+            for row in result.rows if row.key is not None}
+
+
+def _question_headings(definition: SurveyDefinition, labels: Labels) -> tuple[str, ...]:
+    return (_("Answers"), _("Mean"), _("Share positive"))
+
+
+def _one_row_table(definition: SurveyDefinition, labels: Labels, key: str, figures):
+    """A one-row presentation Table of a question's answers, mean and share positive (the overview's list)."""
+    cells = question_cells(definition, figures)
+    kind = pages.question_mean_kind(definition, key)
+    if cells is None:
+        row = (labels.question(key), HIDDEN, HIDDEN, HIDDEN)
+    elif kind is None:
+        row = (labels.question(key), cells[0], None, None)
+    else:
+        row = (labels.question(key), cells[0], cells[1], cells[5])
+    columns = (Column("question", _("Question")), Column("n", _("Answers"), "integer"),
+               Column("mean", _("Mean"), kind or "decimal1"), Column("share_positive", _("Share positive"), "percent"))
+    return Table(f"question_{key}", labels.question(key), columns, (row,), (key,))
+
+
+# ---------------------------------------------------------------- a provider
+
+
+@bp.get("/<int:campaign_id>/providers/<int:provider_id>")
+@results_viewer
+def provider(campaign_id: int, provider_id: int):
+    """One provider's page: NKI and every question beside the other providers' average and the reference values.
+
+    The provider's row of the campaign's by-provider result table (filters
+    from the query string but provider and `by`), the distribution of each
+    question against all other providers, and the trend over the campaigns
+    of the same survey and index. The average of the others is shown only
+    where at least two other providers have a shown value. 404 for a
+    provider outside the campaign, and for a provider-role account asking
+    for another provider than its own.
+    """
+    found = access.campaign_for(db_session, current_user, campaign_id)
+    own = access.own_provider(current_user)
+    if (own is not None and own != provider_id) or provider_id not in {p.id for p in found.providers}:
+        abort(404)
+    args = {name: value for name, value in pages.clean_args(request.args).items() if name not in ("by", "provider")}
+    context = _campaign_context(found)
+    definition, labels = context["definition"], _labels(context["definition"])
+    context.update(provider_id=provider_id, provider_name=labels.group(Breakdown("provider"), provider_id),
+                   choices=pages.filter_choices(found, definition, labels, args, with_provider=False),
+                   **_trend(found, provider_id, definition, labels),
+                   sees_all=own is None)
+    try:
+        asked = access.table_request([found], args, current_user)
+    except access.ParameterError as error:
+        return render_template("analytics/provider.html", error=str(error), **context), 400
+    # The provider's row in the table of all providers: the provider role's own-provider filter comes off here,
+    # and only this row, the total's difference and averages of the others' shown values reach the page.
+    selection = Selection(asked.selection.campaign_ids,
+                          tuple(f for f in asked.selection.filters if f.breakdown.dimension != "provider"))
+    try:
+        result = result_table(db_session, selection, Breakdown("provider"), _k(), compare=True)
+    except SelectionRefused as refused:
+        return render_template("analytics/provider.html", refused=_refusal(refused.reason, bool(selection.filters)),
+                               **context)
+    return render_template("analytics/provider.html", **context,
+                           **_provider_figures(result, provider_id, definition, labels))
+
+
+def _references(definition: SurveyDefinition) -> dict[str, list[ReferenceValue]]:
+    """The survey's reference values by figure ("index:" or "<measure>:<question>"), newest year first."""
+    found: dict[str, list[ReferenceValue]] = {}
+    for reference in db_session.scalars(select(ReferenceValue).where(ReferenceValue.survey_key == definition.key)
+                                        .order_by(ReferenceValue.year.desc(), ReferenceValue.label)):
+        found.setdefault(reference.figure, []).append(reference)
+    return found
+
+
+def _provider_figures(result, provider_id: int, definition: SurveyDefinition, labels: Labels) -> dict:
+    """What the provider page shows of a by-provider result: this provider's figures and the others' summaries."""
+    summary = summary_table(result, labels)
+    own_row = next(row for row, key in zip(pages.printed_rows(summary, {"nki": _("Missing")}), summary.row_keys)
+                   if key == provider_id)
+    figures = {row.key: row for row in result.rows}
+    own = figures[provider_id]
+    others = [row for key, row in figures.items() if key is not None and key != provider_id]
+    references = _references(definition)
+    nki_kind = index_shown(definition, 0.0)[0]
+    nki_average = pages.average_of_others((pages.nki_shown(definition, row) for row in others), nki_kind)
+    questions = []
+    for key in figure_questions(definition):
+        kind = pages.question_mean_kind(definition, key)
+        own_question = own.questions[key]
+        other_means = [pages.question_mean(definition, row.questions[key]) for row in others]
+        average = pages.average_of_others(other_means, kind) if kind else None
+        pooled = pages.others_figures(definition, result.total.questions[key], own_question)
+        # The others pooled are shown where their average is: at least two other providers have a value
+        # (a choice question has no mean: at least two with shown answers).
+        enough = sum(1 for row in others if row.questions[key] is not HIDDEN and row.questions[key].n) >= 2
+        if not enough:
+            pooled = None
+        columns = question_columns(definition, key, labels)
+        detail_rows = [(labels.group(Breakdown("provider"), provider_id), provider_id, own_question)]
+        if pooled is not None:
+            detail_rows.append((_("All other providers"), "others", pooled))
+        detail = _detail_table(definition, key, labels, columns, detail_rows)
+        chart_rows = [(label, pages.segments(definition, labels, item)) for label, _key, item in detail_rows]
+        reference_figures = [f"mean:{key}", f"share_positive:{key}"]
+        questions.append({
+            "key": key, "text": labels.question(key), "kind": kind,
+            "mean": pages.question_mean(definition, own_question) if own_question is not HIDDEN else HIDDEN,
+            "n": own_question if own_question is HIDDEN else own_question.n,
+            "average": average,
+            "references": [pages.reference_text(definition, r) for f in reference_figures for r in references.get(f, [])],
+            "detail": detail, "detail_rows": pages.printed_rows(detail),
+            "chart": pages.distribution(f"dist-{key}", labels.question(key), chart_rows, _("Provider")),
+        })
+    return {
+        "result": result, "own_row": own_row, "summary_columns": summary.columns,
+        "nki_kind": nki_kind, "nki_average": nki_average,
+        "nki_references": [pages.reference_text(definition, r) for r in references.get("index:", [])],
+        "questions": questions, "own_hidden": own.responses is HIDDEN,
+    }
+
+
+def _detail_table(definition, key, labels, columns, rows):
+    """A presentation Table of one question for the provider and, where allowed, all other providers."""
+    width = len(columns)
+    table_rows = []
+    for label, _row_key, figures in rows:
+        cells = question_cells(definition, figures)
+        table_rows.append((label, *(cells if cells is not None else (HIDDEN,) * width)))
+    return Table(f"question_{key}", labels.question(key), (Column("group", _("Provider")), *columns),
+                 tuple(table_rows), tuple(row[1] for row in rows))
+
+
+def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labels: Labels) -> dict:
+    """The provider's NKI in each campaign of the same survey and index that includes it, oldest first.
+
+    Each value is the provider's row of that campaign's own by-provider
+    result table (no filters), so nothing new can be differenced. Returns
+    the template's `trend` (rows), `trend_columns` (headings) and
+    `trend_chart` (an interval chart, or None).
+    """
+    rows, columns, intervals = [], (), []
+    kind = index_shown(definition, 0.0)[0]
+    campaigns = [c for c in access.visible_campaigns(db_session, current_user)
+                 if c.survey_version.definition.key == definition.key
+                 and c.survey_version.definition.index == definition.index
+                 and provider_id in {p.id for p in c.providers}]
+    for other in sorted(campaigns, key=lambda c: (c.starts_on, c.id)):
+        try:
+            result = result_table(db_session, Selection((other.id,)), Breakdown("provider"), _k())
+        except SelectionRefused:
+            rows.append({"campaign": other, "refused": True})
+            intervals.append(Interval(other.name, None, None, None, pages.hidden_text()))
+            continue
+        summary = summary_table(result, labels)
+        columns = tuple(column.heading for column in summary.columns[1:7])
+        position = summary.row_keys.index(provider_id)
+        printed = pages.printed_rows(summary, {"nki": _("Missing")})[position]
+        raw = summary.rows[position]
+        rows.append({"campaign": other, "refused": False, "cells": printed.cells[:6]})
+        intervals.append(_trend_interval(other.name, raw, kind))
+    if not columns:
+        columns = (_("NKI"),)
+    chart = None
+    if any(item.estimate is not None for item in intervals):
+        minimum, maximum, ticks = pages.index_scale(definition)
+        chart = interval_chart(
+            chart_id="trend-chart", title=_("NKI over campaigns, with 95 % confidence interval"),
+            description=_("One dot per campaign, oldest first, with its 95 % confidence interval."),
+            rows=intervals, minimum=minimum, maximum=maximum, ticks=ticks,
+            label_heading=_("Campaign"), value_heading=_("NKI (95 % interval)"))
+    return {"trend": rows, "trend_columns": columns, "trend_chart": chart}
+
+
+def _trend_interval(name: str, raw: tuple, kind: str) -> Interval:
+    """One campaign's dot in the trend chart, from the provider's summary row as shown."""
+    estimate, low, high = raw[1], raw[2], raw[3]
+    if estimate is HIDDEN:
+        return Interval(name, None, None, None, pages.hidden_text())
+    if estimate is None:
+        return Interval(name, None, None, None, _("Missing"))
+    return Interval(name, float(estimate), None if low is None else float(low), None if high is None else float(high),
+                    pages.interval_text(estimate, low, high, kind))
+
+
+# ---------------------------------------------------------------- a question
+
+
+@bp.get("/<int:campaign_id>/questions/<question_key>")
+@requires(Permission.VIEW_ALL_RESULTS)
+def question(campaign_id: int, question_key: str):
+    """One question's figures per group side by side (presentation.question_table) with its distribution chart.
+
+    404 for a key the survey has no figures for (unknown, or free text:
+    see the comments page). Query string and answers as the overview.
+    """
+    found = access.campaign_for(db_session, current_user, campaign_id)
+    definition = found.survey_version.definition
+    if question_key not in figure_questions(definition):
+        abort(404)
+    args = pages.clean_args(request.args)
+    context = _campaign_context(found)
+    labels = _labels(definition)
+    context.update(question_key=question_key, question_text=labels.question(question_key),
+                   by=pages.breakdown_choice(definition, labels, args, True),
+                   choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
+    try:
+        asked = access.table_request([found], args, current_user)
+    except access.ParameterError as error:
+        return render_template("analytics/question.html", error=str(error), **context), 400
+    try:
+        result = result_table(db_session, asked.selection, asked.breakdown, _k())
+    except SelectionRefused as refused:
+        return render_template("analytics/question.html",
+                               refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
+    table = question_table(result, labels, question_key)
+    chart_rows = [(labels.group(result.breakdown, row.key), pages.segments(definition, labels, row.questions[question_key]))
+                  for row in ordered_rows(result, labels)]
+    chart_rows.append((_("All answers"), pages.segments(definition, labels, result.total.questions[question_key])))
+    return render_template(
+        "analytics/question.html", **context, table=table, rows=pages.printed_rows(table),
+        chart=pages.distribution("question-chart", labels.question(question_key), chart_rows,
+                                 table.columns[0].heading),
+        links={name: value for name, value in access.filter_args(asked).items() if name != "by"},
+        provider_links=_provider_links(found, result, {name: value for name, value in access.filter_args(asked).items()
+                                                       if name != "by"}))
+
+
+# ---------------------------------------------------------------- comments
+
+
+@bp.get("/<int:campaign_id>/comments")
+@requires(Permission.VIEW_ALL_RESULTS)
+def comments(campaign_id: int):
+    """The free-text answers of a selection, each in its own language with the language named; `q` searches.
+
+    Analysts only. Filtered as the overview; shown only once
+    result_table has accepted the same selection (at least k responses in
+    it and outside it), so a group below k shows none.
+    """
+    found = access.campaign_for(db_session, current_user, campaign_id)
+    definition = found.survey_version.definition
+    args = pages.clean_args(request.args)
+    search = args.get("q", "")[:pages.SEARCH_MAX].strip()
+    context = _campaign_context(found)
+    labels = _labels(definition)
+    context.update(search=search, choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
+    try:
+        asked = access.table_request([found], args, current_user)
+    except access.ParameterError as error:
+        return render_template("analytics/comments.html", error=str(error), **context), 400
+    try:
+        result = result_table(db_session, asked.selection, Breakdown("channel"), _k())
+    except SelectionRefused as refused:
+        return render_template("analytics/comments.html",
+                               refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
+    if result.total.responses is HIDDEN or result.total.responses < _k():
+        return render_template("analytics/comments.html", refused=_refusal("too_few", True), **context)
+    by_question: dict[str, list] = {key: [] for key in text_questions(definition)}
+    for language, key, text in comment_rows(db_session, asked.selection, by_question, search or None):
+        known = LANGUAGES.get(language) if language else None
+        by_question[key].append({
+            "text": text, "lang": known.html_lang if known else "",
+            "language": labels.group(Breakdown("language"), language) if known else _("Language not shown"),
+        })
+    return render_template("analytics/comments.html", **context,
+                           comments=[(key, labels.question(key), items) for key, items in by_question.items()])
+
+
+# ---------------------------------------------------------------- reference values
+
+
+def _survey_definitions() -> dict[str, SurveyDefinition]:
+    """Each stored survey's newest definition, by survey key."""
+    latest: dict[str, SurveyVersion] = {}
+    for version in db_session.scalars(select(SurveyVersion).order_by(SurveyVersion.key, SurveyVersion.version)):
+        latest[version.key] = version
+    return {key: version.definition for key, version in latest.items()}
+
+
+def _figure_choices(definitions: dict[str, SurveyDefinition]) -> list[tuple[str, str]]:
+    """The figures a reference may be entered for: each survey's NKI, its scale questions' mean and share positive."""
+    language = current_language().code
+    choices = [("", _("Choose a figure"))]
+    for key, definition in definitions.items():
+        title = definition.title.get(language) or definition.title[definition.languages[0]]
+        labels = _labels(definition)
+        choices.append((f"{key}|index|", f"{title}: {_('NKI')}"))
+        for question in definition.questions:
+            text = labels.question(question.key)
+            if isinstance(question, ScaleQuestion):
+                choices.append((f"{key}|mean|{question.key}", f"{title}: {text} – {_('Mean')}"))
+            if isinstance(question, (ScaleQuestion, YesNoQuestion)):
+                choices.append((f"{key}|share_positive|{question.key}",
+                                f"{title}: {text} – {_('Share positive')}"))
+    return choices
+
+
+def _reference_rows(definitions: dict[str, SurveyDefinition]) -> list[dict]:
+    rows = []
+    for reference in db_session.scalars(select(ReferenceValue).order_by(
+            ReferenceValue.survey_key, ReferenceValue.figure, ReferenceValue.year.desc())):
+        definition = definitions.get(reference.survey_key)
+        if definition is None:
+            continue
+        labels = _labels(definition)
+        if reference.measure == "index":
+            figure = _("NKI")
+        else:
+            measure = _("Mean") if reference.measure == "mean" else _("Share positive")
+            figure = f"{labels.question(reference.question_key)} – {measure}" \
+                if reference.question_key in {q.key for q in definition.questions} else reference.figure
+        rows.append({"reference": reference, "survey": definition.title.get(current_language().code)
+                     or definition.title[definition.languages[0]], "figure": figure,
+                     "value": pages.reference_text(definition, reference)})
+    return rows
+
+
+@bp.route("/references", methods=["GET", "POST"])
+@requires(Permission.VIEW_ALL_RESULTS)
+@once()
+def references():
+    """GET: the reference values and the form to add one. POST: add it, then 303 here; 422 with clear errors.
+
+    The value must lie on the figure's scale (pages.measure_range): a mean
+    1..points, a share 0-100, the NKI on its index's scale; one value per
+    survey, figure and year. Once per submission (`once`); analysts only.
+    """
+    definitions = _survey_definitions()
+    form = ReferenceForm()
+    form.figure.choices = _figure_choices(definitions)
+    if form.validate_on_submit():
+        survey_key, measure, question_key = form.figure.data.split("|")
+        definition = definitions[survey_key]
+        low, high = pages.measure_range(definition, measure, question_key or None)
+        value = parse_value(form.value.data)
+        figure = f"{measure}:{question_key}"
+        if not low <= value <= high:
+            form.value.errors.append(_("This figure lies between %(low)s and %(high)s: give a value in that range.",
+                                       low=format_decimal(low), high=format_decimal(high)))
+        elif db_session.scalar(select(ReferenceValue.id).where(
+                ReferenceValue.survey_key == survey_key, ReferenceValue.figure == figure,
+                ReferenceValue.year == form.year.data)) is not None:
+            form.year.errors.append(_("A reference value for this figure and year exists already: delete it first."))
+        else:
+            db_session.add(ReferenceValue(survey_key=survey_key, question_key=question_key or None, measure=measure,
+                                          figure=figure, year=form.year.data, label=form.label.data, value=value))
+            return done(url_for("analytics.references"), _("Reference value added."))
+    status = 422 if request.method == "POST" else 200
+    return render_template("analytics/references.html", form=form, rows=_reference_rows(definitions)), status
+
+
+@bp.post("/references/<int:reference_id>/delete")
+@requires(Permission.VIEW_ALL_RESULTS)
+def delete_reference(reference_id: int):
+    """POST: delete a reference value, then 303 to the list; one already gone is the same answer (sent twice)."""
+    reference = db_session.get(ReferenceValue, reference_id)
+    if reference is not None:
+        db_session.delete(reference)
+        db_session.commit()
+        flash(_("Reference value deleted."), "success")
+    return redirect(url_for("analytics.references"), code=303)

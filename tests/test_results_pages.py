@@ -1,0 +1,258 @@
+"""The results pages (issue 9, "Pages"): what an analyst and a provider account see, worked out by hand.
+
+Figures are computed by hand in the comments and looked for as a Swedish
+staff member reads them ("4,8", "31 %" with Babel's no-break space).
+Responses are written as the mixer writes them (tests/results_fixtures.py).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from app.accounts.models import Role
+from app.analytics.models import ReferenceValue
+from app.analytics.results import SelectionRefused, result_table
+from app.analytics.scope import Breakdown, Selection
+from app.campaigns.models import Invitation
+from app.db import db_session
+
+from .conftest import login
+from .forms import hidden_fields
+from .helpers import translated
+from .results_fixtures import add, build_results_world
+
+PERCENT = "\u00a0%"  # Swedish writes "31 %" with a no-break space
+TOO_FEW = translated("Too few answers", "sv")
+
+
+def sv(msgid: str, **values) -> str:
+    text = translated(msgid, "sv")
+    return text % values if values else text
+
+
+def signed_in(app, make_user, role=Role.ANALYST, provider_id=None):
+    client = app.test_client()
+    make_user(role, f"user-{role.value}", provider_id=provider_id)
+    assert login(client, f"user-{role.value}").status_code == 303
+    return client
+
+
+def invitations(app, world, provider: str, issued: int, answered: int) -> None:
+    """Single-use links of `provider`: `issued` of them, the first `answered` claimed."""
+    with app.app_context():
+        campaign_id = next(iter(world.campaigns.values()))
+        for number in range(issued):
+            db_session.add(Invitation(
+                campaign_id=campaign_id, provider_id=world.providers[provider], programme_id=world.programmes["JPG"],
+                language="sv", channel="sms", token_hash=uuid.uuid4().hex * 2, responded=number < answered,
+                created_on=date(2027, 3, 1)))
+        db_session.commit()
+
+
+def row_of(page: str, label: str) -> str:
+    """The cells of the table row whose heading is (or links) `label`."""
+    match = re.search(r"<tr[^>]*><th scope=\"row\">(?:<a [^>]*>)?" + re.escape(label) + r"(?:</a>)?</th>(.*?)</tr>",
+                      page, re.S)
+    assert match, label
+    return match.group(1)
+
+
+def campaign_id(world) -> int:
+    return next(iter(world.campaigns.values()))
+
+
+def test_the_overview_shows_hand_computed_figures_in_swedish(app, make_user):
+    world = build_results_world(app)
+    # Nordljus: four answers 5/5 (score 5) and one 4/4 (score 4): NKI (4 x 5 + 4) / 5 = 4.8.
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=4)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4})
+    # Bro: six answers 2/2: NKI 2.0.
+    add(app, world, "Bro Coachning", {"a": 2, "b": 2}, times=6)
+    # Links: Nordljus 5 of 16 answered = 0.3125 -> 31 %; Bro 6 of 10 = 60 %; all 11 of 26 = 0.423 -> 42 %.
+    invitations(app, world, "Nordljus AB", 16, 5)
+    invitations(app, world, "Bro Coachning", 10, 6)
+    client = signed_in(app, make_user)
+    page = client.get(f"/staff/results/{campaign_id(world)}").get_data(as_text=True)
+    nordljus = row_of(page, "Nordljus AB")
+    assert '<td class="num shown">4,8</td>' in nordljus
+    assert f"31{PERCENT}" in row_of(page, "Nordljus AB")
+    assert f"60{PERCENT}" in page and f"42{PERCENT}" in page
+    assert '<td class="num shown">2,0</td>' in row_of(page, "Bro Coachning")
+    # Mean over providers with a value: (4.8 + 2.0) / 2 = 3.4; all eleven answers: (24 + 12) / 11 = 3.27 -> 3,3.
+    assert "3,4" in row_of(page, sv("Mean over groups with a value"))
+    assert '<td class="num shown">3,3</td>' in row_of(page, sv("All answers"))
+    # Charts: the interval chart with the average line, and the rates' bars; questions link to their pages.
+    assert 'id="nki-chart"' in page and 'class="reference"' in page
+    assert 'id="rate-chart"' in page
+    assert f'href="/staff/results/{campaign_id(world)}/questions/a"' in page
+    assert f'href="/staff/results/{campaign_id(world)}/providers/{world.providers["Nordljus AB"]}' in page
+    assert 'id="waiting-note"' in page
+
+
+def test_the_issues_bro_at_4_hides_bro_and_nordljus_and_shows_the_total(app, make_user):
+    world = build_results_world(app)
+    # Bro 4 answers of 1 (NKI 1.0), Nordljus 6 of 5 (NKI 5.0): Bro is hidden, and Nordljus with it, or
+    # (3.4 x 10 - 5.0 x 6) / 4 = 1.0 would give Bro back. The total (6 x 5 + 4 x 1) / 10 = 3.4 stays.
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=6)
+    add(app, world, "Bro Coachning", {"a": 1, "b": 1}, times=4)
+    client = signed_in(app, make_user)
+    page = client.get(f"/staff/results/{campaign_id(world)}").get_data(as_text=True)
+    for provider in ("Nordljus AB", "Bro Coachning"):
+        assert TOO_FEW in row_of(page, provider)
+    assert "5,0" not in page and "1,0" not in page
+    assert '<td class="num shown">3,4</td>' in row_of(page, sv("All answers"))
+    # The question page too: neither provider's mean of a (5.0, 1.0), the total's 3.4.
+    question = client.get(f"/staff/results/{campaign_id(world)}/questions/a").get_data(as_text=True)
+    assert TOO_FEW in row_of(question, "Nordljus AB") and "5,0" not in question and "1,0" not in question
+    assert "3,4" in row_of(question, sv("All answers"))
+
+
+def test_a_malformed_filter_is_a_bad_request_with_the_reason(app, make_user):
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=6)
+    client = signed_in(app, make_user)
+    answer = client.get(f"/staff/results/{campaign_id(world)}?by=colour")
+    assert answer.status_code == 400
+    assert sv("Results cannot be filtered or broken down by %(name)s.", name="colour") in answer.get_data(as_text=True)
+    month = client.get(f"/staff/results/{campaign_id(world)}?month=2027-13")
+    assert month.status_code == 400
+    assert sv("The filter value %(value)s is not one this survey has.", value="2027-13") in month.get_data(as_text=True)
+    # The form's empty "all" values are no filter.
+    assert client.get(f"/staff/results/{campaign_id(world)}?provider=&by=").status_code == 200
+
+
+def test_a_refused_selection_says_why_and_shows_no_figures(app, make_user):
+    world = build_results_world(app)
+    # Three women among twelve answers: "women" holds 3 < 5 (too few); "men" leaves out 3 (the complement).
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5, "gender": "woman"}, times=3)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "gender": "man"}, times=9)
+    client = signed_in(app, make_user)
+    women = client.get(f"/staff/results/{campaign_id(world)}?background:gender=woman")
+    assert women.status_code == 200
+    text = women.get_data(as_text=True)
+    assert sv("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
+              k=5) in text
+    assert 'id="summary"' not in text and "5,0" not in text
+    men = client.get(f"/staff/results/{campaign_id(world)}?background:gender=man").get_data(as_text=True)
+    assert sv("Too few answers lie outside this selection (fewer than %(k)d): showing it would reveal them "
+              "by subtraction. Widen the filter.", k=5) in men
+    assert "4,0" not in men
+
+
+def provider_world(app, others_with_answers: int):
+    """Nordljus (the provider account's own, 5 answers of 5) and two others, `others_with_answers` of them answered.
+
+    Bro: five answers of 2 (NKI 2.0); Ek: five answers of 4 (NKI 4.0).
+    """
+    world = build_results_world(app, providers=("Nordljus AB", "Bro Coachning", "Ek Stöd"))
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=5)
+    add(app, world, "Bro Coachning", {"a": 2, "b": 2}, times=5)
+    if others_with_answers == 2:
+        add(app, world, "Ek Stöd", {"a": 4, "b": 4}, times=5)
+    return world
+
+
+def test_the_provider_role_sees_its_own_page_and_nothing_of_the_others(app, make_user):
+    world = provider_world(app, others_with_answers=1)
+    own, other = world.providers["Nordljus AB"], world.providers["Bro Coachning"]
+    client = signed_in(app, make_user, Role.PROVIDER, provider_id=own)
+    base = f"/staff/results/{campaign_id(world)}"
+    assert client.get("/staff/results/").status_code == 200
+    page = client.get(f"{base}/providers/{own}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert '<td class="num shown">5,0</td>' in text
+    # One other provider with a value: its "average" would be Bro's own 2.0, so it is not shown.
+    assert sv("Not shown: fewer than two other providers have a value.") in text
+    assert "2,0" not in text and "Bro Coachning" not in text
+    assert client.get(f"{base}/providers/{other}").status_code == 404
+    assert client.get(f"{base}?by=provider").status_code == 404
+    assert client.get(f"{base}?provider={other}").status_code == 404
+    assert client.get(f"{base}/comments").status_code == 403
+    assert client.get(f"{base}/questions/a").status_code == 403
+    # The overview itself leads a provider account to its own page.
+    overview = client.get(base)
+    assert overview.status_code == 302 and overview.headers["Location"].endswith(f"/providers/{own}")
+
+
+def test_the_average_of_two_other_providers_is_shown(app, make_user):
+    world = provider_world(app, others_with_answers=2)
+    own = world.providers["Nordljus AB"]
+    client = signed_in(app, make_user, Role.PROVIDER, provider_id=own)
+    text = client.get(f"/staff/results/{campaign_id(world)}/providers/{own}").get_data(as_text=True)
+    # Bro 2.0 and Ek 4.0: (2.0 + 4.0) / 2 = 3.0, for the NKI and for each of a and b.
+    assert 'id="nki-average">3,0</dd>' in text
+    assert row_of(text, sv_question("a")).count("3,0") == 1
+    # All other providers pooled: a's answers 5 x 2 and 5 x 4, so five 2s and five 4s (50 % each).
+    assert sv("All other providers") in text
+    assert "Bro Coachning" not in text and "Ek Stöd" not in text and "2,0" not in text and "4,0" not in text
+
+
+def sv_question(key: str) -> str:
+    return "text sv"  # results_fixtures gives every question the text "text <language>"
+
+
+def test_comments_in_their_language_for_analysts_and_none_for_a_small_group(app, make_user):
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "comment": "Bra coachning"}, times=5)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "comment": "شكراً على المساعدة"}, language="ar", times=2)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=5)
+    client = signed_in(app, make_user)
+    base = f"/staff/results/{campaign_id(world)}/comments"
+    text = client.get(base).get_data(as_text=True)
+    assert '<blockquote lang="ar" dir="auto">شكراً على المساعدة</blockquote>' in text
+    assert "العربية" in text  # the language named
+    assert '<blockquote lang="sv" dir="auto">Bra coachning</blockquote>' in text
+    searched = client.get(base + "?q=bra").get_data(as_text=True)
+    assert "Bra coachning" in searched and "شكراً" not in searched
+    # Arabic answers: 2 of 12, fewer than 5: the selection is refused and no comment is shown.
+    small = client.get(base + "?language=ar").get_data(as_text=True)
+    assert "شكراً" not in small and "Bra coachning" not in small
+    assert sv("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
+              k=5) in small
+
+
+def test_a_reference_value_is_added_checked_shown_and_deleted(app, make_user):
+    world = provider_world(app, others_with_answers=2)
+    client = signed_in(app, make_user)
+    page = client.get("/staff/results/references").get_data(as_text=True)
+    form = hidden_fields(page, "/staff/results/references")
+    data = {**form, "figure": "results-test|index|", "year": "2024", "label": "SKR, riket", "value": "4,2"}
+    # An NKI on 1-5 cannot be 9: refused with the range, nothing stored.
+    refused = client.post("/staff/results/references", data={**data, "value": "9"})
+    assert refused.status_code == 422
+    assert sv("This figure lies between %(low)s and %(high)s: give a value in that range.",
+              low="1", high="5") in refused.get_data(as_text=True)
+    added = client.post("/staff/results/references", data=data)
+    assert (added.status_code, added.headers["Location"]) == (303, "/staff/results/references")
+    assert client.post("/staff/results/references", data=data).status_code == 303  # sent again: nothing more
+    with app.app_context():
+        [stored] = db_session.scalars(select(ReferenceValue)).all()
+        assert (stored.figure, stored.year, stored.value, stored.question_key) == ("index:", 2024, 4.2, None)
+        reference_id = stored.id
+    assert "4,2 (SKR, riket, 2024)" in client.get("/staff/results/references").get_data(as_text=True)
+    own = world.providers["Nordljus AB"]
+    provider_page = client.get(f"/staff/results/{campaign_id(world)}/providers/{own}").get_data(as_text=True)
+    assert "4,2 (SKR, riket, 2024)" in provider_page
+    deleted = client.post(f"/staff/results/references/{reference_id}/delete",
+                          data={"csrf_token": form["csrf_token"]})
+    assert deleted.status_code == 303
+    with app.app_context():
+        assert db_session.scalar(select(func.count()).select_from(ReferenceValue)) == 0
+
+
+@pytest.mark.xfail(strict=True, raises=SelectionRefused, reason=(
+    "core bug (results.py, left to its owner): _check_selection's docstring says a selection of 0 or >= k "
+    "responses is shown, but `if own < k` refuses 0 too, so a running campaign whose answers all still wait "
+    "to be mixed shows no response rate (8 links handed out, 0 answered); the pages say 'fewer than k answers'"))
+def test_core_a_campaign_without_mixed_responses_still_has_its_response_rate(app):
+    world = build_results_world(app)
+    invitations(app, world, "Nordljus AB", 8, 0)
+    with app.app_context():
+        table = result_table(db_session, Selection((campaign_id(world),)), Breakdown("provider"), 5)
+    assert (table.total.handed_out, table.total.answered) == (8, 0)
