@@ -267,14 +267,19 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
 
 
 def _check_selection(session: Session, selection: Selection, k: int) -> None:
-    """Raise SelectionRefused unless the selection and its complement in every one-filter-less parent are 0 or >= k."""
+    """Raise SelectionRefused unless the selection and its complement in every one-filter-less parent are 0 or >= k.
+
+    An empty selection is shown: it has no figure to give away, and a
+    running campaign whose answers all still wait to be mixed keeps its
+    response rate (links handed out and claimed) on the page.
+    """
     whole = Breakdown("channel")  # any dimension: only the sum over groups is used
 
     def size(chosen: Selection) -> int:
         return sum(counts.responses for counts in aggregates.response_counts(session, chosen, whole).values())
 
     own = size(selection)
-    if own < k:
+    if 0 < own < k:
         raise SelectionRefused("too_few")
     for i in range(len(selection.filters)):
         left_out = size(selection.without(i)) - own
