@@ -11,12 +11,11 @@ import re
 import uuid
 from datetime import date
 
-import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
 from app.analytics.models import ReferenceValue
-from app.analytics.results import SelectionRefused, result_table
+from app.analytics.results import result_table
 from app.analytics.scope import Breakdown, Selection
 from app.campaigns.models import Invitation
 from app.db import db_session

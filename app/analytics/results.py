@@ -31,7 +31,7 @@ from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition
 from . import aggregates
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
 from .denominators import HandedOut, link_counts
-from .scope import PERIOD_DIMENSIONS, Breakdown, Selection
+from .scope import Breakdown, Selection
 from .statistics import Comparison, Moments, Summary, compare_each_with_rest, summarise
 from .suppression import Line, hidden_cells, period_lines
 

@@ -28,7 +28,7 @@ from ..db import db_session
 from ..i18n import LANGUAGES, current_language
 from ..idempotency import done, once
 from ..mixing.queries import waiting_count
-from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
+from ..surveys.definition import ScaleQuestion, SurveyDefinition, YesNoQuestion
 from ..surveys.models import SurveyVersion
 from . import access, pages
 from .aggregates import comments as comment_rows
@@ -37,7 +37,7 @@ from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
 from .presentation import (Column, Labels, Table, index_shown, ordered_rows, question_cells, question_columns,
                            question_table, rates_table, summary_table)
-from .results import HIDDEN, TOTAL, SelectionRefused, figure_questions, result_table, text_questions
+from .results import HIDDEN, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
