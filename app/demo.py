@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from . import clock
 from .accounts.models import Role
 from .accounts.services import create_user
+from .analytics.models import ReferenceValue
 from .campaigns.models import Campaign, Invitation, OpenLink
 from .campaigns.services import create_campaign, issue_invitations
 from .clock import local_today, month_of
@@ -176,6 +177,14 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
         programmes=[p for p in programmes if p.code == "SO"],
         languages=list(LANGUAGES),
     )
+    # Reference values to compare with (the provider pages show them beside the figures).
+    session.add_all([
+        ReferenceValue(survey_key="nacka-arbetsmarknad", question_key=None, measure="index", figure="index:",
+                       year=today.year, label="Sjöviks kommun, mål i avtalet", value=4.0),
+        ReferenceValue(survey_key="nacka-arbetsmarknad", question_key="satisfied_overall", measure="share_positive",
+                       figure="share_positive:satisfied_overall", year=today.year - 1,
+                       label="Grannkommunerna (påhittat)", value=72.0),
+    ])
     session.commit()
     _answer(session, rng, spring, LANGUAGE_WEIGHTS, INVITATIONS_PER_PROVIDER, until=spring.ends_on)
     _answer(session, rng, labour, LANGUAGE_WEIGHTS, INVITATIONS_PER_PROVIDER, until=today)
