@@ -128,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .accounts.views import login_manager
     from .analytics.views import bp as analytics_bp
+    from .api.views import bp as api_bp
     from .campaigns.views import bp as campaigns_bp
     from .organisation.views import bp as organisation_bp
     from .respond.views import bp as respond_bp
@@ -136,20 +137,24 @@ def _register_blueprints(app: Flask) -> None:
     # session protection - on every respondent page. Staff templates read the
     # `current_user` global instead.
     login_manager.init_app(app, add_context_processor=False)
-    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp, organisation_bp):
+    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp, organisation_bp, api_bp):
         app.register_blueprint(blueprint)
+    # The API reads no cookie (app/web.py), only its token: a forged cross-site request has no token to send.
+    csrf.exempt(api_bp)
 
 
 def _register_cli(app: Flask) -> None:
     from .accounts.cli import users_cli
     from .analytics.cli import analytics_cli
+    from .api.cli import api_cli
     from .demo import demo_command
     from .i18n.cli import i18n_cli
     from .mixing.cli import mixer_cli
     from .organisation.cli import organisation_cli
     from .surveys.cli import surveys_cli
 
-    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, mixer_cli, analytics_cli, demo_command):
+    for command in (users_cli, surveys_cli, organisation_cli, i18n_cli, mixer_cli, analytics_cli, api_cli,
+                    demo_command):
         app.cli.add_command(command)
 
 

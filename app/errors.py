@@ -10,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from .accounts.views import settled_without_csrf
 from .logs import is_respondent_path
+from .web import is_api_path
 from .respond.views import form_unreadable_page, handle_csrf_error, use_respondent_language
 
 
@@ -41,6 +42,8 @@ def _messages(status: int) -> tuple[str, str]:
 
 def _http_error(error: HTTPException):
     status = error.code or 500
+    if is_api_path(request.path):
+        return _api_error(error, status)
     if is_respondent_path(request.path):
         # A customer's error page speaks the language of their link, where known.
         use_respondent_language()
@@ -53,6 +56,23 @@ def _http_error(error: HTTPException):
     if status == 429:
         text, headers["Retry-After"] = _wait_text()
     return render_template("error.html", heading=heading, text=text), status, headers
+
+
+def _api_error(error: HTTPException, status: int):
+    """The JSON API's answer to an HTTP error (an unknown address, a method, a limit, a crash): JSON, never HTML."""
+    from .api.responses import http_error_code, json_error
+
+    headers = {}
+    if status == 429:
+        text, headers["Retry-After"] = _wait_text()
+    elif status >= 500:
+        text = _messages(status)[1]
+    else:
+        text = error.description or _messages(status)[1]
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        headers["Allow"] = ", ".join(allowed)
+    return json_error(status, http_error_code(error.name or "error"), text, headers)
 
 
 def _wait_text() -> tuple[str, str]:

@@ -105,13 +105,37 @@ def security_headers(policy: str, *, https_only: bool) -> list[tuple[str, str]]:
     return headers
 
 
+#: Where the JSON API lives (app/api/): authenticated by a token, never by a cookie.
+API_PATH_PREFIX = "/api/"
+
+
+def is_api_path(path: str) -> bool:
+    """Whether `path` (a URL path) is the JSON API's: no session, JSON errors, no `?lang=` redirect."""
+    return path.startswith(API_PATH_PREFIX)
+
+
 class SignedCookieSessions(SecureCookieSessionInterface):
     """Flask's signed-cookie session, its signer built once rather than on every request.
 
     The secret key is configuration, read once at start-up like the rest.
+    Requests to the JSON API (`is_api_path`) get an empty session that is
+    never saved: a staff cookie sent along is not read, and no answer of
+    the API sets a cookie.
     """
 
     _serializer = None
+
+    def open_session(self, app: Flask, request_: Request):
+        """The session from the cookie; for an API request an empty one, whatever the request carries."""
+        if is_api_path(request_.path):
+            return self.session_class()
+        return super().open_session(app, request_)
+
+    def save_session(self, app: Flask, session, response) -> None:
+        """Write the session cookie as Flask does; never for an API request."""
+        if is_api_path(request.path):
+            return
+        super().save_session(app, session, response)
 
     def get_signing_serializer(self, app: Flask):
         """Flask's serializer for `app`, built on the first call that has a secret key and reused after."""

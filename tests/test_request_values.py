@@ -218,6 +218,14 @@ class Walk:
             "question_key": "treated_well",
         }
         self.called: dict[str, int] = {}
+        #: The JSON API authenticates by token, not by session (app/api/): its requests carry this one.
+        with app.app_context():
+            from datetime import date
+
+            from app.api.tokens import create_token
+
+            self.api_token = create_token(db_session, "hostile walk", date(2027, 1, 15)).token
+            db_session.commit()
         #: endpoint -> (page path, session cookie, form action) of a page showing a form with a form key.
         self.keyed_forms: dict[str, tuple[str, str | None, str]] = {}
         for endpoint, view in list(app.view_functions.items()):
@@ -342,7 +350,9 @@ def send(walk: Walk, rule_text: str, method: str, request):
     cookie, csrf = walk.session_for(walk.rule(rule_text).endpoint)
     limiter.reset()  # the walk is no brute force: every example is let in
     client = walk.app.test_client(use_cookies=False)
-    headers = {**headers, "Cookie": f"{SESSION_COOKIE}={cookie}{extra_cookie}"}
+    # An API request carries the walk's token, unless a hostile Authorization was drawn in its place.
+    token = {"Authorization": f"Bearer {walk.api_token}"} if walk.rule(rule_text).endpoint.startswith("api.") else {}
+    headers = {**token, **headers, "Cookie": f"{SESSION_COOKIE}={cookie}{extra_cookie}"}
     if method == "GET":
         response = client.get(path, query_string=query, headers=headers)
     else:

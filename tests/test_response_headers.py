@@ -19,8 +19,8 @@ from .forms import forms_on, hidden_fields
 
 HSTS_ONE_YEAR = "max-age=31536000"
 VISITORS = [None, Role.ADMIN, Role.ANALYST, Role.ENTRY, Role.PROVIDER]
-#: Statuses that show a request did not reach the view's own work.
-NOT_REACHED = {302, 400, 403, 404, 405}
+#: Statuses that show a request did not reach the view's own work (401: the JSON API without its token).
+NOT_REACHED = {302, 400, 401, 403, 404, 405}
 
 
 @pytest.fixture(params=[False, True], ids=["http", "https"])
@@ -35,9 +35,9 @@ class Visitor:
         self.client = app.test_client()
         self.base_url = "https://localhost" if secure else "http://localhost"
 
-    def open(self, path: str, method: str = "GET", data: dict | None = None):
+    def open(self, path: str, method: str = "GET", data: dict | None = None, headers: dict | None = None):
         return self.client.open(path, method=method, data=data, base_url=self.base_url,
-                                headers={"Referer": self.base_url + "/"})
+                                headers={"Referer": self.base_url + "/", **(headers or {})})
 
     def csrf(self, signed_in: bool) -> str:
         return csrf_token_from(self.open("/staff/password" if signed_in else "/staff/login").get_data(as_text=True))
@@ -58,6 +58,19 @@ def _a_batch_of_links(app, world, make_user) -> int:
                                          "programme": world.programme_ids[0], "language": "sv", "count": 1})
     assert made.status_code == 303
     return int(made.headers["Location"].rsplit("/", 1)[1])
+
+
+def _an_api_token(app) -> str:
+    """A live API token for every provider (app/api/), made as `flask api token create` makes one."""
+    from datetime import date
+
+    from app.api.tokens import create_token
+    from app.db import db_session
+
+    with app.app_context():
+        token = create_token(db_session, "headers walk", date(2027, 1, 15)).token
+        db_session.commit()
+        return token
 
 
 def url_values(app, world, make_user) -> dict:
@@ -84,6 +97,8 @@ def test_every_route_every_visitor_every_method_says_no_store_and_hsts_when_secu
     # Sign-out last: it ends the session the other requests need.
     rules = sorted(app.url_map.iter_rules(), key=lambda rule: rule.endpoint == "accounts.logout")
     assert len(rules) >= 21, "the walk must see the whole map"
+    # The JSON API authenticates by token, not by role: every visitor presents one for /api/ routes.
+    api_headers = {"Authorization": "Bearer " + _an_api_token(app)}
     reached: dict[tuple[str, str], set[int]] = {}
     checked = 0
     for role in VISITORS:
@@ -101,7 +116,8 @@ def test_every_route_every_visitor_every_method_says_no_store_and_hsts_when_secu
                 path = url_for(rule.endpoint, **{name: values.get(name, 1) for name in rule.arguments})
             for method in sorted(rule.methods):  # GET before POST: the form's page gives its fresh key
                 posted = {"csrf_token": csrf, **keyed_forms.get(path, {})} if method == "POST" else None
-                response = visitor.open(path, method, posted)
+                response = visitor.open(path, method, posted,
+                                        headers=api_headers if rule.endpoint.startswith("api.") else None)
                 if method == "GET" and response.status_code == 200 and "form_key" in response.get_data(as_text=True):
                     for form in forms_on(response.get_data(as_text=True), path):
                         keyed_forms[form.action] = form.hidden()

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from flask import Flask, g, redirect, request, session
 from flask_babel import Babel, format_date, format_decimal, format_percent, get_translations
 
+from ..web import is_api_path
 from .languages import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
@@ -147,7 +148,8 @@ def _choose_language() -> Language:
 
 def _apply_language_switch():
     """`?lang=xx` on any GET page: remember the choice, then show the page without it."""
-    if request.method != "GET" or SWITCH_PARAMETER not in request.args:
+    if request.method != "GET" or SWITCH_PARAMETER not in request.args or is_api_path(request.path):
+        # The JSON API keeps no session to remember a choice in: it answers in Accept-Language's.
         return None
     choose_explicitly(request.args[SWITCH_PARAMETER])
     remaining = [(k, v) for k, v in request.args.items(multi=True) if k != SWITCH_PARAMETER]
