@@ -318,9 +318,12 @@ def test_parameters_and_refusals_are_answered_in_json(app, client, figures_world
         response = client.get(f"{url}?{query}", headers=bearer(token))
         assert response.status_code == 400, query
         assert assert_conforms(response, RESULTS)["error"] == "parameter"
-    # No answers in Arabic: 0 < 5 -> too few.
-    too_few = client.get(url + "?language=ar", headers=bearer(token))
+    # One answer by QR (Bro's): 0 < 1 < 5 -> too few.
+    too_few = client.get(url + "?channel=qr", headers=bearer(token))
     assert too_few.status_code == 422 and assert_conforms(too_few, RESULTS)["error"] == "too_few"
+    # No answers in Arabic: an empty selection has nothing to give away and is answered, empty.
+    empty = assert_conforms(client.get(url + "?language=ar", headers=bearer(token)), RESULTS)
+    assert empty["total"]["responses"]["total"] == 0
     # sms leaves out Bro's one QR answer: 13 - 12 = 1 < 5 -> the complement would give it away.
     complement = client.get(url + "?channel=sms", headers=bearer(token))
     assert complement.status_code == 422 and assert_conforms(complement, RESULTS)["error"] == "complement"
