@@ -236,12 +236,15 @@ def test_invitation_links_as_csv(app, client, world, make_user):
     assert "no-store" in {d.strip() for d in download.headers["Cache-Control"].lower().split(",")}
     body = download.get_data(as_text=True)
     assert body.startswith("\ufeff")  # Excel reads the file as UTF-8 only with the BOM
-    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"))))
+    # Swedish Excel's dialect (issue 9): ";" between cells, every text cell quoted, CR LF.
+    assert body.splitlines(keepends=True)[0] == '\ufeff"provider";"programme";"language";"link"\r\n'
+    rows = list(csv.reader(io.StringIO(body.removeprefix("\ufeff"), newline=""), delimiter=";"))
     assert rows[0] == ["provider", "programme", "language", "link"]
     assert len(rows) == 6 and all(row[2] == "so" for row in rows[1:])
     assert [LINK.fullmatch(row[3]).group(1) for row in rows[1:]] == LINK.findall(page)
     assert {tuple(row[:3]) for row in rows[1:]} == {("Nordljus AB", "JPG", "so")}
-    assert download.headers["Content-Disposition"] == f'attachment; filename="kundrost-campaign-{world.campaign_id}-links.csv"'
+    name = f"kundrost-campaign-{world.campaign_id}-links.csv"
+    assert download.headers["Content-Disposition"] == f"attachment; filename=\"{name}\"; filename*=UTF-8''{name}"
     customer = app.test_client()
     assert customer.get(f"/s/{LINK.fullmatch(rows[1][3]).group(1)}").status_code == 303  # the links work
 

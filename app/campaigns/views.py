@@ -243,6 +243,6 @@ def links_csv(campaign_id: int, batch_id: int):
 
 
 def _csv_download(campaign: Campaign, rows) -> Response:
-    """The new links as a CSV download: provider, programme, language, link (app/spreadsheets.py)."""
+    """The new links as a CSV download for Swedish Excel (";"-separated): provider, programme, language, link (app/spreadsheets.py)."""
     header = ("provider", "programme", "language", "link")
     return csv_response(f"kundrost-campaign-{campaign.id}-links.csv", [header, *rows])
