@@ -127,6 +127,15 @@ STAFF_MATRIX = [
     ("GET", "/staff/campaigns/{campaign}/links/{batch}.csv", 303, 303, 403, 403),
     ("GET", "/staff/results/", 200, 200, 403, 403),
     ("GET", "/staff/results/{campaign}", 200, 200, 403, 403),
+    # Exports (app/analytics/exports.py). The world has no answers yet: a table is refused (409, "too few
+    # answers"), for the provider too (its own provider, by programme); the answers are analysts' and
+    # admins' only; the report is made (title page), for a provider of its own provider.
+    ("GET", "/staff/results/{campaign}/tables/{table}.csv", 409, 409, 403, 409),
+    ("GET", "/staff/results/{campaign}/tables/{table}.xlsx", 409, 409, 403, 409),
+    ("GET", "/staff/results/{campaign}/tables.xlsx", 409, 409, 403, 409),
+    ("GET", "/staff/results/{campaign}/answers.csv", 200, 200, 403, 403),
+    ("GET", "/staff/results/{campaign}/answers.xlsx", 200, 200, 403, 403),
+    ("GET", "/staff/results/{campaign}/report.pdf", 200, 200, 403, 200),
     ("GET", "/staff/organisation/", 200, 200, 403, 403),
     ("POST", "/staff/organisation/providers", 400, 400, 403, 403),
     ("POST", "/staff/organisation/programmes", 400, 400, 403, 403),
@@ -141,7 +150,7 @@ ROLE_COLUMN = {ADMIN: 2, ANALYST: 3, ENTRY: 4, PROVIDER: 5}
 
 def matrix_path(template: str, world, batch: int = 0) -> str:
     return template.format(campaign=world.campaign_id, provider=world.provider_ids[1],
-                           programme=world.programme_ids[1], batch=batch)
+                           programme=world.programme_ids[1], batch=batch, table="summary")
 
 
 def a_batch_of_links(app, world, make_user) -> int:

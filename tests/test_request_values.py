@@ -215,6 +215,7 @@ class Walk:
             "programme_id": str(world.programme_ids[0]),
             "token": world.invite(app)[0],
             "code": world.open_link_code(app),
+            "table": "summary",
         }
         self.called: dict[str, int] = {}
         #: endpoint -> (page path, session cookie, form action) of a page showing a form with a form key.

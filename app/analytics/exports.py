@@ -91,8 +91,8 @@ def _export_refused(error: ExportRefused):
 class TableContext:
     """One table address read and run: the campaign, the request (access.py), the labels and the result.
 
-    `result` is the results layer's table for the request (compare=True:
-    the summary's "compared with all others" column); `waiting` the
+    `result` is the results layer's table for the request (with the
+    comparison where the summary's "compared with all others" column needs it); `waiting` the
     campaign's answers still waiting to be mixed (a count).
     """
 
@@ -103,9 +103,12 @@ class TableContext:
     waiting: int
 
 
-def table_context(session: Session, user, campaign_id: int, args: Mapping[str, str]) -> TableContext:
+def table_context(session: Session, user, campaign_id: int, args: Mapping[str, str],
+                  compare: bool = False) -> TableContext:
     """Read a table address for `user`: 404 unknown campaign (or another provider's), 403 no results at all.
 
+    `compare` runs the summary's comparison of each group with the rest
+    (Welch + Holm; only the summary shows it, and it costs time).
     Raises ExportRefused with a 400 page for a malformed address and a 409
     page for a selection the results layer refuses (results.SelectionRefused).
     """
@@ -116,7 +119,7 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
         raise ExportRefused(_refused_page(400, str(error))) from error
     definition = campaign.survey_version.definition
     try:
-        result = result_table(session, table_request.selection, table_request.breakdown, _k(), compare=True)
+        result = result_table(session, table_request.selection, table_request.breakdown, _k(), compare=compare)
     except SelectionRefused as refused:
         raise ExportRefused(_refused_page(409, refusal_text(refused.reason, _k()))) from refused
     labels = Labels(session, definition, current_language().code)
@@ -196,7 +199,7 @@ def _filename(campaign: Campaign, name: str, extension: str) -> str:
 @login_required
 def table_csv(campaign_id: int, table: str) -> Response:
     """One results table as CSV (Swedish Excel), with the page's query string; see the module docstring."""
-    context = table_context(db_session, current_user, campaign_id, request.args)
+    context = table_context(db_session, current_user, campaign_id, request.args, compare=table == "summary")
     shown = table_by_name(context, table)
     return spreadsheets.csv_response(_filename(context.campaign, shown.key, "csv"),
                                      table_csv_rows(shown, _notes(context, shown)))
@@ -206,7 +209,7 @@ def table_csv(campaign_id: int, table: str) -> Response:
 @login_required
 def table_xlsx(campaign_id: int, table: str) -> Response:
     """One results table as XLSX (native numbers, Swedish formats), with the page's query string."""
-    context = table_context(db_session, current_user, campaign_id, request.args)
+    context = table_context(db_session, current_user, campaign_id, request.args, compare=table == "summary")
     shown = table_by_name(context, table)
     return spreadsheets.xlsx_response(_filename(context.campaign, shown.key, "xlsx"),
                                       [table_sheet(shown, _notes(context, shown))])
@@ -216,7 +219,7 @@ def table_xlsx(campaign_id: int, table: str) -> Response:
 @login_required
 def workbook(campaign_id: int) -> Response:
     """Every table of the address in one workbook: summary, rates, then one sheet per question (key and text)."""
-    context = table_context(db_session, current_user, campaign_id, request.args)
+    context = table_context(db_session, current_user, campaign_id, request.args, compare=True)
     tables = [summary_table(context.result, context.labels), rates_table(context.result, context.labels)]
     sheets = [table_sheet(table, _notes(context, table)) for table in tables]
     for key in figure_questions(context.result.definition):
