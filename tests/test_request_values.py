@@ -264,6 +264,8 @@ class Walk:
             for cookie in (self.staff_cookie, self.customer_cookie, None):
                 client = self.app.test_client(use_cookies=False)
                 page = client.get(path, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {})
+                if page.mimetype != "text/html":
+                    continue  # a download (XLSX, PDF) has no forms
                 parser = Forms(path)
                 parser.feed(page.get_data(as_text=True))
                 for action, names in parser.forms:
