@@ -127,6 +127,7 @@ def _trust_proxies(app: Flask, config: Config) -> None:
 def _register_blueprints(app: Flask) -> None:
     from .accounts.views import bp as accounts_bp
     from .accounts.views import login_manager
+    from .analytics.exports import bp as analytics_exports_bp
     from .analytics.views import bp as analytics_bp
     from .api.views import bp as api_bp
     from .campaigns.views import bp as campaigns_bp
@@ -137,7 +138,8 @@ def _register_blueprints(app: Flask) -> None:
     # session protection - on every respondent page. Staff templates read the
     # `current_user` global instead.
     login_manager.init_app(app, add_context_processor=False)
-    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp, organisation_bp, api_bp):
+    for blueprint in (respond_bp, accounts_bp, campaigns_bp, analytics_bp, analytics_exports_bp, organisation_bp,
+                      api_bp):
         app.register_blueprint(blueprint)
     # The API reads no cookie (app/web.py), only its token: a forged cross-site request has no token to send.
     csrf.exempt(api_bp)

@@ -137,6 +137,15 @@ STAFF_MATRIX = [
     ("POST", "/staff/results/references", 400, 400, 403, 403),
     # Deleting a reference value that is gone already is the answer a deletion gives, sent again.
     ("POST", "/staff/results/references/{reference}/delete", 303, 303, 403, 403),
+    # Exports (app/analytics/exports.py). The world has no answers yet: a table is made, empty (an empty
+    # selection gives nothing away), for the provider too (its own provider, by programme); the answers are analysts' and
+    # admins' only; the report is made (title page), for a provider of its own provider.
+    ("GET", "/staff/results/{campaign}/tables/{table}.csv", 200, 200, 403, 200),
+    ("GET", "/staff/results/{campaign}/tables/{table}.xlsx", 200, 200, 403, 200),
+    ("GET", "/staff/results/{campaign}/tables.xlsx", 200, 200, 403, 200),
+    ("GET", "/staff/results/{campaign}/answers.csv", 200, 200, 403, 403),
+    ("GET", "/staff/results/{campaign}/answers.xlsx", 200, 200, 403, 403),
+    ("GET", "/staff/results/{campaign}/report.pdf", 200, 200, 403, 200),
     ("GET", "/staff/organisation/", 200, 200, 403, 403),
     ("POST", "/staff/organisation/providers", 400, 400, 403, 403),
     ("POST", "/staff/organisation/programmes", 400, 400, 403, 403),
@@ -152,7 +161,8 @@ ROLE_COLUMN = {ADMIN: 2, ANALYST: 3, ENTRY: 4, PROVIDER: 5}
 def matrix_path(template: str, world, batch: int = 0) -> str:
     return template.format(campaign=world.campaign_id, provider=world.provider_ids[1],
                            own_provider=world.provider_ids[0], question="treated_well", reference=1,
-                           programme=world.programme_ids[1], batch=batch)
+                           programme=world.programme_ids[1], batch=batch,
+                           table="summary")
 
 
 def a_batch_of_links(app, world, make_user) -> int:

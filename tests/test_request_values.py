@@ -216,6 +216,7 @@ class Walk:
             "token": world.invite(app)[0],
             "code": world.open_link_code(app),
             "question_key": "treated_well",
+            "table": "summary",
         }
         self.called: dict[str, int] = {}
         #: The JSON API authenticates by token, not by session (app/api/): its requests carry this one.
@@ -272,6 +273,8 @@ class Walk:
             for cookie in (self.staff_cookie, self.customer_cookie, None):
                 client = self.app.test_client(use_cookies=False)
                 page = client.get(path, headers={"Cookie": f"{SESSION_COOKIE}={cookie}"} if cookie else {})
+                if page.mimetype != "text/html":
+                    continue  # a download (XLSX, PDF) has no forms
                 parser = Forms(path)
                 parser.feed(page.get_data(as_text=True))
                 for action, names in parser.forms:

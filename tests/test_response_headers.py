@@ -83,6 +83,7 @@ def url_values(app, world, make_user) -> dict:
         "provider_id": world.provider_ids[0],
         "programme_id": world.programme_ids[0],
         "question_key": "treated_well",
+        "table": "summary",
     }
 
 
@@ -118,7 +119,9 @@ def test_every_route_every_visitor_every_method_says_no_store_and_hsts_when_secu
                 posted = {"csrf_token": csrf, **keyed_forms.get(path, {})} if method == "POST" else None
                 response = visitor.open(path, method, posted,
                                         headers=api_headers if rule.endpoint.startswith("api.") else None)
-                if method == "GET" and response.status_code == 200 and "form_key" in response.get_data(as_text=True):
+                # Only pages carry forms (exports are binary: XLSX, PDF).
+                if (method == "GET" and response.status_code == 200 and response.mimetype == "text/html"
+                        and "form_key" in response.get_data(as_text=True)):
                     for form in forms_on(response.get_data(as_text=True), path):
                         keyed_forms[form.action] = form.hidden()
                 where = f"{method} {rule.rule} as {role.value if role else 'anonymous'}"

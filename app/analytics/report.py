@@ -1,0 +1,461 @@
+"""The PDF report of a campaign (ReportLab): what a quality developer attaches to the board report as it is.
+
+Pages: a title page (municipality, campaign, survey, period, answers,
+answers waiting to be mixed, k); the summary table (Tabell 1: NKI with its
+95 % interval, n and response rate per provider, the mean over providers
+with a value, the pooled total); the response rates; two charts drawn with
+reportlab.graphics (response rate per provider as bars; NKI per provider
+with its interval as whiskers and the mean over providers as a line); then
+a page per provider with every question's n, mean, 95 % interval and share
+positive. Every figure comes from the results layer through presentation.py,
+so it is suppressed and rounded exactly as the pages show it: a hidden
+figure is "..", never its value.
+
+A provider-role account gets a report of its own provider only: the title
+page and its own page (its figures over its own answers, as its results
+pages show them), no table or chart naming another provider.
+
+Language: the staff member's. Numbers and dates by Babel in that locale
+(Swedish: 4,95 and 2027-01-15). Fonts: Noto Sans from Debian's
+fonts-noto-core (Latin, Cyrillic), Noto Sans Ethiopic for Tigrinya runs
+(tech-notes: it lacks Latin and digits, so each Ethiopic run gets its own
+font), DejaVu Sans where Noto is missing. Arabic-script languages (ar, prs,
+fa, ps, ckb) need shaping and bidi reordering (uharfbuzz and python-bidi,
+docs in ../shared/tech-notes.md), which this installation does not have:
+their staff get the report in English, and the title page says so. The
+same holds for Tigrinya or Ukrainian when no font has their letters.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from flask import Response, current_app
+from flask_babel import force_locale, format_date, format_decimal, format_percent
+from flask_babel import gettext as _
+from reportlab.graphics.shapes import Drawing, Line, Rect, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import Table as PdfTable
+from reportlab.platypus import TableStyle
+from sqlalchemy.orm import Session
+
+from ..campaigns.models import Campaign
+from ..clock import local_today
+from ..i18n import LANGUAGES, current_language
+from ..mixing.queries import waiting_count
+from .presentation import Labels, Table, ordered_rows, question_cells, question_columns, rates_table, summary_table
+from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
+from .scope import Breakdown, Filter, Selection
+
+PDF_MIMETYPE = "application/pdf"
+HIDDEN_TEXT = ".."
+#: Languages whose script needs shaping and bidi reordering this installation cannot do (module docstring).
+NEEDS_SHAPING = frozenset({"ar", "prs", "fa", "ps", "ckb"})
+
+_FONT_FILES = {
+    "KrSans": ["/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
+               "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"],
+    "KrSans-Bold": ["/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
+                    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"],
+    "KrEthiopic": ["/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf"],
+    "KrEthiopic-Bold": ["/usr/share/fonts/truetype/noto/NotoSansEthiopic-Bold.ttf"],
+}
+#: Ethiopic letters and punctuation (Ethiopic, Supplement, Extended, Extended-A).
+_ETHIOPIC = re.compile("[\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f]+")
+_INK = colors.HexColor("#1f2933")
+_BAR = colors.HexColor("#2b6cb0")
+_GRID = colors.HexColor("#cbd2d9")
+
+
+@lru_cache(maxsize=1)
+def fonts() -> dict[str, str]:
+    """Register the report's fonts once; returns role -> font name ("sans", "bold", and "ethiopic" when found).
+
+    A font ReportLab cannot find falls back to its built-in Helvetica
+    (Latin only); `report_language` then chooses English for scripts it lacks.
+    """
+    found = {}
+    for name, paths in _FONT_FILES.items():
+        path = next((p for p in paths if Path(p).is_file()), None)
+        if path:
+            pdfmetrics.registerFont(TTFont(name, path))
+            found[name] = name
+    chosen = {"sans": found.get("KrSans", "Helvetica"), "bold": found.get("KrSans-Bold", "Helvetica-Bold")}
+    if "KrEthiopic" in found:
+        chosen["ethiopic"] = "KrEthiopic"
+        chosen["ethiopic-bold"] = found.get("KrEthiopic-Bold", "KrEthiopic")
+    if "KrSans" in found and "KrSans-Bold" in found:
+        pdfmetrics.registerFontFamily("KrSans", normal="KrSans", bold="KrSans-Bold",
+                                      italic="KrSans", boldItalic="KrSans-Bold")
+    return chosen
+
+
+def report_language(code: str) -> str:
+    """The language the report is written in for a staff member reading `code`: that one, or "en" (docstring)."""
+    available = fonts()
+    if code in NEEDS_SHAPING:
+        return "en"
+    if code == "ti" and "ethiopic" not in available:
+        return "en"
+    if code in ("uk", "ti") and available["sans"] == "Helvetica":
+        return "en"
+    return code
+
+
+def markup(text: str, bold: bool = False) -> str:
+    """`text` as Paragraph markup: XML-escaped, each Ethiopic run in the Ethiopic font (no digits or Latin there)."""
+    available = fonts()
+    escaped = escape(text)
+    if "ethiopic" not in available:
+        return escaped
+    font = available["ethiopic-bold" if bold else "ethiopic"]
+    return _ETHIOPIC.sub(lambda match: f'<font name="{font}">{match.group(0)}</font>', escaped)
+
+
+def shown(value, kind: str) -> str:
+    """One cell as the report prints it, in the current locale: ".." hidden, "" nothing, else Babel's number.
+
+    Values arrive rounded as shown (presentation.py); the patterns add no
+    rounding of their own. "percent"/"percent1" are 0-1 shares (0.67 ->
+    "67 %" in Swedish).
+    """
+    if value is HIDDEN:
+        return HIDDEN_TEXT
+    if value is None:
+        return ""
+    if kind == "text" or isinstance(value, str):
+        return str(value)
+    patterns = {"integer": "#,##0", "decimal1": "#,##0.0", "decimal2": "#,##0.00"}
+    if kind in patterns:
+        return format_decimal(value, format=patterns[kind])
+    if kind == "percent":
+        return format_percent(value, format="#,##0 %")
+    if kind == "percent1":
+        return format_percent(value, format="#,##0.0 %")
+    return str(value)
+
+
+@dataclass
+class _Styles:
+    title: ParagraphStyle
+    heading: ParagraphStyle
+    body: ParagraphStyle
+    cell: ParagraphStyle
+    cell_bold: ParagraphStyle
+    note: ParagraphStyle
+
+
+def _styles() -> _Styles:
+    sans, bold = fonts()["sans"], fonts()["bold"]
+    body = ParagraphStyle("body", fontName=sans, fontSize=10, leading=13, textColor=_INK, spaceAfter=4)
+    return _Styles(
+        title=ParagraphStyle("title", parent=body, fontName=bold, fontSize=22, leading=27, spaceAfter=14),
+        heading=ParagraphStyle("heading", parent=body, fontName=bold, fontSize=14, leading=18, spaceBefore=6,
+                               spaceAfter=8),
+        body=body,
+        cell=ParagraphStyle("cell", parent=body, fontSize=8, leading=10, spaceAfter=0),
+        cell_bold=ParagraphStyle("cell_bold", parent=body, fontName=bold, fontSize=8, leading=10, spaceAfter=0),
+        note=ParagraphStyle("note", parent=body, fontSize=8, leading=10, textColor=colors.HexColor("#52606d")),
+    )
+
+
+def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
+               bold_rows: tuple[int, ...] = ()) -> PdfTable:
+    """A table with wrapped headings, numbers right-aligned, bold rows (the mean and total), repeated headings."""
+    data = [[Paragraph(markup(h, bold=True), styles.cell_bold) for h in headings]]
+    for number, row in enumerate(rows):
+        style = styles.cell_bold if number in bold_rows else styles.cell
+        data.append([Paragraph(markup(row[0]), style), *row[1:]])
+    table = PdfTable(data, colWidths=widths, repeatRows=1)
+    commands = [
+        ("FONT", (1, 1), (-1, -1), fonts()["sans"], 8),
+        ("ALIGN", (1, 1), (-1, -1), "RIGHT"),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, _INK),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, _GRID),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]
+    commands += [("FONT", (1, r + 1), (-1, r + 1), fonts()["bold"], 8) for r in bold_rows]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * cm) -> list:
+    """A presentation table as a heading, the table (cells as `shown`) and its notes."""
+    kinds = [column.kind for column in table.columns]
+    rows = []
+    for key, row in zip(table.row_keys, table.rows):
+        cells = [shown(value, kind) for value, kind in zip(row, kinds)]
+        if table.key == "summary" and row[1] is None and key != "mean":
+            cells[1] = _("missing")
+        rows.append(cells)
+    bold = tuple(i for i, key in enumerate(table.row_keys) if key in ("mean", "total"))
+    rest = (A4[0] - 4 * cm - first_width) / (len(table.columns) - 1)
+    widths = [first_width] + [rest] * (len(table.columns) - 1)
+    flowables = [Paragraph(markup(table.title), styles.heading),
+                 _pdf_table([c.heading for c in table.columns], rows, widths, styles, bold)]
+    flowables += [Paragraph(markup(note), styles.note) for note in table.notes]
+    return flowables
+
+
+# --- Charts -------------------------------------------------------------------------------------
+
+_CHART_WIDTH = A4[0] - 4 * cm
+_LABEL_WIDTH = 4.6 * cm
+_ROW = 16
+
+
+def _label(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def rate_chart(table: Table) -> Drawing:
+    """Bars of the response rate (0-1) per group of the rates table; a hidden or unknown rate is ".." without a bar."""
+    rows = [(row[0], row[3]) for key, row in zip(table.row_keys, table.rows)]
+    height = _ROW * len(rows) + 24
+    drawing = Drawing(_CHART_WIDTH, height)
+    plot = _CHART_WIDTH - _LABEL_WIDTH - 50
+    sans = fonts()["sans"]
+    for tick in range(0, 101, 25):
+        x = _LABEL_WIDTH + plot * tick / 100
+        drawing.add(Line(x, 14, x, height, strokeColor=_GRID, strokeWidth=0.5))
+        drawing.add(String(x, 3, shown(Decimal(tick) / 100, "percent"), fontName=sans, fontSize=7,
+                           textAnchor="middle", fillColor=_INK))
+    for number, (label, rate) in enumerate(rows):
+        y = height - (number + 1) * _ROW
+        drawing.add(String(0, y + 4, _label(label), fontName=sans, fontSize=8, fillColor=_INK))
+        if isinstance(rate, Decimal):
+            width = plot * float(min(rate, Decimal(1)))
+            drawing.add(Rect(_LABEL_WIDTH, y + 1, width, _ROW - 5, fillColor=_BAR, strokeColor=None))
+            drawing.add(String(_LABEL_WIDTH + width + 3, y + 4, shown(rate, "percent"), fontName=sans, fontSize=8,
+                               fillColor=_INK))
+        else:
+            drawing.add(String(_LABEL_WIDTH + 3, y + 4, shown(rate, "percent") or "–", fontName=sans, fontSize=8,
+                               fillColor=_INK))
+    return drawing
+
+
+def nki_chart(table: Table, low: float, high: float) -> Drawing:
+    """NKI per group of the summary table as a point with whiskers (its 95 % interval) on `low`..`high`.
+
+    The mean over groups with a value is a dashed line; hidden or missing
+    groups are listed with ".." or nothing, without a point.
+    """
+    kind = table.columns[1].kind
+    groups = [row for key, row in zip(table.row_keys, table.rows) if key not in ("mean", "total")]
+    mean_row = next((row for key, row in zip(table.row_keys, table.rows) if key == "mean"), None)
+    height = _ROW * len(groups) + 24
+    drawing = Drawing(_CHART_WIDTH, height)
+    plot = _CHART_WIDTH - _LABEL_WIDTH - 50
+    sans = fonts()["sans"]
+
+    def x_of(value) -> float:
+        share = (float(value) - low) / (high - low)
+        return _LABEL_WIDTH + plot * min(max(share, 0.0), 1.0)
+
+    for tick, tick_kind in _ticks(low, high, kind):
+        drawing.add(Line(x_of(tick), 14, x_of(tick), height, strokeColor=_GRID, strokeWidth=0.5))
+        drawing.add(String(x_of(tick), 3, shown(tick, tick_kind), fontName=sans, fontSize=7, textAnchor="middle",
+                           fillColor=_INK))
+    if mean_row is not None and isinstance(mean_row[1], Decimal):
+        drawing.add(Line(x_of(mean_row[1]), 14, x_of(mean_row[1]), height, strokeColor=_INK, strokeWidth=0.8,
+                         strokeDashArray=[3, 2]))
+    for number, row in enumerate(groups):
+        y = height - (number + 1) * _ROW + 6
+        drawing.add(String(0, y - 2, _label(row[0]), fontName=sans, fontSize=8, fillColor=_INK))
+        value, lower, upper = row[1], row[2], row[3]
+        if not isinstance(value, Decimal):
+            drawing.add(String(_LABEL_WIDTH + 3, y - 2, shown(value, kind), fontName=sans, fontSize=8,
+                               fillColor=_INK))
+            continue
+        if isinstance(lower, Decimal) and isinstance(upper, Decimal):
+            drawing.add(Line(x_of(lower), y, x_of(upper), y, strokeColor=_BAR, strokeWidth=1))
+            for end in (lower, upper):
+                drawing.add(Line(x_of(end), y - 3, x_of(end), y + 3, strokeColor=_BAR, strokeWidth=1))
+        drawing.add(Rect(x_of(value) - 2.5, y - 2.5, 5, 5, fillColor=_BAR, strokeColor=None))
+        drawing.add(String(_LABEL_WIDTH + plot + 6, y - 2, shown(value, kind), fontName=sans, fontSize=8,
+                           fillColor=_INK))
+    return drawing
+
+
+def _ticks(low: float, high: float, kind: str) -> list[tuple[Decimal, str]]:
+    """Axis ticks with their kinds: each whole point of a 1..points scale, quarters of 0..100 or of a 0-1 share."""
+    if kind == "percent":
+        return [(Decimal(step) / 4, "percent") for step in range(5)]
+    if high - low <= 10:
+        return [(Decimal(point), "integer") for point in range(int(low), int(high) + 1)]
+    return [(Decimal(int(low + (high - low) * step / 4)), "integer") for step in range(5)]
+
+
+def _index_range(result: ResultTable) -> tuple[float, float]:
+    """The index scale's ends as shown: 1..points for "mean", 0..100 for "scb100", 0..1 for "share_positive"."""
+    method = result.definition.index.method
+    if method == "mean":
+        return 1.0, float(result.definition.index_scale().points)
+    return (0.0, 100.0) if method == "scb100" else (0.0, 1.0)
+
+
+# --- Provider pages ---------------------------------------------------------------------------------
+
+_QUESTION_KEYS = ("n", "mean", "low", "high", "share_positive")
+
+
+def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigures, name: str,
+                       styles: _Styles) -> list:
+    """One provider's page: its responses, NKI and response rate, then per question n, mean, interval, share positive."""
+    definition = result.definition
+    summary = summary_table(ResultTable(result.selection, result.breakdown, definition, (), figures, result.k),
+                            labels)
+    total = summary.rows[-1]
+    kinds = [column.kind for column in summary.columns]
+    facts = [
+        _("Responses: %(n)s", n=shown(total[5], "integer")),
+        _("NKI: %(nki)s (95 %% interval %(low)s to %(high)s, from %(n)s answers)",
+          nki=shown(total[1], kinds[1]) or _("missing"), low=shown(total[2], kinds[2]),
+          high=shown(total[3], kinds[3]), n=shown(total[4], "integer")),
+        _("Response rate: %(rate)s", rate=shown(total[6], "percent") or "–"),
+    ]
+    rows = []
+    for key in figure_questions(definition):
+        columns = {c.key: c for c in question_columns(definition, key, labels)}
+        cells = question_cells(definition, figures.questions[key])
+        if cells is None:
+            values = {k: HIDDEN for k in columns}
+        else:
+            values = dict(zip(columns, cells))
+        rows.append([f"{key}. {labels.question(key)}",
+                     *(shown(values[k], columns[k].kind) if k in columns else "" for k in _QUESTION_KEYS)])
+    headings = [_("Question"), _("Answers"), _("Mean"), _("95 % interval, from"), _("95 % interval, to"),
+                _("Share positive")]
+    width = 7.5 * cm
+    rest = (A4[0] - 4 * cm - width) / 5
+    return [Paragraph(markup(name), styles.heading), *[Paragraph(markup(fact), styles.body) for fact in facts],
+            Spacer(1, 6), _pdf_table(headings, rows, [width] + [rest] * 5, styles),
+            *[Paragraph(markup(note), styles.note) for note in summary.notes]]
+
+
+# --- The document ---------------------------------------------------------------------------------
+
+def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int, styles: _Styles,
+                asked: str) -> list:
+    definition = campaign.survey_version.definition
+    survey = definition.title.get(language) or definition.title.get("sv", definition.key)
+    date_format = "short" if language == "sv" else "medium"
+    municipality = current_app.config["KUNDROST"].municipality_name
+    lines = [
+        (_("Survey"), survey),
+        (_("Period"), f"{format_date(campaign.starts_on, date_format)} – {format_date(campaign.ends_on, date_format)}"),
+        (_("Answers"), shown(answers, "integer") or "0"),
+        (_("Answers still waiting to be mixed"), shown(waiting, "integer")),
+        (_("Smallest group shown (k)"), shown(k, "integer")),
+        (_("Report made"), format_date(local_today(), date_format)),
+    ]
+    flowables = [Spacer(1, 4 * cm)]
+    if municipality:
+        flowables.append(Paragraph(markup(municipality), styles.body))
+    flowables += [Paragraph(markup(_("Customer survey results")), styles.body),
+                  Paragraph(markup(campaign.name), styles.title)]
+    flowables += [Paragraph(f"<b>{markup(label, bold=True)}:</b> {markup(value)}", styles.body)
+                  for label, value in lines]
+    flowables.append(Spacer(1, 1 * cm))
+    flowables.append(Paragraph(markup(_(
+        "Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be worked out "
+        "from.", k=k)), styles.note))
+    if asked != language:
+        flowables.append(Paragraph(markup(
+            "This report is in English: its text would need shaping or letters this installation cannot print "
+            "in the language chosen."), styles.note))
+    return flowables
+
+
+def _refused(reason: str, k: int, styles: _Styles) -> list:
+    from .exports import refusal_text
+
+    return [PageBreak(), Paragraph(markup(refusal_text(reason, k)), styles.body)]
+
+
+def build_report(session: Session, campaign: Campaign, own_provider: int | None, k: int, language: str) -> bytes:
+    """The report's PDF bytes for `campaign`, written in `report_language(language)` (module docstring).
+
+    `own_provider` (a provider role's provider id, or None for analysts)
+    limits the report to that provider's own page. A selection the results
+    layer refuses (results.SelectionRefused) gives the title page and a
+    sentence saying why, never an error.
+    """
+    written = report_language(language)
+    with force_locale(LANGUAGES[written].babel_locale):
+        styles = _styles()
+        definition = campaign.survey_version.definition
+        labels = Labels(session, definition, written)
+        waiting = waiting_count(session, campaign)
+        flowables: list = []
+        try:
+            if own_provider is None:
+                result = result_table(session, Selection((campaign.id,)), Breakdown("provider"), k, compare=True)
+                flowables = _analyst_pages(result, labels, styles)
+            else:
+                selection = Selection((campaign.id,), (Filter(Breakdown("provider"), own_provider),))
+                result = result_table(session, selection, Breakdown("programme"), k)
+                name = labels.group(Breakdown("provider"), own_provider)
+                flowables = [PageBreak(), *provider_flowables(result, labels, result.total, name, styles)]
+            answers = result.total.responses
+        except SelectionRefused as refused:
+            flowables, answers = _refused(refused.reason, k, styles), None
+        story = [*_title_page(campaign, written, answers, waiting, k, styles, language), *flowables]
+        buffer = io.BytesIO()
+        document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,
+                                     bottomMargin=2 * cm, title=campaign.name, author="Kundröst",
+                                     lang=LANGUAGES[written].html_lang)
+        footer = f"{campaign.name} · {_('Page')}"
+        document.build(story, onFirstPage=lambda c, d: None,
+                       onLaterPages=lambda canvas, doc: _footer(canvas, doc, footer))
+        return buffer.getvalue()
+
+
+def _footer(canvas, document, text: str) -> None:
+    canvas.saveState()
+    canvas.setFont(fonts()["sans"], 8)
+    canvas.setFillColor(_INK)
+    canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"{text} {format_decimal(document.page)}")
+    canvas.restoreState()
+
+
+def _analyst_pages(result: ResultTable, labels: Labels, styles: _Styles) -> list:
+    """Summary table, response rates, the two charts, then a page per provider (all providers: an analyst's report)."""
+    summary = summary_table(result, labels)
+    rates = rates_table(result, labels)
+    low, high = _index_range(result)
+    flowables = [PageBreak(), *_table_flowables(summary, styles), Spacer(1, 12), *_table_flowables(rates, styles),
+                 PageBreak(),
+                 KeepTogether([Paragraph(markup(_("Response rate per provider")), styles.heading),
+                               rate_chart(rates)]),
+                 Spacer(1, 18),
+                 KeepTogether([Paragraph(markup(_("NKI per provider with its 95 % interval")), styles.heading),
+                               nki_chart(summary, low, high),
+                               Paragraph(markup(_("The dashed line is the mean over providers with a value.")),
+                                         styles.note)])]
+    for figures in ordered_rows(result, labels):
+        name = labels.group(result.breakdown, figures.key)
+        flowables += [PageBreak(), *provider_flowables(result, labels, figures, name, styles)]
+    return flowables
+
+
+def report_response(session: Session, campaign: Campaign, own_provider: int | None, k: int) -> Response:
+    """The report as a download (report-<campaign id>.pdf), never cached, in the current staff member's language."""
+    pdf = build_report(session, campaign, own_provider, k, current_language().code)
+    return Response(pdf, mimetype=PDF_MIMETYPE, headers={
+        "Content-Disposition": f'attachment; filename="kundrost-{campaign.id}-report.pdf"',
+        "Cache-Control": "no-store"})

