@@ -7,6 +7,7 @@ Responses are written as the mixer writes them (tests/results_fixtures.py).
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import date
@@ -253,3 +254,23 @@ def test_core_a_campaign_without_mixed_responses_still_has_its_response_rate(app
     # Nothing mixed yet, 8 links handed out, none answered: the table is shown with its rate, 0 of 8.
     assert (table.total.handed_out, table.total.answered, table.total.response_rate) == (8, 0, 0.0)
     assert table.total.responses == 0 and table.total.nki is None
+
+
+def test_the_overview_and_question_pages_link_to_their_exports_with_the_same_filters(app, client, make_user):
+    # The links carry the page's breakdown and filters, and each one answers (200) with the download.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 5, "b": 4, "gender": "woman"}, times=6)
+    add(app, world, "Bro Coachning", {"a": 2, "b": 2, "gender": "woman"}, times=6)
+    add(app, world, "Bro Coachning", {"a": 2, "b": 2, "gender": "man"}, times=6)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    cid = campaign_id(world)
+    page = client.get(f"/staff/results/{cid}?by=programme&background:gender=woman").get_data(as_text=True)
+    links = set(re.findall(r'href="([^"]*/staff/results/\d+/(?:tables[^"]*|answers[^"]*|report\.pdf))"', page))
+    summary = next(link for link in links if "tables/summary.csv" in link)
+    assert "by=programme" in summary and "background:gender=woman" in summary
+    assert len(links) == 8
+    for link in links:
+        assert client.get(html.unescape(link)).status_code == 200, link
+    question = client.get(f"/staff/results/{cid}/questions/a?by=programme").get_data(as_text=True)
+    assert f"/staff/results/{cid}/tables/question_a.csv?by=programme" in question

@@ -143,7 +143,7 @@ def campaign(campaign_id: int):
         nki_chart=pages.nki_chart("nki-chart", summary, definition),
         rate_chart=pages.rate_chart("rate-chart", rates),
         questions=questions, question_headings=_question_headings(definition, labels),
-        links=links, provider_links=_provider_links(found, result, links),
+        links=links, provider_links=_provider_links(found, result, links), downloads=access.filter_args(asked),
     )
 
 
@@ -373,6 +373,7 @@ def question(campaign_id: int, question_key: str):
     chart_rows.append((_("All answers"), pages.segments(definition, labels, result.total.questions[question_key])))
     return render_template(
         "analytics/question.html", **context, table=table, rows=pages.printed_rows(table),
+        downloads=access.filter_args(asked),
         chart=pages.distribution("question-chart", labels.question(question_key), chart_rows,
                                  table.columns[0].heading),
         links={name: value for name, value in access.filter_args(asked).items() if name != "by"},
