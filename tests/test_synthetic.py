@@ -101,3 +101,15 @@ def test_the_command_says_it_bypasses_the_submit_path(app, runner):
     with app.extensions["kundrost.db"].sessionmaker() as session:
         assert session.scalar(select(func.count()).select_from(Response)) == 60
         assert session.scalar(select(func.count()).select_from(Campaign).where(Campaign.finalised_on.is_not(None))) == 2
+
+
+def test_the_command_works_on_a_fresh_database_file(config, tmp_path):
+    # A new user points DATABASE_URL at a file that does not exist yet: the schema is made first.
+    from app import create_app
+
+    fresh = create_app(config.with_overrides(database_url="sqlite:///" + str(tmp_path / "big.sqlite3")),
+                       instance_path=str(tmp_path / "fresh-instance"))
+    result = fresh.test_cli_runner().invoke(args=["analytics", "synthesize", "--responses", "50", "--seed", "1"])
+    fresh.extensions["kundrost.db"].dispose()
+    assert result.exit_code == 0, result.output
+    assert "Wrote 50 responses" in result.output

@@ -12,6 +12,7 @@ from flask.cli import AppGroup
 
 from ..clock import local_today
 from ..db import get_database
+from ..migrate import upgrade
 from .synthetic import PROGRAMME_CODES, SURVEYS, synthesize
 
 analytics_cli = AppGroup("analytics", help="Results: synthetic data for benchmarks and demos of scale.")
@@ -32,8 +33,12 @@ DIRECT = ("Writes mixed responses, answers and the finalised campaigns' cell cou
               help=f"Finalised campaigns, alternating between {' and '.join(key for key, *_ in SURVEYS)}, a year apart.")
 @click.option("--seed", default=None, type=int, help="Random seed, for the same data set again.")
 def synthesize_command(responses: int, providers: int, programmes: int, campaigns: int, seed: int | None) -> None:
-    """Generate the data set with a progress bar, then print what was written and how long it took."""
+    """Generate the data set with a progress bar, then print what was written and how long it took.
+
+    The schema is brought up to date first (a fresh database file works as it is).
+    """
     click.echo(DIRECT)
+    upgrade(get_database())
     with click.progressbar(length=responses, label="Responses", show_pos=True) as bar:
         report = synthesize(get_database(), current_app.config["KUNDROST"], local_today(), responses=responses,
                             providers=providers, programmes=programmes, campaigns=campaigns, seed=seed,
