@@ -126,16 +126,16 @@ def test_the_issues_subtraction_attack_at_4_5_and_6(app, bro):
 
 
 def test_a_question_answered_by_fewer_than_k_is_hidden_with_a_complement(app):
-    # Both providers have 8 responses; question b was answered by 3 at Bro and 8 at Nordljus:
-    # b is hidden for Bro (primary) and for Nordljus (total b: 11 - 8 = 3 would be Bro's); a shows for both.
+    # Both providers have 8 responses; yes/no question y was answered by 3 at Bro and 8 at Nordljus:
+    # y is hidden for Bro (primary) and for Nordljus (total y: 11 - 8 = 3 would be Bro's); a shows for both.
     world = build_results_world(app)
-    add(app, world, "Nordljus AB", {"a": 4, "b": 4}, times=8)
-    add(app, world, "Bro Coachning", {"a": 2, "b": 1}, times=3)
-    add(app, world, "Bro Coachning", {"a": 2, "b": "dk"}, times=5)
+    add(app, world, "Nordljus AB", {"a": 4, "y": 1}, times=8)
+    add(app, world, "Bro Coachning", {"a": 2, "y": 0}, times=3)
+    add(app, world, "Bro Coachning", {"a": 2}, times=5)
     table = provider_table(app, world)
     for name in ("Nordljus AB", "Bro Coachning"):
         row = row_of(table, world.providers[name])
-        assert row.questions["b"] is HIDDEN
+        assert row.questions["y"] is HIDDEN
         assert row.questions["a"] is not HIDDEN
     assert row_of(table, world.providers["Bro Coachning"]).questions["a"].summary.mean == pytest.approx(2.0)
 
@@ -193,11 +193,11 @@ def test_breakdowns_by_every_dimension_hide_small_groups(app):
 def test_question_figures_by_hand(app):
     # a: 1, 2, 3, 4, 5 and a don't know -> n 5, mean 3, sd sqrt(2.5) = 1.5811,
     # t(0.975, 4) = 2.776445 -> 3 -+ 2.776445 x 1.5811 / sqrt 5 = 3 -+ 1.9632; positive (>= 4): 2 of 5 = 0.4.
-    # y: yes, yes, no, yes, (none), (none) -> n 4, share yes 0.75.
+    # y: yes, yes, no, yes, (none), yes -> n 5, share yes 4/5 = 0.8.
     world = build_results_world(app)
     for a, y in ((1, 1), (2, 1), (3, 0), (4, 1), (5, None)):
         add(app, world, "Nordljus AB", {"a": a, **({"y": y} if y is not None else {})})
-    add(app, world, "Nordljus AB", {"a": "dk"})
+    add(app, world, "Nordljus AB", {"a": "dk", "y": 1})
     table = provider_table(app, world)
     a = table.total.questions["a"]
     assert (a.n, a.dont_know, a.share_positive) == (5, 1, pytest.approx(0.4))
@@ -205,19 +205,53 @@ def test_question_figures_by_hand(app):
     assert (a.summary.mean, a.summary.sd) == (pytest.approx(3.0), pytest.approx(1.58114, abs=1e-5))
     assert (a.summary.low, a.summary.high) == (pytest.approx(1.03678, abs=1e-4), pytest.approx(4.96322, abs=1e-4))
     y = table.total.questions["y"]
-    assert (y.n, y.share_positive, y.distribution) == (4, pytest.approx(0.75), ((1, 3), (0, 1)))
+    assert (y.n, y.share_positive, y.distribution) == (5, pytest.approx(0.8), ((1, 4), (0, 1)))
+
+
+def test_a_total_made_of_fewer_than_k_answers_is_hidden_too(app):
+    # Eight responses; yes/no y answered by 4 of them: y's total is the figure of 4 people, hidden;
+    # a, answered by all 8, is shown.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "y": 1}, times=4)
+    add(app, world, "Nordljus AB", {"a": 4}, times=4)
+    table = provider_table(app, world)
+    assert table.total.questions["y"] is HIDDEN
+    assert table.total.questions["a"].n == 8
+    # Index question b answered by 4: hidden in the total, and with it the NKI and a (they hide together).
+    add(app, world, "Nordljus AB", {"a": 4, "b": 2}, times=4)
+    table = provider_table(app, world)
+    assert (table.total.questions["b"], table.total.nki, table.total.questions["a"]) == (HIDDEN,) * 3
+
+
+def test_a_filter_shows_nothing_its_parent_table_hides(app):
+    # The new user's leak: Vägval (11) is hidden in the table by provider as the complement of Lärkan (3);
+    # filtered to Vägval alone, its total would have given 11 back, and the total minus the shown ones
+    # Lärkan's 3. Filtered to Lärkan or to Vägval, the selection is refused; Nordljus (20) is shown.
+    world = build_results_world(app, providers=("Nordljus AB", "Vägval", "Lärkan"))
+    add(app, world, "Nordljus AB", {"a": 5}, times=20)
+    add(app, world, "Vägval", {"a": 3}, times=11)
+    add(app, world, "Lärkan", {"a": 1}, times=3)
+    campaigns = tuple(world.campaigns.values())
+    whole = provider_table(app, world)
+    assert row_of(whole, world.providers["Vägval"]).responses is HIDDEN
+    for name in ("Vägval", "Lärkan"):
+        selection = Selection(campaigns, (Filter(BY_PROVIDER, world.providers[name]),))
+        with pytest.raises(SelectionRefused):
+            provider_table(app, world, selection, breakdown=Breakdown("programme"))
+    nordljus = Selection(campaigns, (Filter(BY_PROVIDER, world.providers["Nordljus AB"]),))
+    assert provider_table(app, world, nordljus, breakdown=Breakdown("programme")).total.responses == 20
 
 
 def test_nki_conventions_of_the_issue(app):
-    # One respondent answers one index item with 5, another answers the other with 1 twice over...
-    # The issue's example needs six index items; with two (a, b): respondent 1 answers a = 5 only,
-    # respondents 2..5 answer a = 1 and b = 1. Respondents' scores: 5, 1, 1, 1, 1 -> mean 9/5 = 1.8
-    # (pooled answers would give (5 + 8 x 1) / 9 = 1.44; item means a (5 + 4)/5 = 1.8, b 1 -> 1.4).
+    # The issue's example (one respondent answers one item with 5, another six items with 1: 3.0, 1.57
+    # or 1.33) has two respondents, below k; the same contrast with six: respondent 1 answers a = 5 only,
+    # respondents 2..6 answer a = 1 and b = 1. Respondents' scores 5, 1, 1, 1, 1, 1 -> mean 10/6 = 1.667
+    # (pooled answers would give (5 + 10 x 1) / 11 = 1.364; item means a (5 + 5)/6 = 1.667, b 1 -> 1.333).
     world = build_results_world(app)
     add(app, world, "Nordljus AB", {"a": 5})
-    add(app, world, "Nordljus AB", {"a": 1, "b": 1}, times=4)
+    add(app, world, "Nordljus AB", {"a": 1, "b": 1}, times=5)
     table = provider_table(app, world)
-    assert (table.total.nki.n, table.total.nki.mean) == (5, pytest.approx(1.8))
+    assert (table.total.nki.n, table.total.nki.mean) == (6, pytest.approx(10 / 6))
 
 
 def test_each_provider_is_compared_with_all_others_and_flagged_only_when_significant(app):
@@ -297,3 +331,51 @@ def test_asking_for_fewer_questions_changes_nothing_in_those_asked_for(app):
     assert all(row.questions["b"] is HIDDEN for row in only_b.rows if row.responses)
     assert [(row.responses, row.nki) for row in none.rows] == [(row.responses, row.nki) for row in everything.rows]
     assert none.rows[0].questions == {}
+
+
+
+def test_the_nki_and_its_questions_hide_together(app):
+    # The breaker's case: question b is hidden at Bro (3 answers) and at Ek as its complement; with everyone
+    # answering a and b, Ek's NKI = (a + b) / 2 would give Ek's b back as 2 x NKI - a, and Bro's from the total.
+    # So Ek's NKI and a are hidden too, and Bro's; Nordljus keeps everything.
+    world = build_results_world(app, providers=("Nordljus AB", "Bro Coachning", "Ek AB"))
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=20)
+    add(app, world, "Bro Coachning", {"a": 4, "b": 2}, times=3)
+    add(app, world, "Bro Coachning", {"a": 4}, times=7)
+    add(app, world, "Ek AB", {"a": 3, "b": 3}, times=8)
+    table = provider_table(app, world)
+    for name in ("Bro Coachning", "Ek AB"):
+        row = row_of(table, world.providers[name])
+        assert row.questions["b"] is HIDDEN and row.nki is HIDDEN and row.questions["a"] is HIDDEN, name
+    nordljus = row_of(table, world.providers["Nordljus AB"])
+    assert nordljus.nki.mean == pytest.approx(5.0) and nordljus.questions["b"].n == 20
+    # The overview asks for no question: the NKI is hidden all the same.
+    with app.app_context():
+        overview = result_table(db_session, Selection(tuple(world.campaigns.values())), BY_PROVIDER, K, questions=())
+    assert row_of(overview, world.providers["Ek AB"]).nki is HIDDEN
+
+
+def test_confidence_intervals_stay_on_the_scale(app):
+    # The breaker's case: y yes 4 of 5 -> share 0.8, sd sqrt(0.2) = 0.4472, t(0.975, 4) = 2.776445:
+    # 0.8 -+ 2.776445 x 0.4472 / sqrt 5 = 0.8 -+ 0.5553 -> 0.2447 .. 1.3553, cut to 1.
+    # a: 5, 5, 5, 5, 3 -> mean 4.6, sd sqrt(0.8) = 0.8944, half width 1.1106 -> 3.4894 .. 5.7106, cut to 5.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 5, "y": 1}, times=4)
+    add(app, world, "Nordljus AB", {"a": 3, "y": 0})
+    table = provider_table(app, world)
+    y, nki = table.total.questions["y"].summary, table.total.nki
+    assert (y.low, y.high) == (pytest.approx(0.2447, abs=1e-4), 1)
+    assert (nki.low, nki.high) == (pytest.approx(3.4894, abs=1e-4), 5)
+
+
+@pytest.mark.parametrize("query", ["month=0000-01", "tertial=0000-1", "year=0000"])
+def test_year_zero_is_a_parameter_error(app, query):
+    from app.analytics.access import ParameterError, parse_breakdown, parse_value
+    from app.campaigns.models import Campaign
+
+    world = build_results_world(app)
+    name, raw = query.split("=")
+    with app.test_request_context("/"):
+        definition = db_session.get(Campaign, world.campaigns["2027"]).survey_version.definition
+        with pytest.raises(ParameterError):
+            parse_value(parse_breakdown(name, definition), raw, definition)

@@ -142,11 +142,11 @@ def parse_value(breakdown: Breakdown, raw: str, definition: SurveyDefinition):
         value = raw
     elif dimension == "channel" and raw in CHANNELS:
         value = raw
-    elif dimension == "month" and (match := _MONTH.match(raw)) and 1 <= int(match[2]) <= 12:
+    elif dimension == "month" and (match := _MONTH.match(raw)) and _year(match[1]) and 1 <= int(match[2]) <= 12:
         value = date(int(match[1]), int(match[2]), 1)
-    elif dimension == "tertial" and (match := _TERTIAL.match(raw)):
+    elif dimension == "tertial" and (match := _TERTIAL.match(raw)) and _year(match[1]):
         value = (int(match[1]), int(match[2]))
-    elif dimension == "year" and _YEAR.match(raw):
+    elif dimension == "year" and _YEAR.match(raw) and _year(raw):
         value = int(raw)
     elif dimension == "background":
         options = {option.key for option in definition.question(breakdown.question_key).options}
@@ -154,6 +154,11 @@ def parse_value(breakdown: Breakdown, raw: str, definition: SurveyDefinition):
     if value is None:
         raise ParameterError(_("The filter value %(value)s is not one this survey has.", value=raw[:40]))
     return value
+
+
+def _year(text: str) -> bool:
+    """Whether four digits are a year a date can hold (1-9999: year 0 does not exist)."""
+    return int(text) >= 1
 
 
 def filter_args(request_: TableRequest) -> dict[str, str]:

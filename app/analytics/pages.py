@@ -34,7 +34,7 @@ from ..respond.models import CHANNELS
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
 from .aggregates import DONT_KNOW
 from .charts import Bar, Interval, Segment, bar_chart, distribution_chart, interval_chart
-from .presentation import CHANNEL_LABELS, Labels, Table, index_shown
+from .presentation import CHANNEL_LABELS, Labels, Table, index_shown, level_text
 from .results import HIDDEN, TOTAL, GroupFigures, QuestionFigures, question_figures
 from .scope import Breakdown
 from .statistics import round_half_up
@@ -258,11 +258,12 @@ def nki_chart(chart_id: str, summary: Table, definition: SurveyDefinition) -> Ma
     average_label = "" if average is None else _("Mean over groups with a value: %(value)s",
                                                  value=number(average, kind))
     return interval_chart(
-        chart_id=chart_id, title=_("NKI with 95 % confidence interval"),
-        description=_("One dot per group with its 95 % confidence interval; the dashed line is the mean over "
-                      "the groups with a value."),
+        chart_id=chart_id, title=_("NKI with %(level)s confidence interval", level=level_text()),
+        description=_("One dot per group with its %(level)s confidence interval; the dashed line is the mean over "
+                      "the groups with a value.", level=level_text()),
         rows=rows, minimum=minimum, maximum=maximum, reference=_float(average), reference_label=average_label,
-        ticks=ticks, label_heading=summary.columns[0].heading, value_heading=_("NKI (95 % interval)"))
+        ticks=ticks, label_heading=summary.columns[0].heading,
+        value_heading=_("NKI (%(level)s interval)", level=level_text()))
 
 
 def rate_chart(chart_id: str, rates: Table) -> Markup | None:
@@ -311,7 +312,7 @@ def distribution(chart_id: str, title: str, rows: Sequence[tuple[str, list[Segme
         return None
     return distribution_chart(
         chart_id=chart_id, title=title,
-        description=_("Each bar is 100 % of a group's answers to the question, lowest answer first; "
+        description=_("Each bar is all of a group's answers to the question, lowest answer first; "
                       "\"don't know\" stands apart at the end."),
         rows=rows, hidden_text=hidden_text(), label_heading=label_heading)
 

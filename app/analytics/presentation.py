@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from flask_babel import format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from sqlalchemy import select
@@ -32,6 +33,19 @@ from .statistics import mean_of_available, round_half_up
 #: What a column holds and how it is shown: the kinds of app/spreadsheets.py.
 #: "integer" a count; "decimal1"/"decimal2" a mean; "percent"/"percent1" a 0-1 share.
 KINDS = ("text", "integer", "decimal1", "decimal2", "percent", "percent1", "date")
+
+#: The confidence level of every interval shown (statistics.summarise's default), 0-1.
+CONFIDENCE_LEVEL = 0.95
+
+
+def level_text() -> str:
+    """The confidence level as the staff member's locale writes a percentage ("95 %" in Swedish, "٩٥٪" in Arabic).
+
+    A placeholder in the messages rather than "95 %" in them: a literal
+    "% i" would read as a printf conversion to gettext's checks.
+    """
+    return format_percent(CONFIDENCE_LEVEL)
+
 
 CHANNEL_LABELS = {
     "sms": lazy_gettext("SMS link"),
@@ -180,8 +194,8 @@ def summary_table(result: ResultTable, labels: Labels) -> Table:
     columns = (
         Column("group", _group_heading(result.breakdown, labels)),
         Column("nki", _("NKI"), kind),
-        Column("nki_low", _("95 % interval, from"), kind),
-        Column("nki_high", _("95 % interval, to"), kind),
+        Column("nki_low", _("%(level)s interval, from", level=level_text()), kind),
+        Column("nki_high", _("%(level)s interval, to", level=level_text()), kind),
         Column("nki_n", _("Answers behind NKI"), "integer"),
         Column("responses", _("Responses"), "integer"),
         Column("response_rate", _("Response rate"), "percent"),
@@ -239,8 +253,8 @@ def question_columns(definition: SurveyDefinition, question_key: str, labels: La
     if not isinstance(question, ChoiceQuestion):
         mean_kind = "percent" if isinstance(question, YesNoQuestion) else "decimal1"
         columns += [Column("mean", _("Mean"), mean_kind), Column("sd", _("Standard deviation"), "decimal2"),
-                    Column("low", _("95 % interval, from"), mean_kind),
-                    Column("high", _("95 % interval, to"), mean_kind),
+                    Column("low", _("%(level)s interval, from", level=level_text()), mean_kind),
+                    Column("high", _("%(level)s interval, to", level=level_text()), mean_kind),
                     Column("share_positive", _("Share positive"), "percent")]
     if isinstance(question, ScaleQuestion) or isinstance(question, ChoiceQuestion):
         columns.append(Column("dont_know", _("Don't know"), "integer"))

@@ -55,7 +55,7 @@ from ..campaigns.models import Campaign
 from ..clock import local_today
 from ..i18n import LANGUAGES, current_language
 from ..mixing.queries import waiting_count
-from .presentation import Labels, Table, ordered_rows, question_cells, question_columns, rates_table, summary_table
+from .presentation import Labels, Table, level_text, ordered_rows, question_cells, question_columns, rates_table, summary_table
 from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
 from .scope import Breakdown, Filter, Selection
 
@@ -338,7 +338,7 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
             values = dict(zip(columns, cells))
         rows.append([f"{key}. {labels.question(key)}",
                      *(shown(values[k], columns[k].kind) if k in columns else "" for k in _QUESTION_KEYS)])
-    headings = [_("Question"), _("Answers"), _("Mean"), _("95 % interval, from"), _("95 % interval, to"),
+    headings = [_("Question"), _("Answers"), _("Mean"), _("%(level)s interval, from", level=level_text()), _("%(level)s interval, to", level=level_text()),
                 _("Share positive")]
     width = 7.5 * cm
     rest = (A4[0] - 4 * cm - width) / 5
@@ -443,7 +443,7 @@ def _analyst_pages(result: ResultTable, labels: Labels, styles: _Styles) -> list
                  KeepTogether([Paragraph(markup(_("Response rate per provider")), styles.heading),
                                rate_chart(rates)]),
                  Spacer(1, 18),
-                 KeepTogether([Paragraph(markup(_("NKI per provider with its 95 % interval")), styles.heading),
+                 KeepTogether([Paragraph(markup(_("NKI per provider with its %(level)s interval", level=level_text())), styles.heading),
                                nki_chart(summary, low, high),
                                Paragraph(markup(_("The dashed line is the mean over providers with a value.")),
                                          styles.note)])]

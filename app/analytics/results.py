@@ -22,7 +22,7 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -228,8 +228,13 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     definition = selection_definition(session, selection)
     questions = figure_questions(definition) if questions is None else tuple(questions)
     _check_selection(session, selection, k)
-    tallies = _tally(session, selection, breakdown, definition, questions)
-    parents = [_tally(session, selection.without(i), breakdown, definition, questions)
+    inherited = _hidden_in_parents(session, selection, k, questions)
+    # The index questions are always counted: the NKI is (nearly) the mean of their means, so
+    # what is hidden in one of them must be hidden in the NKI and the others (see below).
+    linked = tuple(definition.index.questions)
+    tallied = tuple(dict.fromkeys((*questions, *linked)))
+    tallies = _tally(session, selection, breakdown, definition, tallied)
+    parents = [_tally(session, selection.without(i), breakdown, definition, tallied)
                for i in range(len(selection.filters))]
 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
@@ -240,14 +245,25 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The groups hidden in one column: primary (own count or complement), then secondary."""
+        if column in inherited:
+            return frozenset(keys)
         counts = {key: tallies.counts(column).get(key, 0) for key in keys}
         failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
         return hidden_cells(counts, k, lines, already_hidden={*seed, *failing})
 
     hidden_rows = hide("responses")
-    hidden_index = hide("index", hidden_rows)
     hidden_links = hide("links", hidden_rows) if tallies.links is not None else frozenset()
-    hidden_questions = {question: hide(question, hidden_rows) for question in questions}
+    hidden_questions = {question: hide(question, hidden_rows) for question in tallied}
+    hidden_index = hide("index", hidden_rows)
+    # NKI and its questions hide together: with everyone answering both a and b, NKI = (a + b) / 2,
+    # so a shown NKI and a shown a would give a hidden b back. Until nothing changes (each pass only hides).
+    while True:
+        together = hidden_index.union(*(hidden_questions[question] for question in linked))
+        again = {question: hide(question, together) for question in linked}
+        index_again = hide("index", together)
+        if index_again == hidden_index and all(again[q] == hidden_questions[q] for q in linked):
+            break
+        hidden_index, hidden_questions = index_again, {**hidden_questions, **again}
 
     comparisons = {}
     if compare:
@@ -262,8 +278,43 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
                        comparisons.get(key))
         for key in keys
     )
-    total = _total_figures(session, selection, definition, questions, tallies)
+    total = _total_figures(session, selection, definition, questions, tallies, k,
+                           inherited | _index_total_hidden(tallies, linked, k, inherited))
     return ResultTable(selection, breakdown, definition, rows, total, k, hidden_groups=len(hidden_rows))
+
+
+def _index_total_hidden(tallies: _Tallies, linked: tuple[str, ...], k: int, inherited: set[str]) -> set[str]:
+    """The NKI and its questions in the total row: all hidden when any of them is (1..k-1 answers or inherited)."""
+    columns = ("index", *linked)
+    small = any(0 < sum(tallies.counts(column).values()) < k or column in inherited for column in columns)
+    return set(columns) if small else set()
+
+
+def _hidden_in_parents(session: Session, selection: Selection, k: int, questions: tuple[str, ...]) -> set[str]:
+    """Columns ("index", "links", question keys) hidden for the whole selection because its own cell is
+    hidden in a parent's table; raises SelectionRefused("complement") when the cell's responses are.
+
+    A filter (provider = Vägval) selects one row of the parent's table broken
+    down by the filter's dimension (the campaign by provider). Whatever that
+    table hides in that row - a figure of its own, or one hidden as the
+    complement that keeps another row safe - this selection must hide too,
+    or its total would put the hidden figure back. The parent's table is
+    suppressed by these same rules, one filter fewer each time.
+    """
+    hidden: set[str] = set()
+    for position, item in enumerate(selection.filters):
+        parent = result_table(session, selection.without(position), item.breakdown, k, questions=questions)
+        row = next((row for row in parent.rows if row.key == item.value), None)
+        if row is None:
+            continue
+        if row.responses is HIDDEN:
+            raise SelectionRefused("complement")
+        if row.nki is HIDDEN:
+            hidden.add("index")
+        if row.answered is HIDDEN:
+            hidden.add("links")
+        hidden |= {question for question, figures in row.questions.items() if figures is HIDDEN}
+    return hidden
 
 
 def _check_selection(session: Session, selection: Selection, k: int) -> None:
@@ -329,7 +380,7 @@ def _group_figures(key, tallies: _Tallies, definition: SurveyDefinition, questio
         responses=HIDDEN if row_hidden else statuses.responses,
         complete=HIDDEN if row_hidden else statuses.complete,
         partial=HIDDEN if row_hidden else statuses.partial,
-        nki=HIDDEN if index_hidden else (summarise(index) if index and index.n else None),
+        nki=HIDDEN if index_hidden else (index_summary(definition, index) if index and index.n else None),
         handed_out=_handed_out(links, tallies.links),
         answered=None if links is None else HIDDEN if links_hidden else links.answered,
         response_rate=None if links is None else HIDDEN if links_hidden else links.rate,
@@ -350,8 +401,13 @@ def _handed_out(links: HandedOut | None, all_links: dict | None) -> int | None:
 
 
 def _total_figures(session: Session, selection: Selection, definition: SurveyDefinition,
-                   questions: tuple[str, ...], tallies: _Tallies) -> GroupFigures:
-    """The selection's total row: sums over every group (merged ones too), hidden only by the selection check."""
+                   questions: tuple[str, ...], tallies: _Tallies, k: int, inherited: set[str]) -> GroupFigures:
+    """The selection's total row: sums over every group (merged ones too).
+
+    A column is HIDDEN in the total when a parent's table hides it for this
+    selection (`inherited`, see _hidden_in_parents) or when its own count
+    is 1..k-1 (a campaign with 3 claimed links: the rate of 3 people).
+    """
     statuses = StatusCounts(sum(s.complete for s in tallies.statuses.values()),
                             sum(s.partial for s in tallies.statuses.values()))
     index = sum(tallies.index.values(), Moments(0, 0.0, 0.0))
@@ -360,15 +416,20 @@ def _total_figures(session: Session, selection: Selection, definition: SurveyDef
         answers = aggregates.add_distributions(answers, group)
     links = link_counts(session, selection, None)
     total_links = (links or {}).get(None) if links is not None else None
+
+    def hidden(column: str, count: int) -> bool:
+        return column in inherited or 0 < count < k
+
+    links_hidden = total_links is not None and hidden("links", total_links.answered)
+    figures = {question: question_figures(definition, question, answers.get(question, {})) for question in questions}
     return GroupFigures(
         key=TOTAL,
         responses=statuses.responses, complete=statuses.complete, partial=statuses.partial,
-        nki=summarise(index) if index.n else None,
+        nki=HIDDEN if hidden("index", index.n) else index_summary(definition, index) if index.n else None,
         handed_out=None if links is None else (total_links.handed_out if total_links else 0),
-        answered=None if links is None else (total_links.answered if total_links else 0),
-        response_rate=None if links is None or not total_links else total_links.rate,
-        questions={question: question_figures(definition, question, answers.get(question, {}))
-                   for question in questions},
+        answered=None if links is None else HIDDEN if links_hidden else (total_links.answered if total_links else 0),
+        response_rate=None if links is None or not total_links else HIDDEN if links_hidden else total_links.rate,
+        questions={question: HIDDEN if hidden(question, shown.n) else shown for question, shown in figures.items()},
     )
 
 
@@ -390,4 +451,29 @@ def question_figures(definition: SurveyDefinition, question_key: str,
         return QuestionFigures(question_key, n, None, None, tuple(counted), dont_know)
     moments = Moments(n, float(sum(a * c for a, c in counted)), float(sum(a * a * c for a, c in counted)))
     share = sum(c for a, c in counted if a >= positive) / n if n else None
-    return QuestionFigures(question_key, n, summarise(moments) if n else None, share, tuple(counted), dont_know)
+    bounds = (0, 1) if isinstance(question, YesNoQuestion) else (1, question.scale.points)
+    return QuestionFigures(question_key, n, bounded(summarise(moments), *bounds) if n else None, share,
+                           tuple(counted), dont_know)
+
+
+def index_summary(definition: SurveyDefinition, moments: Moments) -> Summary:
+    """The NKI's summary from its personal scores' moments, its interval kept on the index scale.
+
+    Scale: 1..points for "mean", 0-100 for "scb100" and "share_positive".
+    """
+    if definition.index.method == "mean":
+        return bounded(summarise(moments), 1, definition.index_scale().points)
+    return bounded(summarise(moments), 0, 100)
+
+
+def bounded(summary: Summary, lowest: float, highest: float) -> Summary:
+    """`summary` with its confidence interval cut to the scale's ends (lowest..highest, the scale's units).
+
+    A t interval of a bounded measure can reach past its ends with few
+    answers (a share of 0.8 from 5 answers: 0.245-1.355); no value lies
+    there, so the interval is shown up to the end - and still says the
+    estimate is uncertain.
+    """
+    if summary.low is None or summary.high is None:
+        return summary
+    return replace(summary, low=max(lowest, summary.low), high=min(highest, summary.high))

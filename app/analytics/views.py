@@ -35,7 +35,7 @@ from .aggregates import comments as comment_rows
 from .charts import Interval, interval_chart
 from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
-from .presentation import (Column, Labels, Table, index_shown, ordered_rows, question_cells, question_columns,
+from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, question_cells, question_columns,
                            question_table, rates_table, summary_table)
 from .results import HIDDEN, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection
@@ -319,10 +319,10 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
     if any(item.estimate is not None for item in intervals):
         minimum, maximum, ticks = pages.index_scale(definition)
         chart = interval_chart(
-            chart_id="trend-chart", title=_("NKI over campaigns, with 95 % confidence interval"),
-            description=_("One dot per campaign, oldest first, with its 95 % confidence interval."),
+            chart_id="trend-chart", title=_("NKI over campaigns, with %(level)s confidence interval", level=level_text()),
+            description=_("One dot per campaign, oldest first, with its %(level)s confidence interval.", level=level_text()),
             rows=intervals, minimum=minimum, maximum=maximum, ticks=ticks,
-            label_heading=_("Campaign"), value_heading=_("NKI (95 % interval)"))
+            label_heading=_("Campaign"), value_heading=_("NKI (%(level)s interval)", level=level_text()))
     return {"trend": rows, "trend_columns": columns, "trend_chart": chart}
 
 
