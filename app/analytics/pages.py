@@ -24,16 +24,28 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from flask_babel import format_date, format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..campaigns.models import Campaign
-from ..i18n import LANGUAGES
+from ..i18n import LANGUAGES, numeric_date
 from ..respond.models import CHANNELS
-from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
+from ..surveys.definition import (
+    ChoiceQuestion,
+    ScaleQuestion,
+    SurveyDefinition,
+    YesNoQuestion,
+)
 from .aggregates import DONT_KNOW
-from .charts import Bar, Interval, Segment, bar_chart, distribution_chart, interval_chart
+from .charts import (
+    Bar,
+    Interval,
+    Segment,
+    bar_chart,
+    distribution_chart,
+    interval_chart,
+)
 from .presentation import CHANNEL_LABELS, Labels, Table, index_shown, level_text
 from .results import HIDDEN, TOTAL, GroupFigures, QuestionFigures, question_figures
 from .scope import Breakdown
@@ -81,7 +93,7 @@ def number(value, kind: str) -> str:
     if kind == "percent1":
         return format_percent(value, format=_percent_pattern(1))
     if kind == "date":
-        return format_date(value)
+        return numeric_date(value)
     return str(value)
 
 
@@ -312,8 +324,8 @@ def distribution(chart_id: str, title: str, rows: Sequence[tuple[str, list[Segme
         return None
     return distribution_chart(
         chart_id=chart_id, title=title,
-        description=_("Each bar is all of a group's answers to the question, lowest answer first; "
-                      "\"don't know\" stands apart at the end."),
+        description=_("Each bar is %(whole)s of a group's answers to the question, lowest answer first; "
+                      "\"don't know\" stands apart at the end.", whole=format_percent(1)),
         rows=rows, hidden_text=hidden_text(), label_heading=label_heading)
 
 

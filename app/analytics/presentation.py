@@ -96,7 +96,7 @@ class Labels:
         if key == TOTAL:
             return _("All")
         if key is None:
-            return _("Not shown (small groups merged to keep answers anonymous)")
+            return _("Small groups combined (to keep answers anonymous)")
         dimension = breakdown.dimension
         if dimension == "provider":
             return self.providers.get(key, str(key))
@@ -205,11 +205,12 @@ def summary_table(result: ResultTable, labels: Labels) -> Table:
     for figures in ordered_rows(result, labels):
         rows.append(_summary_row(definition, labels.group(result.breakdown, figures.key), figures))
         keys.append(figures.key)
-    shown = [row[1] for row in rows if isinstance(row[1], Decimal)]
+    # The merged group (key None) is no provider of its own: not in the mean over groups.
+    shown = [row[1] for row, key in zip(rows, keys) if key is not None and isinstance(row[1], Decimal)]
     average = mean_of_available(float(value) for value in shown) if shown else None
     rows.append((_("Mean over groups with a value"),
                  None if average is None else index_shown(definition, _unshown(definition, average))[1],
-                 None, None, len(shown), None, None, ""))
+                 None, None, None, None, None, ""))
     keys.append("mean")
     rows.append(_summary_row(definition, _("All answers"), result.total))
     keys.append(TOTAL)

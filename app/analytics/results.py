@@ -267,8 +267,9 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
 
     comparisons = {}
     if compare:
+        # The merged group ("small groups combined") is no provider: it is not compared.
         shown = {key: tallies.index[key] for key in keys
-                 if key not in hidden_index and key in tallies.index and tallies.index[key].n}
+                 if key is not None and key not in hidden_index and key in tallies.index and tallies.index[key].n}
         if len(shown) >= 2:
             comparisons = compare_each_with_rest(shown)
 

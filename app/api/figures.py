@@ -208,7 +208,9 @@ def summary_table_json(table: ResultTable, labels: Labels, campaign: Campaign, f
     values as rounded for display; a BI tool gets the exact one.
     """
     rows = ordered_rows(table, labels)
-    means = [row.nki.mean for row in rows if row.nki not in (HIDDEN, None) and row.nki.mean is not None]
+    # The merged group (key None, small groups combined) is no provider: not in the mean over groups.
+    means = [row.nki.mean for row in rows
+             if row.key is not None and row.nki not in (HIDDEN, None) and row.nki.mean is not None]
     return {
         **table_head(table, campaign, filters, waiting),
         "groups": [group_json(table, labels, row, questions=False, compared=True) for row in rows],
