@@ -20,10 +20,16 @@ Language: the staff member's. Numbers and dates by Babel in that locale
 fonts-noto-core (Latin, Cyrillic), Noto Sans Ethiopic for Tigrinya runs
 (tech-notes: it lacks Latin and digits, so each Ethiopic run gets its own
 font), DejaVu Sans where Noto is missing. Arabic-script languages (ar, prs,
-fa, ps, ckb) need shaping and bidi reordering (uharfbuzz and python-bidi,
-docs in ../shared/tech-notes.md), which this installation does not have:
-their staff get the report in English, and the title page says so. The
-same holds for Tigrinya or Ukrainian when no font has their letters.
+fa, ps, ckb) are set right to left by app/pdftext.py (bidi order with
+python-bidi, shaping with HarfBuzz, a font per run, Noto Sans Arabic for
+the Arabic letters): pages right-aligned, tables with their first column on
+the right and numbers at the cell's end (left), as the staff pages show
+them; charts keep their left-to-right axis, labels right-aligned against
+the plot (as charts.py draws them). Any text with right-to-left letters in
+a left-to-right report (a provider named in Arabic) goes the same way;
+other text is drawn by ReportLab's Paragraph as before. When no Arabic
+font is installed, or no font has Tigrinya's or Ukrainian's letters, the
+staff member gets the report in English, and the title page says so.
 """
 
 from __future__ import annotations
@@ -33,7 +39,6 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 from xml.sax.saxutils import escape
 
 from flask import Response, current_app
@@ -41,16 +46,16 @@ from flask_babel import force_locale, format_date, format_decimal, format_percen
 from flask_babel import gettext as _
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
+from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer
 from reportlab.platypus import Table as PdfTable
 from reportlab.platypus import TableStyle
 from sqlalchemy.orm import Session
 
+from .. import pdftext
 from ..campaigns.models import Campaign
 from ..clock import local_today
 from ..i18n import LANGUAGES, current_language
@@ -61,17 +66,8 @@ from .scope import Breakdown, Filter, Selection
 
 PDF_MIMETYPE = "application/pdf"
 HIDDEN_TEXT = ".."
-#: Languages whose script needs shaping and bidi reordering this installation cannot do (module docstring).
+#: Languages in Arabic script: they need the Arabic font (and pdftext's bidi and shaping).
 NEEDS_SHAPING = frozenset({"ar", "prs", "fa", "ps", "ckb"})
-
-_FONT_FILES = {
-    "KrSans": ["/usr/share/fonts/truetype/noto/NotoSans-Regular.ttf",
-               "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"],
-    "KrSans-Bold": ["/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
-                    "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"],
-    "KrEthiopic": ["/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf"],
-    "KrEthiopic-Bold": ["/usr/share/fonts/truetype/noto/NotoSansEthiopic-Bold.ttf"],
-}
 #: Ethiopic letters and punctuation (Ethiopic, Supplement, Extended, Extended-A).
 _ETHIOPIC = re.compile("[\u1200-\u139f\u2d80-\u2ddf\uab00-\uab2f]+")
 _INK = colors.HexColor("#1f2933")
@@ -81,31 +77,27 @@ _GRID = colors.HexColor("#cbd2d9")
 
 @lru_cache(maxsize=1)
 def fonts() -> dict[str, str]:
-    """Register the report's fonts once; returns role -> font name ("sans", "bold", and "ethiopic" when found).
+    """The report's fonts (registered by pdftext); returns role -> font name.
 
-    A font ReportLab cannot find falls back to its built-in Helvetica
-    (Latin only); `report_language` then chooses English for scripts it lacks.
+    Roles "sans" and "bold" always; "ethiopic"/"ethiopic-bold" and
+    "arabic"/"arabic-bold" when found. A font ReportLab cannot find falls
+    back to its built-in Helvetica (Latin only); `report_language` then
+    chooses English for scripts it lacks.
     """
-    found = {}
-    for name, paths in _FONT_FILES.items():
-        path = next((p for p in paths if Path(p).is_file()), None)
-        if path:
-            pdfmetrics.registerFont(TTFont(name, path))
-            found[name] = name
-    chosen = {"sans": found.get("KrSans", "Helvetica"), "bold": found.get("KrSans-Bold", "Helvetica-Bold")}
-    if "KrEthiopic" in found:
-        chosen["ethiopic"] = "KrEthiopic"
-        chosen["ethiopic-bold"] = found.get("KrEthiopic-Bold", "KrEthiopic")
-    if "KrSans" in found and "KrSans-Bold" in found:
-        pdfmetrics.registerFontFamily("KrSans", normal="KrSans", bold="KrSans-Bold",
-                                      italic="KrSans", boldItalic="KrSans-Bold")
+    found = pdftext.registered_fonts()
+    chosen = {"sans": "KrSans" if "KrSans" in found else "Helvetica",
+              "bold": "KrSans-Bold" if "KrSans-Bold" in found else "Helvetica-Bold"}
+    for script, name in (("ethiopic", "KrEthiopic"), ("arabic", "KrArabic")):
+        if name in found:
+            chosen[script] = name
+            chosen[f"{script}-bold"] = name + "-Bold" if name + "-Bold" in found else name
     return chosen
 
 
 def report_language(code: str) -> str:
     """The language the report is written in for a staff member reading `code`: that one, or "en" (docstring)."""
     available = fonts()
-    if code in NEEDS_SHAPING:
+    if code in NEEDS_SHAPING and "arabic" not in available:
         return "en"
     if code == "ti" and "ethiopic" not in available:
         return "en"
@@ -155,12 +147,14 @@ class _Styles:
     cell: ParagraphStyle
     cell_bold: ParagraphStyle
     note: ParagraphStyle
+    direction: str = "ltr"
 
 
-def _styles() -> _Styles:
+def _styles(direction: str = "ltr") -> _Styles:
     sans, bold = fonts()["sans"], fonts()["bold"]
     body = ParagraphStyle("body", fontName=sans, fontSize=10, leading=13, textColor=_INK, spaceAfter=4)
     return _Styles(
+        direction=direction,
         title=ParagraphStyle("title", parent=body, fontName=bold, fontSize=22, leading=27, spaceAfter=14),
         heading=ParagraphStyle("heading", parent=body, fontName=bold, fontSize=14, leading=18, spaceBefore=6,
                                spaceAfter=8),
@@ -171,13 +165,30 @@ def _styles() -> _Styles:
     )
 
 
+def _text(text: str, style: ParagraphStyle, styles: _Styles, align: str = "start"):
+    """`text` as a flowable in `style`: ReportLab's Paragraph for left-to-right text without RTL letters (as always),
+    else a pdftext.TextBlock in the report's direction (bold when the style's font is the bold one)."""
+    if styles.direction == "ltr" and not pdftext.has_rtl(text):
+        return Paragraph(markup(text), style)
+    return pdftext.TextBlock(text, style.fontSize, style.leading, styles.direction,
+                             pdftext.noto_fonts(bold=style.fontName == fonts()["bold"]), align=align,
+                             color=style.textColor, space_before=style.spaceBefore, space_after=style.spaceAfter)
+
+
 def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
                bold_rows: tuple[int, ...] = ()) -> PdfTable:
-    """A table with wrapped headings, numbers right-aligned, bold rows (the mean and total), repeated headings."""
+    """A table with wrapped headings, numbers right-aligned, bold rows (the mean and total), repeated headings.
+
+    Right to left: columns mirrored (the first on the right), every cell a
+    TextBlock, labels right-aligned and numbers at the cell's end (left),
+    as the staff pages' `text-align: end` shows them.
+    """
+    if styles.direction == "rtl":
+        return _rtl_table(headings, rows, widths, styles, bold_rows)
     data = [[Paragraph(markup(h, bold=True), styles.cell_bold) for h in headings]]
     for number, row in enumerate(rows):
         style = styles.cell_bold if number in bold_rows else styles.cell
-        data.append([Paragraph(markup(row[0]), style), *row[1:]])
+        data.append([_text(row[0], style, styles), *row[1:]])
     table = PdfTable(data, colWidths=widths, repeatRows=1)
     commands = [
         ("FONT", (1, 1), (-1, -1), fonts()["sans"], 8),
@@ -193,6 +204,26 @@ def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], 
     return table
 
 
+def _rtl_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
+               bold_rows: tuple[int, ...]) -> PdfTable:
+    """`_pdf_table` for a right-to-left report: the same lines and paddings, columns mirrored."""
+    data = [[_text(h, styles.cell_bold, styles, align="start" if column == 0 else "end")
+             for column, h in enumerate(headings)][::-1]]
+    for number, row in enumerate(rows):
+        style = styles.cell_bold if number in bold_rows else styles.cell
+        data.append([_text(cell, style, styles, align="start" if column == 0 else "end")
+                     for column, cell in enumerate(row)][::-1])
+    table = PdfTable(data, colWidths=widths[::-1], repeatRows=1)
+    table.setStyle(TableStyle([
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, _INK),
+        ("LINEBELOW", (0, 1), (-1, -1), 0.25, _GRID),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+    ]))
+    return table
+
+
 def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * cm) -> list:
     """A presentation table as a heading, the table (cells as `shown`) and its notes."""
     kinds = [column.kind for column in table.columns]
@@ -205,9 +236,9 @@ def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * c
     bold = tuple(i for i, key in enumerate(table.row_keys) if key in ("mean", "total"))
     rest = (A4[0] - 4 * cm - first_width) / (len(table.columns) - 1)
     widths = [first_width] + [rest] * (len(table.columns) - 1)
-    flowables = [Paragraph(markup(table.title), styles.heading),
+    flowables = [_text(table.title, styles.heading, styles),
                  _pdf_table([c.heading for c in table.columns], rows, widths, styles, bold)]
-    flowables += [Paragraph(markup(note), styles.note) for note in table.notes]
+    flowables += [_text(note, styles.note, styles) for note in table.notes]
     return flowables
 
 
@@ -222,45 +253,83 @@ def _label(text: str, limit: int = 30) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def rate_chart(table: Table) -> Drawing:
-    """Bars of the response rate (0-1) per group of the rates table; a hidden or unknown rate is ".." without a bar."""
+class _ChartDrawing(Drawing):
+    """A Drawing that also draws bidi text (pdftext.draw_line) over its shapes: labels reportlab.graphics's
+    String would print in the wrong order or without the glyphs."""
+
+    _attrMap = AttrMap(BASE=Drawing, direction=AttrMapValue(None, desc="the report's direction"),
+                       texts=AttrMapValue(None, desc="(x, y, text, size, anchor) drawn by pdftext"))
+
+    def __init__(self, width: float, height: float, direction: str = "ltr"):
+        super().__init__(width, height)
+        self.direction = direction
+        self.texts: list[tuple[float, float, str, float, str]] = []
+
+    def text(self, x: float, y: float, text: str, size: float, anchor: str = "start", label: bool = False) -> None:
+        """Add `text` at (x, y) in points; `anchor` as String's textAnchor ("start", "middle", "end": left-based).
+
+        A group's `label` in a right-to-left report stands right-aligned
+        against the plot (its right edge at the label column's end), as
+        charts.py sets labels on the staff pages. Text without right-to-left
+        letters in a left-to-right report stays a String, as before.
+        """
+        if self.direction == "ltr" and not pdftext.has_rtl(text):
+            self.add(String(x, y, text, fontName=fonts()["sans"], fontSize=size, textAnchor=anchor,
+                            fillColor=_INK))
+            return
+        if label and self.direction == "rtl":
+            x, anchor = _LABEL_WIDTH - 4, "end"
+        self.texts.append((x, y, text, size, {"start": "left", "middle": "middle", "end": "right"}[anchor]))
+
+    def draw(self, showBoundary=None):
+        """Draw the shapes (Drawing.draw), then the bidi texts in the report's direction."""
+        super().draw()
+        self.canv.saveState()
+        self.canv.setFillColor(_INK)
+        for x, y, text, size, anchor in self.texts:
+            pdftext.draw_line(self.canv, x, y, text, size, self.direction, anchor=anchor)
+        self.canv.restoreState()
+
+
+def rate_chart(table: Table, direction: str = "ltr") -> Drawing:
+    """Bars of the response rate (0-1) per group of the rates table; a hidden or unknown rate is ".." without a bar.
+
+    `direction` is the report's: the axis grows left to right either way,
+    right-to-left labels stand right-aligned against the plot (_ChartDrawing).
+    """
     rows = [(row[0], row[3]) for key, row in zip(table.row_keys, table.rows)]
     height = _ROW * len(rows) + 24
-    drawing = Drawing(_CHART_WIDTH, height)
+    drawing = _ChartDrawing(_CHART_WIDTH, height, direction)
     plot = _CHART_WIDTH - _LABEL_WIDTH - 50
-    sans = fonts()["sans"]
     for tick in range(0, 101, 25):
         x = _LABEL_WIDTH + plot * tick / 100
         drawing.add(Line(x, 14, x, height, strokeColor=_GRID, strokeWidth=0.5))
-        drawing.add(String(x, 3, shown(Decimal(tick) / 100, "percent"), fontName=sans, fontSize=7,
-                           textAnchor="middle", fillColor=_INK))
+        drawing.text(x, 3, shown(Decimal(tick) / 100, "percent"), 7, "middle")
     for number, (label, rate) in enumerate(rows):
         y = height - (number + 1) * _ROW
-        drawing.add(String(0, y + 4, _label(label), fontName=sans, fontSize=8, fillColor=_INK))
+        drawing.text(0, y + 4, _label(label), 8, label=True)
         if isinstance(rate, Decimal):
             width = plot * float(min(rate, Decimal(1)))
             drawing.add(Rect(_LABEL_WIDTH, y + 1, width, _ROW - 5, fillColor=_BAR, strokeColor=None))
-            drawing.add(String(_LABEL_WIDTH + width + 3, y + 4, shown(rate, "percent"), fontName=sans, fontSize=8,
-                               fillColor=_INK))
+            drawing.text(_LABEL_WIDTH + width + 3, y + 4, shown(rate, "percent"), 8)
         else:
-            drawing.add(String(_LABEL_WIDTH + 3, y + 4, shown(rate, "percent") or "–", fontName=sans, fontSize=8,
-                               fillColor=_INK))
+            drawing.text(_LABEL_WIDTH + 3, y + 4, shown(rate, "percent") or "–", 8)
     return drawing
 
 
-def nki_chart(table: Table, low: float, high: float) -> Drawing:
+def nki_chart(table: Table, low: float, high: float, direction: str = "ltr") -> Drawing:
     """NKI per group of the summary table as a point with whiskers (its 95 % interval) on `low`..`high`.
 
     The mean over groups with a value is a dashed line; hidden or missing
-    groups are listed with ".." or nothing, without a point.
+    groups are listed with ".." or nothing, without a point. `direction`
+    as in `rate_chart`.
     """
     kind = table.columns[1].kind
     groups = [row for key, row in zip(table.row_keys, table.rows) if key not in ("mean", "total")]
     mean_row = next((row for key, row in zip(table.row_keys, table.rows) if key == "mean"), None)
     height = _ROW * len(groups) + 24
-    drawing = Drawing(_CHART_WIDTH, height)
+    drawing = _ChartDrawing(_CHART_WIDTH, height, direction)
     plot = _CHART_WIDTH - _LABEL_WIDTH - 50
-    sans = fonts()["sans"]
 
     def x_of(value) -> float:
         share = (float(value) - low) / (high - low)
@@ -268,26 +337,23 @@ def nki_chart(table: Table, low: float, high: float) -> Drawing:
 
     for tick, tick_kind in _ticks(low, high, kind):
         drawing.add(Line(x_of(tick), 14, x_of(tick), height, strokeColor=_GRID, strokeWidth=0.5))
-        drawing.add(String(x_of(tick), 3, shown(tick, tick_kind), fontName=sans, fontSize=7, textAnchor="middle",
-                           fillColor=_INK))
+        drawing.text(x_of(tick), 3, shown(tick, tick_kind), 7, "middle")
     if mean_row is not None and isinstance(mean_row[1], Decimal):
         drawing.add(Line(x_of(mean_row[1]), 14, x_of(mean_row[1]), height, strokeColor=_INK, strokeWidth=0.8,
                          strokeDashArray=[3, 2]))
     for number, row in enumerate(groups):
         y = height - (number + 1) * _ROW + 6
-        drawing.add(String(0, y - 2, _label(row[0]), fontName=sans, fontSize=8, fillColor=_INK))
+        drawing.text(0, y - 2, _label(row[0]), 8, label=True)
         value, lower, upper = row[1], row[2], row[3]
         if not isinstance(value, Decimal):
-            drawing.add(String(_LABEL_WIDTH + 3, y - 2, shown(value, kind), fontName=sans, fontSize=8,
-                               fillColor=_INK))
+            drawing.text(_LABEL_WIDTH + 3, y - 2, shown(value, kind), 8)
             continue
         if isinstance(lower, Decimal) and isinstance(upper, Decimal):
             drawing.add(Line(x_of(lower), y, x_of(upper), y, strokeColor=_BAR, strokeWidth=1))
             for end in (lower, upper):
                 drawing.add(Line(x_of(end), y - 3, x_of(end), y + 3, strokeColor=_BAR, strokeWidth=1))
         drawing.add(Rect(x_of(value) - 2.5, y - 2.5, 5, 5, fillColor=_BAR, strokeColor=None))
-        drawing.add(String(_LABEL_WIDTH + plot + 6, y - 2, shown(value, kind), fontName=sans, fontSize=8,
-                           fillColor=_INK))
+        drawing.text(_LABEL_WIDTH + plot + 6, y - 2, shown(value, kind), 8)
     return drawing
 
 
@@ -342,9 +408,9 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
                 _("Share positive")]
     width = 7.5 * cm
     rest = (A4[0] - 4 * cm - width) / 5
-    return [Paragraph(markup(name), styles.heading), *[Paragraph(markup(fact), styles.body) for fact in facts],
+    return [_text(name, styles.heading, styles), *[_text(fact, styles.body, styles) for fact in facts],
             Spacer(1, 6), _pdf_table(headings, rows, [width] + [rest] * 5, styles),
-            *[Paragraph(markup(note), styles.note) for note in summary.notes]]
+            *[_text(note, styles.note, styles) for note in summary.notes]]
 
 
 # --- The document ---------------------------------------------------------------------------------
@@ -365,15 +431,26 @@ def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int
     ]
     flowables = [Spacer(1, 4 * cm)]
     if municipality:
-        flowables.append(Paragraph(markup(municipality), styles.body))
-    flowables += [Paragraph(markup(_("Customer survey results")), styles.body),
-                  Paragraph(markup(campaign.name), styles.title)]
-    flowables += [Paragraph(f"<b>{markup(label, bold=True)}:</b> {markup(value)}", styles.body)
-                  for label, value in lines]
+        flowables.append(_text(municipality, styles.body, styles))
+    flowables += [_text(_("Customer survey results"), styles.body, styles),
+                  _text(campaign.name, styles.title, styles)]
+    if styles.direction == "ltr":
+        flowables += [Paragraph(f"<b>{markup(label, bold=True)}:</b> {markup(value)}", styles.body)
+                      if not pdftext.has_rtl(label + value) else _text(f"{label}: {value}", styles.body, styles)
+                      for label, value in lines]
+    else:
+        # Label and value in cells of their own (label on the right): each is ordered apart, so a
+        # date or an untranslated label does not reorder with its neighbour.
+        label_style = ParagraphStyle("label", parent=styles.body, fontName=fonts()["bold"])
+        cells = [[_text(value, styles.body, styles), _text(f"{label}:", label_style, styles)]
+                 for label, value in lines]
+        grid = PdfTable(cells, colWidths=[A4[0] - 10 * cm, 6 * cm], hAlign="RIGHT")
+        grid.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 4)]))
+        flowables.append(grid)
     flowables.append(Spacer(1, 1 * cm))
-    flowables.append(Paragraph(markup(_(
+    flowables.append(_text(_(
         "Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be worked out "
-        "from.", k=k)), styles.note))
+        "from.", k=k), styles.note, styles))
     if asked != language:
         flowables.append(Paragraph(markup(
             "This report is in English: its text would need shaping or letters this installation cannot print "
@@ -384,7 +461,7 @@ def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int
 def _refused(reason: str, k: int, styles: _Styles) -> list:
     from .exports import refusal_text
 
-    return [PageBreak(), Paragraph(markup(refusal_text(reason, k)), styles.body)]
+    return [PageBreak(), _text(refusal_text(reason, k), styles.body, styles)]
 
 
 def build_report(session: Session, campaign: Campaign, own_provider: int | None, k: int, language: str) -> bytes:
@@ -397,7 +474,7 @@ def build_report(session: Session, campaign: Campaign, own_provider: int | None,
     """
     written = report_language(language)
     with force_locale(LANGUAGES[written].babel_locale):
-        styles = _styles()
+        styles = _styles(LANGUAGES[written].direction)
         definition = campaign.survey_version.definition
         labels = Labels(session, definition, written)
         waiting = waiting_count(session, campaign)
@@ -421,15 +498,21 @@ def build_report(session: Session, campaign: Campaign, own_provider: int | None,
                                      lang=LANGUAGES[written].html_lang)
         footer = f"{campaign.name} · {_('Page')}"
         document.build(story, onFirstPage=lambda c, d: None,
-                       onLaterPages=lambda canvas, doc: _footer(canvas, doc, footer))
+                       onLaterPages=lambda canvas, doc: _footer(canvas, doc, footer, styles.direction))
         return buffer.getvalue()
 
 
-def _footer(canvas, document, text: str) -> None:
+def _footer(canvas, document, text: str, direction: str = "ltr") -> None:
+    """The footer: campaign and page number at the page's end side (right; left for a right-to-left report)."""
     canvas.saveState()
     canvas.setFont(fonts()["sans"], 8)
     canvas.setFillColor(_INK)
-    canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, f"{text} {format_decimal(document.page)}")
+    line = f"{text} {format_decimal(document.page)}"
+    if direction == "ltr" and not pdftext.has_rtl(line):
+        canvas.drawRightString(A4[0] - 2 * cm, 1.2 * cm, line)
+    else:
+        x = 2 * cm if direction == "rtl" else A4[0] - 2 * cm
+        pdftext.draw_line(canvas, x, 1.2 * cm, line, 8, direction, anchor="end")
     canvas.restoreState()
 
 
@@ -440,13 +523,13 @@ def _analyst_pages(result: ResultTable, labels: Labels, styles: _Styles) -> list
     low, high = _index_range(result)
     flowables = [PageBreak(), *_table_flowables(summary, styles), Spacer(1, 12), *_table_flowables(rates, styles),
                  PageBreak(),
-                 KeepTogether([Paragraph(markup(_("Response rate per provider")), styles.heading),
-                               rate_chart(rates)]),
+                 KeepTogether([_text(_("Response rate per provider"), styles.heading, styles),
+                               rate_chart(rates, styles.direction)]),
                  Spacer(1, 18),
-                 KeepTogether([Paragraph(markup(_("NKI per provider with its %(level)s interval", level=level_text())), styles.heading),
-                               nki_chart(summary, low, high),
-                               Paragraph(markup(_("The dashed line is the mean over providers with a value.")),
-                                         styles.note)])]
+                 KeepTogether([_text(_("NKI per provider with its %(level)s interval", level=level_text()), styles.heading, styles),
+                               nki_chart(summary, low, high, styles.direction),
+                               _text(_("The dashed line is the mean over providers with a value."), styles.note,
+                                     styles)])]
     for figures in ordered_rows(result, labels):
         name = labels.group(result.breakdown, figures.key)
         flowables += [PageBreak(), *provider_flowables(result, labels, figures, name, styles)]
