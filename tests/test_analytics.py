@@ -227,7 +227,7 @@ def test_merged_providers_are_one_row_and_count_in_the_total(app, client, world,
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-    assert translated("Small groups combined (to keep answers anonymous)", "sv") in page
+    assert translated("Small groups merged to keep answers anonymous", "sv") in page
 
 
 def test_the_response_rate_survives_finalisation(app, world):

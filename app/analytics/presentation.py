@@ -96,7 +96,7 @@ class Labels:
         if key == TOTAL:
             return _("All")
         if key is None:
-            return _("Small groups combined (to keep answers anonymous)")
+            return _("Small groups merged to keep answers anonymous")
         dimension = breakdown.dimension
         if dimension == "provider":
             return self.providers.get(key, str(key))
