@@ -187,7 +187,7 @@ def test_results_page_shows_a_figure_from_exactly_k_answers_and_hides_it_below(a
     make_user(Role.ANALYST, "karin")
     login(client, "karin")
     page = client.get(f"/staff/results/{world.campaign_id}").get_data(as_text=True)
-    too_few = translated("Too few answers", "sv")
+    too_few = translated("Not shown", "sv")
     nordljus, bro = provider_cells(page, "Nordljus AB"), provider_cells(page, "Bro Coachning")
     assert ("5,0" in nordljus, too_few in nordljus) == (shown, not shown)  # Swedish decimal comma
     assert ("1,0" in bro, too_few in bro) == (shown, not shown)

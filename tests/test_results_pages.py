@@ -27,7 +27,7 @@ from .helpers import translated
 from .results_fixtures import add, build_results_world
 
 PERCENT = "\u00a0%"  # Swedish writes "31 %" with a no-break space
-TOO_FEW = translated("Too few answers", "sv")
+TOO_FEW = translated("Not shown", "sv")
 
 
 def sv(msgid: str, **values) -> str:

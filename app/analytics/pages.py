@@ -98,8 +98,9 @@ def number(value, kind: str) -> str:
 
 
 def hidden_text() -> str:
-    """What a suppressed cell says instead of its figure."""
-    return _("Too few answers")
+    """What a suppressed cell says instead of its figure: "not shown" - it has too few answers, or it is
+    hidden so that another one cannot be worked out (the page's note says which rule)."""
+    return _("Not shown")
 
 
 @dataclass(frozen=True)
@@ -387,7 +388,9 @@ def reference_text(definition: SurveyDefinition, reference) -> str:
     if reference.measure == "index":
         kind, value = index_shown(definition, reference.value)
     elif reference.measure == "share_positive":
-        kind, value = "percent", round_half_up(reference.value / 100, 2)
+        # Named, since it stands beside a mean: "Share positive: 72 %" is no 1-5 value.
+        shown = number(round_half_up(reference.value / 100, 2), "percent")
+        return f"{_('Share positive')}: {shown} ({reference.label}, {reference.year})"
     else:
         kind, value = "decimal1", round_half_up(reference.value, 1)
     return f"{number(value, kind)} ({reference.label}, {reference.year})"

@@ -49,6 +49,7 @@ from reportlab.lib import colors
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
 from reportlab.lib.units import cm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer
 from reportlab.platypus import Table as PdfTable
@@ -175,6 +176,22 @@ def _text(text: str, style: ParagraphStyle, styles: _Styles, align: str = "start
                              color=style.textColor, space_before=style.spaceBefore, space_after=style.spaceAfter)
 
 
+def _column_widths(headings: list[str], first_width: float) -> list[float]:
+    """Widths (points) for a table across the page: each figure column at least as wide as its heading's
+    longest word in 8 pt bold (a heading never breaks inside a word: "Response s"), the label column the rest.
+
+    The label column keeps at least 3 cm, the figure columns share what is
+    left evenly above their minimum.
+    """
+    available = A4[0] - 4 * cm
+    padding = 8
+    minimum = [max((pdfmetrics.stringWidth(word, fonts()["bold"], 8) for word in heading.split()), default=0) + padding
+               for heading in headings[1:]]
+    label = max(3 * cm, min(first_width, available - sum(minimum)))
+    spare = max(0.0, available - label - sum(minimum))
+    return [label] + [width + spare / len(minimum) for width in minimum]
+
+
 def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
                bold_rows: tuple[int, ...] = ()) -> PdfTable:
     """A table with wrapped headings, numbers right-aligned, bold rows (the mean and total), repeated headings.
@@ -234,8 +251,7 @@ def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * c
             cells[1] = _("missing")
         rows.append(cells)
     bold = tuple(i for i, key in enumerate(table.row_keys) if key in ("mean", "total"))
-    rest = (A4[0] - 4 * cm - first_width) / (len(table.columns) - 1)
-    widths = [first_width] + [rest] * (len(table.columns) - 1)
+    widths = _column_widths([c.heading for c in table.columns], first_width)
     flowables = [_text(table.title, styles.heading, styles),
                  _pdf_table([c.heading for c in table.columns], rows, widths, styles, bold)]
     flowables += [_text(note, styles.note, styles) for note in table.notes]
@@ -389,9 +405,11 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
     kinds = [column.kind for column in summary.columns]
     facts = [
         _("Responses: %(n)s", n=shown(total[5], "integer")),
+        # Only a shown NKI has an interval and answers behind it to state.
         _("NKI: %(nki)s (95 %% interval %(low)s to %(high)s, from %(n)s answers)",
-          nki=shown(total[1], kinds[1]) or _("missing"), low=shown(total[2], kinds[2]),
-          high=shown(total[3], kinds[3]), n=shown(total[4], "integer")),
+          nki=shown(total[1], kinds[1]), low=shown(total[2], kinds[2]),
+          high=shown(total[3], kinds[3]), n=shown(total[4], "integer"))
+        if isinstance(total[1], Decimal) else f"{_('NKI')}: {shown(total[1], kinds[1]) or _('missing')}",
         _("Response rate: %(rate)s", rate=shown(total[6], "percent") or "–"),
     ]
     rows = []
@@ -402,14 +420,12 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
             values = {k: HIDDEN for k in columns}
         else:
             values = dict(zip(columns, cells))
-        rows.append([f"{key}. {labels.question(key)}",
+        rows.append([labels.question(key),
                      *(shown(values[k], columns[k].kind) if k in columns else "" for k in _QUESTION_KEYS)])
     headings = [_("Question"), _("Answers"), _("Mean"), _("%(level)s interval, from", level=level_text()), _("%(level)s interval, to", level=level_text()),
                 _("Share positive")]
-    width = 7.5 * cm
-    rest = (A4[0] - 4 * cm - width) / 5
     return [_text(name, styles.heading, styles), *[_text(fact, styles.body, styles) for fact in facts],
-            Spacer(1, 6), _pdf_table(headings, rows, [width] + [rest] * 5, styles),
+            Spacer(1, 6), _pdf_table(headings, rows, _column_widths(headings, 7.5 * cm), styles),
             *[_text(note, styles.note, styles) for note in summary.notes]]
 
 
