@@ -218,10 +218,10 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     `compare` adds each group's NKI comparison against all other groups
     pooled (Welch's t, Holm over the groups compared; statistics.py).
     `questions` limits the per-question figures to these keys (None: every
-    question with figures; () for none - the answer table is then not
-    read at all, which is most of a page's time). Each question's
-    suppression is its own column, so asking for fewer changes nothing in
-    the ones asked for.
+    question with figures; () for none). The index questions are counted
+    whatever is asked (they hide together with the NKI), the others only
+    when asked - reading the answer table is most of a page's time. So
+    asking for fewer changes nothing in the figures asked for.
     Raises SelectionRefused when the selection cannot be shown at all, and
     ValueError for campaigns without one shared definition.
     """
