@@ -35,6 +35,7 @@ that survey (the provider page's trend).
 from __future__ import annotations
 
 import os
+import re
 import statistics
 import time
 from dataclasses import dataclass
@@ -140,6 +141,12 @@ WHAT_IF_PAGES = {
 REAL = {
     "real.overview": dict(compare=True, questions=()),
     "real.every_question": dict(compare=False, questions=None),
+}
+#: The pages themselves, through the app (Flask's test client, signed in as an analyst): the campaign
+#: overview and the provider page of the campaign's largest provider, HTML rendered and all.
+HTTP = {
+    "http.overview": "/staff/results/{campaign}",
+    "http.provider": "/staff/results/{campaign}/providers/{provider}",
 }
 GOAL = ("<=", 1.5)
 #: Milliseconds a page may take at 100,000 responses.
@@ -265,7 +272,7 @@ def _settle(database: Database) -> None:
 def _measure(run: Run, database: Database, kind: str, size: int, revision: str) -> list[Figure]:
     rounds = int(os.environ.get("BENCH_ANALYTICS_ROUNDS", "7" if size <= 100_000 else "3"))
     what_if = not revision and os.environ.get("BENCH_ANALYTICS_WHAT_IF", "1") == "1"
-    names = ["baseline", *QUERIES, *(WHAT_IF if what_if else ()), *REAL]
+    names = ["baseline", *QUERIES, *(WHAT_IF if what_if else ()), *REAL, *HTTP]
     times: dict[str, list[float]] = {name: [] for name in names}
     with database.engine.connect() as connection:
         subject = subject_of(connection)
@@ -281,6 +288,7 @@ def _measure(run: Run, database: Database, kind: str, size: int, revision: str) 
                                 for table in ("answer_cell", "answer_provider"))
             run.note(f"what-if tables made in {time.perf_counter() - started:.1f} s: answer_cell {cells:,} rows, "
                      f"answer_provider {providers:,} rows")
+        client, paths = _signed_in_client(run, database, connection, subject)
         answers = connection.scalar(text("SELECT count(*) FROM answer"))
         of_campaign = connection.scalar(text("SELECT count(*) FROM response WHERE campaign_id = :c"),
                                         {"c": subject.campaign_id})
@@ -289,6 +297,9 @@ def _measure(run: Run, database: Database, kind: str, size: int, revision: str) 
                 started = time.perf_counter()
                 if name in REAL:
                     _result_table(connection, subject, REAL[name])
+                elif name in HTTP:
+                    response = client.get(paths[name])
+                    assert response.status_code == 200, (paths[name], response.status_code)
                 else:
                     connection.execute(text(subject.sql(name)), {"c": subject.campaign_id}).all()
                 if turn:
@@ -300,7 +311,7 @@ def _measure(run: Run, database: Database, kind: str, size: int, revision: str) 
     baseline = medians["baseline"]
     figures = [Figure(f"{prefix}.baseline", baseline, "ms", None, None, note=f"{answers:,} answer rows")]
     figures += [Figure(f"{prefix}.{name}", medians[name], "ms", baseline) for name in names[1:]]
-    for name in REAL:
+    for name in (*REAL, *HTTP):
         note = f"under {BUDGET_MS:.0f} ms: {'yes' if medians[name] < BUDGET_MS else 'NO'}" if size <= 100_000 else ""
         figures.append(Figure(f"{prefix}.page.{name}", medians[name], "ms", baseline,
                               GOAL if size <= 100_000 else None, note=note))
@@ -317,3 +328,30 @@ def _result_table(connection: Connection, subject: Subject, options: dict) -> No
     """One results-layer table of the measured campaign by provider, as a page asks for it (k = 5)."""
     with Session(connection) as session:
         result_table(session, Selection((subject.campaign_id,)), Breakdown("provider"), 5, **options)
+
+
+def _signed_in_client(run: Run, database: Database, connection: Connection, subject: Subject):
+    """A test client of the app on the bench's database, signed in as an analyst, and the HTTP pages' paths."""
+    from app import create_app
+    from app.accounts.models import Role
+    from app.accounts.services import create_user
+    from app.db import db_session
+
+    url = database.engine.url.render_as_string(hide_password=False)
+    config = Config(database_url=url, secret_key="bench-secret-key-" + "x" * 32, secure_cookies=False,
+                    public_url="http://127.0.0.1")
+    app = create_app(config, instance_path=str(Path(run.workdir) / "analytics-instance"))
+    password = "bench analyst password"
+    with app.app_context():
+        if not db_session.scalar(text("SELECT count(*) FROM staff_user WHERE username = 'bench-analyst'")):
+            create_user(db_session, "bench-analyst", password, Role.ANALYST)
+            db_session.commit()
+    client = app.test_client()
+    page = client.get("/staff/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    client.post("/staff/login", data={"username": "bench-analyst", "password": password,
+                                      "csrf_token": token.group(1)})
+    largest = connection.scalar(text("SELECT provider_id FROM response WHERE campaign_id = :c AND provider_id IS NOT NULL"
+                                     " GROUP BY provider_id ORDER BY count(*) DESC LIMIT 1"), {"c": subject.campaign_id})
+    paths = {name: path.format(campaign=subject.campaign_id, provider=largest) for name, path in HTTP.items()}
+    return client, paths

@@ -301,7 +301,8 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
                  and provider_id in {p.id for p in c.providers}]
     for other in sorted(campaigns, key=lambda c: (c.starts_on, c.id)):
         try:
-            result = result_table(db_session, Selection((other.id,)), Breakdown("provider"), _k())
+            # The trend shows the summary row only: no question's figures are read.
+            result = result_table(db_session, Selection((other.id,)), Breakdown("provider"), _k(), questions=())
         except SelectionRefused:
             rows.append({"campaign": other, "refused": True})
             intervals.append(Interval(other.name, None, None, None, pages.hidden_text()))
@@ -405,7 +406,7 @@ def comments(campaign_id: int):
     except access.ParameterError as error:
         return render_template("analytics/comments.html", error=str(error), **context), 400
     try:
-        result = result_table(db_session, asked.selection, Breakdown("channel"), _k())
+        result = result_table(db_session, asked.selection, Breakdown("channel"), _k(), questions=())
     except SelectionRefused as refused:
         return render_template("analytics/comments.html",
                                refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
