@@ -35,6 +35,11 @@ from ..respond.models import CHANNELS
 from ..surveys.definition import SurveyDefinition
 from .scope import Breakdown, Filter, Selection
 
+#: The most filters one address may combine (a provider account's own provider counts). Each filter
+#: makes the results layer check its parent's table (results._hidden_in_parents), and those checks
+#: multiply with every filter; three cover what the reports break down by (provider x gender x year).
+MAX_FILTERS = 3
+
 #: Query parameters that are not filters.
 NON_FILTERS = frozenset({"by", "lang", "q", "text", "campaigns"})
 
@@ -117,6 +122,8 @@ def table_request(campaigns: list[Campaign], args: Mapping[str, str], user) -> T
         if asked is not None and asked.value != provider:
             abort(404)
         filters[Breakdown("provider")] = Filter(Breakdown("provider"), provider)
+    if len(filters) > MAX_FILTERS:
+        raise ParameterError(_("Choose at most %(count)d filters at a time.", count=MAX_FILTERS))
     return TableRequest(Selection(tuple(c.id for c in campaigns), tuple(filters.values())), breakdown, provider)
 
 

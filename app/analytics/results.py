@@ -225,10 +225,16 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     Raises SelectionRefused when the selection cannot be shown at all, and
     ValueError for campaigns without one shared definition.
     """
+    return _result_table(session, selection, breakdown, k, compare, questions, {})
+
+
+def _result_table(session: Session, selection: Selection, breakdown: Breakdown, k: int, compare: bool,
+                  questions: Sequence[str] | None, parents_seen: dict) -> ResultTable:
+    """result_table, with the parents' tables already made in this call (`parents_seen`) reused."""
     definition = selection_definition(session, selection)
     questions = figure_questions(definition) if questions is None else tuple(questions)
     _check_selection(session, selection, k)
-    inherited = _hidden_in_parents(session, selection, k, questions)
+    inherited = _hidden_in_parents(session, selection, k, questions, parents_seen)
     # The index questions are always counted: the NKI is (nearly) the mean of their means, so
     # what is hidden in one of them must be hidden in the NKI and the others (see below).
     linked = tuple(definition.index.questions)
@@ -291,7 +297,8 @@ def _index_total_hidden(tallies: _Tallies, linked: tuple[str, ...], k: int, inhe
     return set(columns) if small else set()
 
 
-def _hidden_in_parents(session: Session, selection: Selection, k: int, questions: tuple[str, ...]) -> set[str]:
+def _hidden_in_parents(session: Session, selection: Selection, k: int, questions: tuple[str, ...],
+                       parents_seen: dict) -> set[str]:
     """Columns ("index", "links", question keys) hidden for the whole selection because its own cell is
     hidden in a parent's table; raises SelectionRefused("complement") when the cell's responses are.
 
@@ -300,11 +307,23 @@ def _hidden_in_parents(session: Session, selection: Selection, k: int, questions
     table hides in that row - a figure of its own, or one hidden as the
     complement that keeps another row safe - this selection must hide too,
     or its total would put the hidden figure back. The parent's table is
-    suppressed by these same rules, one filter fewer each time.
+    suppressed by these same rules, one filter fewer each time; a parent
+    reached twice (filters a and b: a's parent is b alone, b's is a alone,
+    and both reach the campaign) is made once, in `parents_seen`.
     """
     hidden: set[str] = set()
     for position, item in enumerate(selection.filters):
-        parent = result_table(session, selection.without(position), item.breakdown, k, questions=questions)
+        parent_selection = selection.without(position)
+        key = (frozenset(parent_selection.filters), item.breakdown)
+        if key not in parents_seen:
+            try:
+                parents_seen[key] = _result_table(session, parent_selection, item.breakdown, k, False, questions,
+                                                  parents_seen)
+            except SelectionRefused as refused:
+                parents_seen[key] = refused
+        parent = parents_seen[key]
+        if isinstance(parent, SelectionRefused):
+            raise SelectionRefused(parent.reason)
         row = next((row for row in parent.rows if row.key == item.value), None)
         if row is None:
             continue
