@@ -64,4 +64,8 @@ def test_reload_back_and_forward_on_the_new_links_page_make_no_second_batch(app,
     assert LINK.findall(page.content()) == links
     assert _counts(app) == (1, 8)
     page.goto(f"/staff/results/{world.campaign_id}")
-    expect(page.locator("tfoot")).to_contain_text("(0/8)")
+    # The response-rate table's total: 8 links handed out, none answered, 0 %.
+    total = page.locator("table:has(caption#rates) tr.sum td")
+    expect(total.nth(0)).to_have_text("8")
+    expect(total.nth(1)).to_have_text("0")
+    expect(total.nth(2)).to_have_text(re.compile(r"^0\s?%$"))
