@@ -289,3 +289,29 @@ def test_more_than_three_filters_are_refused_with_a_reason(app, client, make_use
     assert four.status_code == 400
     assert translated("Choose at most %(count)d filters at a time.", "sv").replace("%(count)d", "3") in \
         four.get_data(as_text=True)
+
+
+def test_the_trend_flags_a_significant_change_from_the_previous_campaign_only(app, client, make_user):
+    # Nordljus: 2027 ten 5s and ten 4s (mean 4.5, sd 0.513), 2028 ten 1s and ten 2s (mean 1.5, sd 0.513):
+    # t = 3 / sqrt(2 x 0.263 / 20) = 18.5 on 38 df, p far below 0.05 -> "Lower" on 2028.
+    # 2029 ten 2s and ten 1s again (the same mean): no flag. Holm over the two pairs changes neither.
+    # Bro, in every campaign with 20 answers of 3, keeps the provider table from hiding Nordljus.
+    world = build_results_world(app, campaigns=("2027", "2028", "2029"))
+    for campaign, values, year in (("2027", (5, 4), 2027), ("2028", (1, 2), 2028), ("2029", (2, 1), 2029)):
+        for value in values:
+            add(app, world, "Nordljus AB", {"a": value, "b": value}, times=10, campaign=campaign,
+                month=date(year, 3, 1))
+        add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=20, campaign=campaign, month=date(year, 3, 1))
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get(f"/staff/results/{world.campaigns['2029']}/providers/{world.providers['Nordljus AB']}")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    trend = text.split('id="trend"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr><th scope=\"row\">(\d{4}) .*?</tr>", trend, re.S)
+    assert rows == ["2027", "2028", "2029"]
+    cells = {year: re.search(rf"<th scope=\"row\">{year} .*?</tr>", trend, re.S).group(0) for year in rows}
+    lower = translated("Lower", "sv")
+    assert lower in cells["2028"]
+    assert lower not in cells["2029"] and translated("Higher", "sv") not in cells["2029"]
+    assert lower not in cells["2027"]

@@ -147,6 +147,18 @@ class Summary:
     high: float | None
 
 
+def moments_of(summary: Summary) -> Moments:
+    """The moments a Summary was made from: total = n x mean, sum of squares = (n - 1) sd^2 + n x mean^2.
+
+    For comparing figures already shown (a provider's NKI in two
+    campaigns). n < 2 gives moments without spread (sd 0); n 0 gives empty moments.
+    """
+    if not summary.n or summary.mean is None:
+        return _none()
+    sd = summary.sd or 0.0
+    return Moments(summary.n, summary.n * summary.mean, (summary.n - 1) * sd * sd + summary.n * summary.mean ** 2)
+
+
 def summarise(m: Moments, level: float = 0.95) -> Summary:
     """n, mean, standard deviation and confidence interval at `level` (a share, 0.95 = 95 %) of one group."""
     interval = confidence_interval(m, level)

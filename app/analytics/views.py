@@ -38,6 +38,7 @@ from .models import ReferenceValue
 from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, question_cells, question_columns,
                            question_table, rates_table, summary_table)
 from .results import HIDDEN, SelectionRefused, figure_questions, result_table, text_questions
+from .statistics import Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
@@ -293,7 +294,7 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
     the template's `trend` (rows), `trend_columns` (headings) and
     `trend_chart` (an interval chart, or None).
     """
-    rows, columns, intervals = [], (), []
+    rows, columns, intervals, estimates = [], (), [], []
     kind = index_shown(definition, 0.0)[0]
     campaigns = [c for c in access.visible_campaigns(db_session, current_user)
                  if c.survey_version.definition.key == definition.key
@@ -314,8 +315,11 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
         raw = summary.rows[position]
         rows.append({"campaign": other, "refused": False, "cells": printed.cells[:6]})
         intervals.append(_trend_interval(other.name, raw, kind))
+        estimates.append((len(rows) - 1, next(row.nki for row in result.rows if row.key == provider_id)))
+    _mark_changes(rows, estimates)
     if not columns:
         columns = (_("NKI"),)
+    columns = (*columns, _("Compared with the previous campaign"))
     chart = None
     if any(item.estimate is not None for item in intervals):
         minimum, maximum, ticks = pages.index_scale(definition)
@@ -325,6 +329,28 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
             rows=intervals, minimum=minimum, maximum=maximum, ticks=ticks,
             label_heading=_("Campaign"), value_heading=_("NKI (%(level)s interval)", level=level_text()))
     return {"trend": rows, "trend_columns": columns, "trend_chart": chart}
+
+
+def _mark_changes(rows: list[dict], estimates: list[tuple[int, object]]) -> None:
+    """Each trend row's change from the campaign before it: "Higher"/"Lower" only where significant.
+
+    Welch's t test between the provider's personal scores in two
+    consecutive campaigns, from their shown n, mean and sd (no figure that is
+    not on the page), Holm's correction over the consecutive pairs tested
+    (statistics.py). A pair with a hidden or missing NKI is not tested.
+    """
+    pairs = {}
+    for (before_row, before), (row, now) in zip(estimates, estimates[1:]):
+        if isinstance(before, Summary) and isinstance(now, Summary) and row == before_row + 1:
+            p_value = welch_p_value(moments_of(before), moments_of(now))
+            if p_value is not None:
+                pairs[row] = (p_value, now.mean > before.mean)
+    corrected = holm({row: p_value for row, (p_value, _higher) in pairs.items()})
+    for position, item in enumerate(rows):
+        change = ""
+        if position in corrected and corrected[position][1]:
+            change = _("Higher") if pairs[position][1] else _("Lower")
+        item["change"] = change
 
 
 def _trend_interval(name: str, raw: tuple, kind: str) -> Interval:
