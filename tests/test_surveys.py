@@ -149,3 +149,24 @@ def test_builtin_load_stores_four_versions(app, runner):
     assert runner.invoke(args=["surveys", "load", "--builtin"]).exit_code == 0
     with app.app_context():
         assert db_session.scalar(select(func.count()).select_from(SurveyVersion)) == 4
+
+
+def test_a_survey_marks_at_most_three_background_questions():
+    # The second breaker's survey had nine: the answers export's protection grows with 2 to their number.
+    from app.i18n import LANGUAGES
+    from app.surveys.definition import DefinitionError, parse_definition
+
+    texts = {code: "t" for code in LANGUAGES}
+
+    def document(count: int) -> dict:
+        questions = [{"key": "a", "type": "scale", "scale": "s", "text": texts}] + [
+            {"key": f"bg{n}", "type": "choice", "background": True, "text": texts,
+             "options": [{"key": "x", "text": texts}, {"key": "y", "text": texts}]} for n in range(count)]
+        return {"key": "bg-test", "version": 1, "languages": list(LANGUAGES), "title": texts,
+                "scales": {"s": {"points": 5, "positive_from": 4,
+                                 "labels": {str(p): texts for p in range(1, 6)}}},
+                "sections": [{"key": "main", "questions": questions}], "index": {"method": "mean", "questions": ["a"]}}
+
+    assert len(parse_definition(document(3)).background_questions) == 3
+    with pytest.raises(DefinitionError, match="at most 3 background questions"):
+        parse_definition(document(4))

@@ -19,6 +19,10 @@ from ..text import browser_length, typed_text
 # be a second survey (or question) key that looks like "mini".
 KEY_PATTERN = re.compile(r"^[a-z0-9_]{1,40}\Z")
 SURVEY_KEY_PATTERN = re.compile(r"^[a-z0-9-]{1,60}\Z")
+#: The most background questions (gender, age band, ...) a survey may mark: each one splits every
+#: anonymity cell of the mixer (docs/anonymity.md) and doubles the groupings the anonymised-answers
+#: export checks (app/analytics/exports.py); the reports compare at most gender and age.
+MAX_BACKGROUND_QUESTIONS = 3
 #: Longest free-text answer, in UTF-16 code units as the browser's `maxlength` counts.
 FREE_TEXT_MAX = 1000
 DONT_KNOW = "dk"
@@ -328,6 +332,11 @@ class _Parser:
                 by_key[question.key] = question
         if not by_key:
             raise DefinitionError(f"{key}: a survey needs at least one question")
+        background = [q.key for q in by_key.values() if isinstance(q, ChoiceQuestion) and q.background]
+        if len(background) > MAX_BACKGROUND_QUESTIONS:
+            raise DefinitionError(
+                f"{key}: at most {MAX_BACKGROUND_QUESTIONS} background questions ({', '.join(background)}): each one "
+                "splits every anonymity cell and multiplies the groupings results must protect")
         index = self._parse_index(self._required(doc, "index", key), by_key)
         return SurveyDefinition(
             key=key,
