@@ -194,8 +194,10 @@ def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
     world = build_results_world(app)
     # Cells differ by the background answer: woman 5 (kept), man 4 (left out), other 1 (left out).
     # Left out together 4 + 1 = 5 >= k in every grouping without gender; with gender each is alone.
+    # Every figure of the women's row has 5 answers: a table that hid one of them (b answered by 3, say)
+    # would have all their rows left out too (exports.table_hidden_cells).
     add(app, world, "Nordljus AB", {"a": 4, "b": 5, "y": 1, "gender": "woman", "comment": "Bra"}, times=3)
-    add(app, world, "Nordljus AB", {"a": 2, "b": "dk", "y": 0, "gender": "woman"}, times=2)
+    add(app, world, "Nordljus AB", {"a": 2, "b": 3, "y": 0, "gender": "woman"}, times=2)
     add(app, world, "Nordljus AB", {"a": 3, "gender": "man"}, times=4)
     add(app, world, "Nordljus AB", {"a": 1, "gender": "other"})
     campaign = world.campaigns["2027"]
@@ -203,8 +205,8 @@ def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
     lines = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv"))
     assert lines[0] == '"Provider";"Programme";"Language answered in";"Channel";"Month";"Status";"a";"b";"y";"gender"'
     rows = lines[1:6]
-    # Sorted by values: the two (2, dont_know, 0) rows before the three (4, 5, 1) rows.
-    assert rows == ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";2;"dont_know";0;"woman"'] * 2 + \
+    # Sorted by values: the two (2, 3, 0) rows before the three (4, 5, 1) rows.
+    assert rows == ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";2;3;0;"woman"'] * 2 + \
                    ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 3
     assert lines[6] == ""
     assert lines[7].startswith('"5 responses are left out')
@@ -220,9 +222,8 @@ def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
     book = workbook_of(client.get(f"/staff/results/{campaign}/answers.xlsx"))
     sheet = book.worksheets[0]
     first = [cell for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
-    assert [c.value for c in first] == ["Nordljus AB", "JPG", "sv", "sms", "2027-03", "complete", 2, "dont_know", 0,
-                                        "woman"]
-    assert first[6].data_type == "n" and first[7].data_type == "s"
+    assert [c.value for c in first] == ["Nordljus AB", "JPG", "sv", "sms", "2027-03", "complete", 2, 3, 0, "woman"]
+    assert first[6].data_type == "n" and first[9].data_type == "s"
 
 
 def test_secondary_protection_of_cells_by_hand():
@@ -309,3 +310,15 @@ def test_the_report_prints_ethiopic_names_and_arabic_script_staff_get_their_own_
     # Latin digits stay readable: NKI 4.0 and 2.0 (5 x 4 / 5, 5 x 2 / 5), Babel's Arabic decimal point.
     arabic = pdf_text(signed_in(app, make_user, name="ar", language="ar").get(f"/staff/results/{campaign}/report.pdf"))
     assert "This report is in English" not in arabic and number_in(arabic, "4.0") and number_in(arabic, "2.0")
+
+
+def test_a_dont_know_is_exported_as_dont_know_not_as_a_value(app, make_user):
+    # Six women: b answered 5 (x5) by five and "don't know" by one; every figure of the row has 5 or more answers.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 5, "y": 1, "gender": "woman"}, times=5)
+    add(app, world, "Nordljus AB", {"a": 4, "b": "dk", "y": 1, "gender": "woman"})
+    client = signed_in(app, make_user)
+    lines = csv_lines(client.get(f"/staff/results/{world.campaigns['2027']}/answers.csv"))
+    rows = [line for line in lines[1:] if line.startswith('"Nordljus AB"')]
+    assert sorted(rows) == sorted(['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 5
+                                  + ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;"dont_know";1;"woman"'])

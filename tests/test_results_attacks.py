@@ -10,9 +10,11 @@ from datetime import date
 
 import pytest
 
+from app.accounts.models import Role
 from app.api.tokens import create_token
 from app.db import db_session
 
+from .conftest import login
 from .results_fixtures import add, build_results_world
 
 P1, P2, P3 = "Ett AB", "Två AB", "Tre AB"
@@ -255,3 +257,78 @@ def test_results_tables_are_in_swedish_for_swedish_staff(msgid):
     with open(ROOT / "translations/sv/LC_MESSAGES/messages.po", "rb") as handle:
         catalog = read_po(handle)
     assert catalog[msgid] is not None and catalog[msgid].string, f"no Swedish for {msgid!r}"
+
+
+# --- the second breaker: a crossed table seen from both sides; the answers export against the tables --------
+
+def nki_sum(figures):
+    return figures["nki"]["mean"] * figures["nki"]["n"]
+
+
+def crossed_world(app, hidden=3):
+    """Provider x gender: P1 woman `hidden` (NKI 1.0), P1 man 10, P2 woman 10, P2 man 10, P3 woman 10, P3 man 10."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    add(app, world, P1, {"a": 1, "b": 1, "gender": "woman"}, times=hidden)
+    add(app, world, P1, {"a": 3, "b": 3, "gender": "man"}, times=10)
+    add(app, world, P2, {"a": 5, "b": 5, "gender": "woman"}, times=10)
+    add(app, world, P2, {"a": 4, "b": 4, "gender": "man"}, times=10)
+    add(app, world, P3, {"a": 4, "b": 4, "gender": "woman"}, times=10)
+    add(app, world, P3, {"a": 3, "b": 3, "gender": "man"}, times=10)
+    return world
+
+
+@pytest.mark.parametrize(("k", "hidden"), [(5, 3), (5, 4), (6, 5), (7, 6)])
+def test_complement_hidden_in_one_table_is_shown_as_a_row_of_the_swapped_table(app, client, k, hidden):
+    """?background:gender=woman&by=provider hides P1 (3 women) and, as its complement, P2 (10 women; ties go by
+    key order). The same cell P2 x woman is a row of ?provider=P2&by=background:gender, whose suppression knows
+    nothing of the first table (inheritance only looks at the parent *of a filter*, not at a table where the
+    filter and the breakdown are swapped). woman total - P3 - P2 = P1's 3 women, NKI exactly 1.0.
+    The same at n = 4 (k 5), n = 5 (k 6) and n = 6 (k 7)."""
+    app.config["KUNDROST"] = app.config["KUNDROST"].with_overrides(min_cell_size=k)
+    world = crossed_world(app, hidden)
+    headers, campaign = token(app), world.campaigns["2027"]
+    women = api(client, headers, campaign, "background:gender=woman&by=provider").get_json()
+    assert group(women, world.providers[P1])["nki"]["suppressed"]
+    p2_women_row = group(women, world.providers[P2])
+    p3 = group(women, world.providers[P3])
+    if not p2_women_row["nki"]["suppressed"]:
+        p2 = p2_women_row
+    else:
+        swapped = api(client, headers, campaign, f"provider={world.providers[P2]}&by=background:gender")
+        assert swapped.status_code == 200
+        p2 = group(swapped.get_json(), "woman")
+        if p2["nki"]["suppressed"] or p3["nki"]["suppressed"]:
+            return
+    n1 = women["total"]["nki"]["n"] - p2["nki"]["n"] - p3["nki"]["n"]
+    mean1 = (nki_sum(women["total"]) - nki_sum(p2) - nki_sum(p3)) / n1
+    assert (n1, round(mean1, 6)) != (hidden, 1.0), "P1's hidden NKI among women recovered through the swapped table"
+
+
+def answers_rows(client, campaign):
+    """The answers CSV as dicts (headings of the first line), notes dropped."""
+    text = client.get(f"/staff/results/{campaign}/answers.csv").get_data(as_text=True).lstrip("\ufeff")
+    lines = [line.split(";") for line in text.splitlines()]
+    head = [cell.strip('"') for cell in lines[0]]
+    return [dict(zip(head, (cell.strip('"') for cell in line))) for line in lines[1:] if len(line) == len(head)]
+
+
+def test_table_complement_is_exported_in_full_by_the_answers_export(app, client, make_user):
+    """by=provider hides P1 (3) and, as its complement, P2 (8: the smallest provider). The answers export
+    protects cells on its own (smallest *cell* first): it leaves out P1's cell and P3's Swedish cell (5), and
+    exports P2's 8 rows. Table total - P3 (shown) - P2 (the export's rows) = P1: 3 responses, NKI exactly 1.0."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    add(app, world, P1, {"a": 1, "b": 1}, times=3)
+    add(app, world, P2, {"a": 5, "b": 5}, times=8)
+    add(app, world, P3, {"a": 3, "b": 3}, times=5, language="sv")
+    add(app, world, P3, {"a": 3, "b": 3}, times=5, language="ar")
+    campaign = world.campaigns["2027"]
+    table = api(client, token(app), campaign).get_json()
+    assert group(table, world.providers[P1])["nki"]["suppressed"]
+    p3 = group(table, world.providers[P3])
+    login(client, make_user(Role.ANALYST, "analyst"))
+    p2_rows = [row for row in answers_rows(client, campaign) if row.get("Provider", row.get("Anordnare")) == P2]
+    if group(table, world.providers[P2])["nki"]["suppressed"] and len(p2_rows) == 8 and not p3["nki"]["suppressed"]:
+        p2_sum = sum((int(row["a"]) + int(row["b"])) / 2 for row in p2_rows)
+        n1 = table["total"]["nki"]["n"] - p3["nki"]["n"] - len(p2_rows)
+        mean1 = (nki_sum(table["total"]) - nki_sum(p3) - p2_sum) / n1
+        assert (n1, round(mean1, 6)) != (3, 1.0), "P1's hidden NKI recovered from the table and the answers export"

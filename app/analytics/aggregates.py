@@ -54,16 +54,31 @@ class StatusCounts:
         return self.complete + self.partial
 
 
-def _group_expression(breakdown: Breakdown, statement):
-    """(statement with any join the breakdown needs, the SQL expression of its group key)."""
+def _group_expression(breakdown, statement):
+    """(statement with any join the breakdown needs, the SQL expressions of its group key, as a list).
+
+    `breakdown` is a Breakdown, or a pair of them (a crossed table: the key
+    is then the pair of values).
+    """
+    if isinstance(breakdown, tuple):
+        columns = []
+        for part in breakdown:
+            statement, more = _group_expression(part, statement)
+            columns += more
+        return statement, columns
     if breakdown.dimension in _COLUMNS:
-        return statement, _COLUMNS[breakdown.dimension]
+        return statement, [_COLUMNS[breakdown.dimension]]
     if breakdown.dimension in PERIOD_DIMENSIONS:
-        return statement, Response.month
+        return statement, [Response.month]
     background = aliased(Answer)
     statement = statement.outerjoin(background, and_(
         background.response_id == Response.id, background.question_key == breakdown.question_key))
-    return statement, background.choice
+    return statement, [background.choice]
+
+
+def _key(row, width: int):
+    """A result row's group key: its first value, or the tuple of its first `width` values (a crossed table)."""
+    return row[0] if width == 1 else tuple(row[:width])
 
 
 def _filter_condition(item: Filter):
@@ -104,25 +119,35 @@ def _where_selected(statement, selection: Selection):
     return statement
 
 
-def _fold_periods(breakdown: Breakdown, rows: Iterable, add: Callable, empty: Callable) -> dict:
-    """Rows (key, tally) into {key: tally}; month keys become the breakdown's period, tallies added with `add`."""
+def _fold_periods(breakdown, rows: Iterable, add: Callable, empty: Callable) -> dict:
+    """Rows (key, tally) into {key: tally}; month keys become the breakdown's period, tallies added with `add`.
+
+    For a crossed breakdown (a pair) each part of the key is folded by its own dimension.
+    """
     folded: dict = defaultdict(empty)
     for key, tally in rows:
-        if breakdown.dimension in PERIOD_DIMENSIONS:
-            key = period_of(key, breakdown.dimension)
+        if isinstance(breakdown, tuple):
+            key = tuple(_period_key(part, value) for part, value in zip(breakdown, key))
+        else:
+            key = _period_key(breakdown, key)
         folded[key] = add(folded[key], tally)
     return dict(folded)
 
 
+def _period_key(breakdown: Breakdown, value):
+    """A month value as the breakdown's period (month, tertial, year); other values as they are."""
+    return period_of(value, breakdown.dimension) if breakdown.dimension in PERIOD_DIMENSIONS else value
+
+
 def response_counts(session: Session, selection: Selection, breakdown: Breakdown) -> dict[object, StatusCounts]:
     """Group key -> complete and partial responses (counts); groups without responses are absent."""
-    statement, key = _group_expression(breakdown, select().select_from(Response))
+    statement, keys = _group_expression(breakdown, select().select_from(Response))
     statement = _where_selected(statement.add_columns(
-        key,
+        *keys,
         func.count().filter(Response.status == "complete"),
         func.count().filter(Response.status == "partial"),
-    ), selection).group_by(key)
-    rows = ((row[0], StatusCounts(row[1], row[2])) for row in session.execute(statement))
+    ), selection).group_by(*keys)
+    rows = ((_key(row, len(keys)), StatusCounts(row[-2], row[-1])) for row in session.execute(statement))
     return _fold_periods(breakdown, rows, lambda a, b: StatusCounts(a.complete + b.complete, a.partial + b.partial),
                          lambda: StatusCounts(0, 0))
 
@@ -139,16 +164,17 @@ def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
         (Answer.text.is_not(None), TEXT),
         else_=None,
     )
-    statement, key = _group_expression(breakdown, select().select_from(Response).join(
+    statement, keys = _group_expression(breakdown, select().select_from(Response).join(
         Answer, Answer.response_id == Response.id))
     statement = _where_selected(statement.add_columns(
-        key, Answer.question_key, Answer.value, Answer.choice, kind, func.count(),
+        *keys, Answer.question_key, Answer.value, Answer.choice, kind, func.count(),
     ), selection).where(Answer.question_key.in_(list(question_keys))).group_by(
-        key, Answer.question_key, Answer.value, Answer.choice, kind)
+        *keys, Answer.question_key, Answer.value, Answer.choice, kind)
     rows = []
-    for group, question_key, value, choice, other, count in session.execute(statement):
+    for row in session.execute(statement):
+        question_key, value, choice, other, count = row[len(keys):]
         answer = value if value is not None else choice if choice is not None else other
-        rows.append((group, {question_key: {answer: count}}))
+        rows.append((_key(row, len(keys)), {question_key: {answer: count}}))
     return _fold_periods(breakdown, rows, add_distributions, dict)
 
 
@@ -175,12 +201,13 @@ def index_sums(session: Session, selection: Selection, breakdown: Breakdown,
         .where(Answer.question_key.in_(definition.index.questions), Answer.value.is_not(None))
     )
     scores = _where_selected(scores, selection).group_by(Answer.response_id).subquery()
-    statement, key = _group_expression(breakdown, select().select_from(Response).join(
+    statement, keys = _group_expression(breakdown, select().select_from(Response).join(
         scores, scores.c.response_id == Response.id))
     statement = statement.add_columns(
-        key, func.count(scores.c.score), func.sum(scores.c.score), func.sum(scores.c.score * scores.c.score),
-    ).group_by(key)
-    rows = ((row[0], Moments(row[1], float(row[2] or 0), float(row[3] or 0))) for row in session.execute(statement))
+        *keys, func.count(scores.c.score), func.sum(scores.c.score), func.sum(scores.c.score * scores.c.score),
+    ).group_by(*keys)
+    rows = ((_key(row, len(keys)), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0)))
+            for row in session.execute(statement))
     return _fold_periods(breakdown, rows, lambda a, b: a + b, lambda: Moments(0, 0.0, 0.0))
 
 

@@ -45,9 +45,10 @@ class HandedOut:
         return self.answered / self.handed_out if self.handed_out else None
 
 
-def single_use_links(session: Session, campaign: Campaign, column: str | None,
+def single_use_links(session: Session, campaign: Campaign, column: str | tuple[str, ...] | None,
                      filters: dict[str, object]) -> dict[object, HandedOut]:
-    """Single-use links issued and claimed per value of `column` (None: one group, key None).
+    """Single-use links issued and claimed per value of `column` (None: one group, key None; a pair of
+    columns: keys are pairs).
 
     Live invitations while the campaign runs; its `cell_count` link rows
     once finalised (the invitations are deleted then). A claim counts an
@@ -60,18 +61,18 @@ def single_use_links(session: Session, campaign: Campaign, column: str | None,
         model = Invitation
         issued, answered = func.count(), func.count().filter(Invitation.responded.is_(True))
         base = select().select_from(Invitation)
-    key = getattr(model, column + "_id" if column in ("provider", "programme") else column) if column else None
+    names = () if column is None else column if isinstance(column, tuple) else (column,)
+    keys = [getattr(model, name + "_id" if name in ("provider", "programme") else name) for name in names]
     statement = base.where(model.campaign_id == campaign.id)
     for name, value in filters.items():
         attribute = getattr(model, name + "_id" if name in ("provider", "programme") else name)
         statement = statement.where(attribute.is_(None) if value is None else attribute == value)
-    columns = [key] if key is not None else []
-    statement = statement.add_columns(*columns, issued, answered)
-    if key is not None:
-        statement = statement.group_by(key)
+    statement = statement.add_columns(*keys, issued, answered)
+    if keys:
+        statement = statement.group_by(*keys)
     result = {}
     for row in session.execute(statement):
-        group = row[0] if key is not None else None
+        group = None if not keys else row[0] if len(keys) == 1 else tuple(row[:len(keys)])
         result[group] = HandedOut(int(row[-2] or 0), int(row[-1] or 0))
     return {group: counts for group, counts in result.items() if counts.handed_out}
 
@@ -80,14 +81,16 @@ def single_use_links(session: Session, campaign: Campaign, column: str | None,
 SOURCES: tuple[Callable[..., dict[object, HandedOut]], ...] = (single_use_links,)
 
 
-def link_counts(session: Session, selection: Selection, breakdown: Breakdown | None) -> dict[object, HandedOut] | None:
+def link_counts(session: Session, selection: Selection,
+                breakdown: Breakdown | tuple[Breakdown, ...] | None) -> dict[object, HandedOut] | None:
     """Group key -> handed out and answered, summed over every source and campaign; None when not known.
 
     Known only when the breakdown (None: the selection as one group, key
     None) and every filter are on RATE_DIMENSIONS; otherwise the response
     rate of these groups cannot be stated and the caller says so.
     """
-    if breakdown is not None and breakdown.dimension not in RATE_DIMENSIONS:
+    parts = () if breakdown is None else breakdown if isinstance(breakdown, tuple) else (breakdown,)
+    if any(part.dimension not in RATE_DIMENSIONS for part in parts):
         return None
     if any(item.breakdown.dimension not in RATE_DIMENSIONS for item in selection.filters):
         return None
@@ -96,7 +99,8 @@ def link_counts(session: Session, selection: Selection, breakdown: Breakdown | N
     for campaign_id in selection.campaign_ids:
         campaign = session.get(Campaign, campaign_id)
         for source in SOURCES:
-            for group, counts in source(session, campaign, breakdown.dimension if breakdown else None,
-                                        filters).items():
+            column = None if not parts else parts[0].dimension if len(parts) == 1 else tuple(
+                part.dimension for part in parts)
+            for group, counts in source(session, campaign, column, filters).items():
                 totals[group] = totals.get(group, HandedOut(0, 0)) + counts
     return totals

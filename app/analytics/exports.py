@@ -51,7 +51,7 @@ from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
 from .presentation import Labels, Table, question_table, rates_table, summary_table
 from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
-from .scope import period_of
+from .scope import Breakdown, Selection, period_of
 
 bp = Blueprint("analytics_exports", __name__, url_prefix="/staff/results")
 
@@ -311,7 +311,7 @@ def _projections(width: int) -> list:
     return projections
 
 
-def protected_cells(cells: Mapping[tuple, CellCounts], k: int) -> set[tuple]:
+def protected_cells(cells: Mapping[tuple, CellCounts], k: int, hidden_by_tables: Iterable[tuple] = ()) -> set[tuple]:
     """The cells whose responses the answers export leaves out, so that no published figure can be undone.
 
     Primary: every cell with fewer than k responses. Secondary: a results
@@ -323,9 +323,11 @@ def protected_cells(cells: Mapping[tuple, CellCounts], k: int) -> set[tuple]:
     question's answers) the left-out part holds 0 or at least k; where it
     holds 1..k-1, the group's smallest kept cell with such answers is left
     out too (ties broken by the cell's key, so the choice is stable), until
-    nothing changes. Terminates: each step only adds cells.
+    nothing changes. Terminates: each step only adds cells. `hidden_by_tables`
+    are left out from the start: the cells of groups a results table hides
+    (`table_hidden_cells`) - exporting them would show what the table hides.
     """
-    left = {cell for cell, counts in cells.items() if counts.responses < k}
+    left = {cell for cell, counts in cells.items() if counts.responses < k} | set(hidden_by_tables)
     if not cells:
         return left
     width = len(next(iter(cells)))
@@ -371,6 +373,48 @@ class AnswersExport:
     with_text: bool
 
 
+#: Where each breakdown's value sits in a cell key (cell_counts): background questions follow from 5.
+_CELL_POSITION = {"provider": 0, "programme": 1, "language": 2, "channel": 3, "month": 4, "tertial": 4, "year": 4}
+
+
+def table_hidden_cells(session: Session, campaign: Campaign, cells: Iterable[tuple], k: int) -> set[tuple]:
+    """The cells of every group that a campaign's table by one dimension hides in any column.
+
+    For each breakdown the pages offer (provider, programme, language,
+    channel, month, tertial, year, each background question), the
+    campaign's own result table (results.py); a row hidden for its
+    responses, its NKI or any question puts all its cells here. The second
+    breaker's case: provider P2 hidden as P1's complement, but all of P2's
+    rows exported, gave P1 back as the total minus P3 minus P2.
+    """
+    definition = campaign.survey_version.definition
+    breakdowns = [Breakdown(name) for name in _CELL_POSITION]
+    breakdowns += [Breakdown("background", q.key) for q in definition.background_questions]
+    positions = {**_CELL_POSITION, **{q.key: 5 + n for n, q in enumerate(definition.background_questions)}}
+    cells = list(cells)
+    left: set[tuple] = set()
+    for breakdown in breakdowns:
+        try:
+            table = result_table(session, Selection((campaign.id,)), breakdown, k)
+        except SelectionRefused:
+            return set(cells)
+        hidden = {row.key for row in table.rows if _any_hidden(row)}
+        position = positions[breakdown.question_key or breakdown.dimension]
+        for cell in cells:
+            value = cell[position]
+            if breakdown.dimension in ("tertial", "year"):
+                value = period_of(value, breakdown.dimension)
+            if value in hidden:
+                left.add(cell)
+    return left
+
+
+def _any_hidden(row) -> bool:
+    """Whether a result row hides its responses, its NKI, its claimed links or any question's figures."""
+    return (row.responses is HIDDEN or row.nki is HIDDEN or row.answered is HIDDEN
+            or any(figures is HIDDEN for figures in row.questions.values()))
+
+
 def answers_export(session: Session, campaign: Campaign, k: int, with_text: bool) -> AnswersExport:
     """One row per exportable response of `campaign`: scope columns, then one column per question key.
 
@@ -382,7 +426,7 @@ def answers_export(session: Session, campaign: Campaign, k: int, with_text: bool
     """
     definition = campaign.survey_version.definition
     cells = cell_counts(session, campaign.id, definition)
-    left = protected_cells(cells, k)
+    left = protected_cells(cells, k, table_hidden_cells(session, campaign, cells, k))
     questions = [*figure_questions(definition), *(text_questions(definition) if with_text else ())]
     background = [question.key for question in definition.background_questions]
     providers = dict(session.execute(select(Provider.id, Provider.name)).all())

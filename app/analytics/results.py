@@ -21,6 +21,7 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -244,10 +245,8 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
                for i in range(len(selection.filters))]
 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
-    lines = period_lines(keys) if breakdown.dimension == "month" else []
-    if breakdown.dimension == "tertial":
-        lines = [Line(frozenset(key for key in keys if key is not None and key[0] == year))
-                 for year in {key[0] for key in keys if key is not None}]
+    lines = _period_lines(breakdown, keys)
+    crossed = _crossed_seeds(session, selection, breakdown, keys, k, definition, tallied, parents_seen)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The groups hidden in one column: primary (own count or complement), then secondary."""
@@ -255,7 +254,7 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
             return frozenset(keys)
         counts = {key: tallies.counts(column).get(key, 0) for key in keys}
         failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
-        return hidden_cells(counts, k, lines, already_hidden={*seed, *failing})
+        return hidden_cells(counts, k, lines, already_hidden={*seed, *failing, *crossed.get(column, ())})
 
     hidden_rows = hide("responses")
     hidden_links = hide("links", hidden_rows) if tallies.links is not None else frozenset()
@@ -290,6 +289,110 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     return ResultTable(selection, breakdown, definition, rows, total, k, hidden_groups=len(hidden_rows))
 
 
+def _period_lines(breakdown: Breakdown, keys: Iterable) -> list[Line]:
+    """The published sums among a table's rows: each tertial's and year's months, each year's tertials."""
+    keys = [key for key in keys if key is not None]
+    if breakdown.dimension == "month":
+        return period_lines(keys)
+    if breakdown.dimension == "tertial":
+        return [Line(frozenset(key for key in keys if key[0] == year)) for year in {key[0] for key in keys}]
+    return []
+
+
+def _crossed_seeds(session: Session, selection: Selection, breakdown: Breakdown, keys: list, k: int,
+                   definition: SurveyDefinition, tallied: tuple[str, ...], memo: dict) -> dict[str, set]:
+    """Column -> rows of this table hidden in the crossed table of its breakdown with one of its filters.
+
+    The second breaker's case: "women by provider" hid P2 as P1's
+    complement, and "P2 by gender" showed P2's women as a row - the same
+    answers. Both tables are slices of one crossed table (provider x
+    gender, within the other filters); its cells are hidden once, here,
+    for both, so a cell is hidden in every table that shows it.
+    """
+    seeds: dict[str, set] = defaultdict(set)
+    for position, item in enumerate(selection.filters):
+        if item.breakdown == breakdown:
+            continue
+        pair = _canonical_pair(item.breakdown, breakdown)
+        hidden = _crossed_hidden(session, selection.without(position), pair, k, definition, tallied, memo)
+        filter_axis = pair.index(item.breakdown)
+        for key in keys:
+            cell = (item.value, key) if filter_axis == 0 else (key, item.value)
+            for column, cells in hidden.items():
+                if cell in cells:
+                    seeds[column].add(key)
+    return seeds
+
+
+def _canonical_pair(first: Breakdown, second: Breakdown) -> tuple[Breakdown, Breakdown]:
+    """Two breakdowns in one fixed order, so that "A filtered, by B" and "B filtered, by A" cross alike."""
+    return tuple(sorted((first, second), key=lambda b: (b.dimension, b.question_key or "")))
+
+
+def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Breakdown], k: int,
+                    definition: SurveyDefinition, tallied: tuple[str, ...], memo: dict) -> dict[str, frozenset]:
+    """Column -> the hidden cells (pairs of values) of `base` crossed by `pair`, made once per call tree.
+
+    Published lines: every row and every column of the crossing (the
+    filtered tables' totals and the one-way tables' rows), period lines
+    within them, the whole. Seeds: the rows the one-way tables of `base`
+    hide (a row hidden there is hidden in every cell of it). Then primary
+    and secondary suppression per column, the NKI with its questions.
+    """
+    memo_key = ("crossed", frozenset(base.filters), pair)
+    if memo_key in memo:
+        return memo[memo_key]
+    tallies = _tally(session, base, pair, definition, tallied)
+    cells = sorted(set(tallies.statuses) | set(tallies.links or {}), key=lambda cell: tuple(map(_sort_key, cell)))
+    lines: list[Line] = []
+    for axis in (0, 1):
+        for value in {cell[axis] for cell in cells}:
+            members = [cell for cell in cells if cell[axis] == value]
+            lines.append(Line(frozenset(members)))
+            for period in _period_lines(pair[1 - axis], [cell[1 - axis] for cell in members]):
+                lines.append(Line(frozenset(cell for cell in members if cell[1 - axis] in period.members)))
+    seeds: dict[str, set] = defaultdict(set)
+    for axis, one_way in enumerate(pair):
+        parent_key = (frozenset(base.filters), one_way, tallied)
+        if parent_key not in memo:
+            try:
+                memo[parent_key] = _result_table(session, base, one_way, k, False, tallied, memo)
+            except SelectionRefused as refused:
+                memo[parent_key] = refused
+        parent = memo[parent_key]
+        for cell in cells:
+            row = None if isinstance(parent, SelectionRefused) else next(
+                (row for row in parent.rows if row.key == cell[axis]), None)
+            if isinstance(parent, SelectionRefused) or (row is not None and row.responses is HIDDEN):
+                seeds["responses"].add(cell)
+            elif row is not None and row.nki is HIDDEN:
+                seeds["index"].add(cell)
+            if row is not None and row.answered is HIDDEN:
+                seeds["links"].add(cell)
+            for question in tallied:
+                if row is not None and row.questions.get(question) is HIDDEN:
+                    seeds[question].add(cell)
+
+    def hide(column: str, seed: Iterable = ()) -> frozenset:
+        counts = {cell: tallies.counts(column).get(cell, 0) for cell in cells}
+        return hidden_cells(counts, k, lines, already_hidden={*seed, *seeds.get(column, ())})
+
+    rows = hide("responses")
+    hidden = {"responses": rows, "links": hide("links", rows) if tallies.links is not None else frozenset()}
+    hidden.update({question: hide(question, rows) for question in tallied})
+    linked = tuple(definition.index.questions)
+    hidden["index"] = hide("index", rows)
+    while True:  # the NKI and its questions hide together (see _result_table)
+        together = hidden["index"].union(*(hidden[question] for question in linked))
+        again = {question: hide(question, together) for question in linked}
+        index_again = hide("index", together)
+        if index_again == hidden["index"] and all(again[q] == hidden[q] for q in linked):
+            break
+        hidden.update(again, index=index_again)
+    memo[memo_key] = hidden
+    return hidden
+
+
 def _index_total_hidden(tallies: _Tallies, linked: tuple[str, ...], k: int, inherited: set[str]) -> set[str]:
     """The NKI and its questions in the total row: all hidden when any of them is (1..k-1 answers or inherited)."""
     columns = ("index", *linked)
@@ -314,7 +417,7 @@ def _hidden_in_parents(session: Session, selection: Selection, k: int, questions
     hidden: set[str] = set()
     for position, item in enumerate(selection.filters):
         parent_selection = selection.without(position)
-        key = (frozenset(parent_selection.filters), item.breakdown)
+        key = (frozenset(parent_selection.filters), item.breakdown, questions)
         if key not in parents_seen:
             try:
                 parents_seen[key] = _result_table(session, parent_selection, item.breakdown, k, False, questions,
