@@ -20,7 +20,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from ..accounts.policy import Permission, requires
 from ..campaigns.models import Campaign
@@ -536,9 +536,9 @@ def references():
 @requires(Permission.VIEW_ALL_RESULTS)
 def delete_reference(reference_id: int):
     """POST: delete a reference value, then 303 to the list; one already gone is the same answer (sent twice)."""
-    reference = db_session.get(ReferenceValue, reference_id)
-    if reference is not None:
-        db_session.delete(reference)
-        db_session.commit()
+    # One DELETE statement, not load-then-delete: two of these sent at once must not collide.
+    deleted = db_session.execute(delete(ReferenceValue).where(ReferenceValue.id == reference_id)).rowcount
+    db_session.commit()
+    if deleted:
         flash(_("Reference value deleted."), "success")
     return redirect(url_for("analytics.references"), code=303)
