@@ -22,7 +22,7 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
@@ -256,19 +256,9 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
         failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
         return hidden_cells(counts, k, lines, already_hidden={*seed, *failing, *crossed.get(column, ())})
 
-    hidden_rows = hide("responses")
-    hidden_links = hide("links", hidden_rows) if tallies.links is not None else frozenset()
-    hidden_questions = {question: hide(question, hidden_rows) for question in tallied}
-    hidden_index = hide("index", hidden_rows)
-    # NKI and its questions hide together: with everyone answering both a and b, NKI = (a + b) / 2,
-    # so a shown NKI and a shown a would give a hidden b back. Until nothing changes (each pass only hides).
-    while True:
-        together = hidden_index.union(*(hidden_questions[question] for question in linked))
-        again = {question: hide(question, together) for question in linked}
-        index_again = hide("index", together)
-        if index_again == hidden_index and all(again[q] == hidden_questions[q] for q in linked):
-            break
-        hidden_index, hidden_questions = index_again, {**hidden_questions, **again}
+    hidden = _hidden_by_column(hide, tallied, linked, with_links=tallies.links is not None)
+    hidden_rows, hidden_links, hidden_index = hidden["responses"], hidden["links"], hidden["index"]
+    hidden_questions = {question: hidden[question] for question in tallied}
 
     comparisons = {}
     if compare:
@@ -377,20 +367,33 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
         counts = {cell: tallies.counts(column).get(cell, 0) for cell in cells}
         return hidden_cells(counts, k, lines, already_hidden={*seed, *seeds.get(column, ())})
 
-    rows = hide("responses")
-    hidden = {"responses": rows, "links": hide("links", rows) if tallies.links is not None else frozenset()}
+    hidden = _hidden_by_column(hide, tallied, tuple(definition.index.questions),
+                               with_links=tallies.links is not None)
+    memo[memo_key] = hidden
+    return hidden
+
+
+def _hidden_by_column(hide: Callable[[str, Iterable], frozenset], tallied: tuple[str, ...],
+                      linked: tuple[str, ...], with_links: bool) -> dict[str, frozenset]:
+    """Column ("responses", "links", "index", each question) -> its hidden groups, by `hide(column, seed)`.
+
+    A group hidden for its responses is hidden in every column. The NKI
+    and its index questions (`linked`) hide together: with everyone
+    answering both a and b, NKI = (a + b) / 2, so a shown NKI and a shown a
+    would give a hidden b back - repeated until nothing changes (each pass
+    only hides, so it ends).
+    """
+    rows = hide("responses", ())
+    hidden = {"responses": rows, "links": hide("links", rows) if with_links else frozenset()}
     hidden.update({question: hide(question, rows) for question in tallied})
-    linked = tuple(definition.index.questions)
     hidden["index"] = hide("index", rows)
-    while True:  # the NKI and its questions hide together (see _result_table)
+    while True:
         together = hidden["index"].union(*(hidden[question] for question in linked))
         again = {question: hide(question, together) for question in linked}
         index_again = hide("index", together)
-        if index_again == hidden["index"] and all(again[q] == hidden[q] for q in linked):
-            break
+        if index_again == hidden["index"] and all(again[question] == hidden[question] for question in linked):
+            return hidden
         hidden.update(again, index=index_again)
-    memo[memo_key] = hidden
-    return hidden
 
 
 def _index_total_hidden(tallies: _Tallies, linked: tuple[str, ...], k: int, inherited: set[str]) -> set[str]:
