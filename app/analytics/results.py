@@ -16,7 +16,12 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
   parent's same group is 1..k-1 (primary), then more groups until no line
   - the table's total, a tertial's or a year's months - gives one away
   (secondary; suppression.py). A group hidden for its responses is hidden
-  in every column.
+  in every column; the NKI and its index questions hide together;
+- what a filter's parent table hides in the filtered row, and what the
+  crossed table of a filter with the breakdown hides (one suppression for
+  "women by provider" and "P2 by gender"); totals of 1..k-1 answers.
+docs/analytics.md states the rules with their reasons and what they cannot
+rule out.
 """
 
 from __future__ import annotations
