@@ -93,7 +93,7 @@ def test_tabell_1_in_csv_xlsx_and_pdf(app, make_user, tabell_1):
     # B Fyren: NKI 4,8 from 5 answers, 5 responses (the interval: sd of 5,5,5,5,4 = 0.447, t(4) = 2.776,
     # 2.776 x 0.447 / sqrt(5) = 0.555: 4.245 .. 5.355, cut at the scale's end 5 -> 4,2 .. 5,0).
     assert row_starting(lines, "B Fyren")[1:6] == ["4,8", "4,2", "5,0", "5", "5"]
-    assert row_starting(lines, "D Hamnen")[1:6] == ["", "", "", "0", "0"]
+    assert row_starting(lines, "D Hamnen")[1:6] == ['"Missing"', "", "", "0", "0"]  # Tabell 1's "saknas"
     # Mean over the four with a value: (5 + 4.8 + 5 + 5) / 4 = 4.95, shown half up as 5,0 (no "answers behind").
     assert row_starting(lines, "Mean over groups with a value")[1:5] == ["5,0", "", "", ""]
     # All 20 answers pooled: (15 x 5 + 4 x 5 + 4) / 20 = 99 / 20 = 4.95 -> 5,0.

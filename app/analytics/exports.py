@@ -50,7 +50,7 @@ from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
 from .presentation import Labels, Table, question_table, rates_table, summary_table
-from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
+from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection, period_of
 
 bp = Blueprint("analytics_exports", __name__, url_prefix="/staff/results")
@@ -169,11 +169,20 @@ def csv_cell(value, kind: str):
     return value
 
 
+def _with_missing(table: Table) -> list[tuple]:
+    """The table's rows, a provider's NKI without answers written "missing" as the page and Tabell 1 write it."""
+    if table.key != "summary":
+        return list(table.rows)
+    nki = [column.key for column in table.columns].index("nki")
+    return [row[:nki] + (_("Missing"),) + row[nki + 1:] if row[nki] is None and key != TOTAL else row
+            for key, row in zip(table.row_keys, table.rows)]
+
+
 def table_csv_rows(table: Table, notes: Sequence[str]) -> list[list]:
     """The table as CSV rows: the headings, the rows as shown, an empty row, then one note per row."""
     kinds = [column.kind for column in table.columns]
     rows = [[csv_heading(column.heading, column.kind) for column in table.columns]]
-    rows += [[csv_cell(value, kind) for value, kind in zip(row, kinds)] for row in table.rows]
+    rows += [[csv_cell(value, kind) for value, kind in zip(row, kinds)] for row in _with_missing(table)]
     return rows + [[]] + [[note] for note in notes]
 
 
@@ -185,7 +194,7 @@ def xlsx_cell(value):
 def table_sheet(table: Table, notes: Sequence[str], title: str | None = None) -> spreadsheets.Sheet:
     """The table as an XLSX sheet: presentation's kinds are spreadsheets' kinds (text, integer, decimal1, ...)."""
     columns = [spreadsheets.Column(column.heading, column.kind) for column in table.columns]
-    rows = [[xlsx_cell(value) for value in row] for row in table.rows]
+    rows = [[xlsx_cell(value) for value in row] for row in _with_missing(table)]
     return spreadsheets.Sheet(title or table.title, columns, rows, notes)
 
 
