@@ -284,6 +284,7 @@ def question_cells(definition: SurveyDefinition, figures: QuestionFigures | Hidd
         decimals = 2 if yes_no else 1
 
         def shown(value, places=decimals):
+            """A figure rounded half up to `places` decimals as shown (Decimal); None stays None."""
             return None if value is None else round_half_up(value, places)
         cells += [shown(summary.mean) if summary else None, shown(summary.sd, 2) if summary else None,
                   shown(summary.low) if summary else None, shown(summary.high) if summary else None,

@@ -348,6 +348,7 @@ def nki_chart(table: Table, low: float, high: float, direction: str = "ltr") -> 
     plot = _CHART_WIDTH - _LABEL_WIDTH - 50
 
     def x_of(value) -> float:
+        """The x position (points) of a value on the chart's low..high scale, kept inside the plot."""
         share = (float(value) - low) / (high - low)
         return _LABEL_WIDTH + plot * min(max(share, 0.0), 1.0)
 

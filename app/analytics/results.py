@@ -369,6 +369,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
                     seeds[question].add(cell)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
+        """The crossed cells hidden in one column: `seed` and the one-way seeds, then primary and secondary."""
         counts = {cell: tallies.counts(column).get(cell, 0) for cell in cells}
         return hidden_cells(counts, k, lines, already_hidden={*seed, *seeds.get(column, ())})
 
@@ -458,6 +459,7 @@ def _check_selection(session: Session, selection: Selection, k: int) -> None:
     whole = Breakdown("channel")  # any dimension: only the sum over groups is used
 
     def size(chosen: Selection) -> int:
+        """Mixed responses in a selection (a count)."""
         return sum(counts.responses for counts in aggregates.response_counts(session, chosen, whole).values())
 
     own = size(selection)
@@ -549,6 +551,7 @@ def _total_figures(session: Session, selection: Selection, definition: SurveyDef
     total_links = (links or {}).get(None) if links is not None else None
 
     def hidden(column: str, count: int) -> bool:
+        """Whether the total's `column`, made of `count` answers, is hidden (inherited, or 1..k-1 answers)."""
         return column in inherited or 0 < count < k
 
     links_hidden = total_links is not None and hidden("links", total_links.answered)
