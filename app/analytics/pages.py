@@ -54,7 +54,7 @@ from .statistics import round_half_up
 #: Longest search text the comments page uses (characters); longer ones are cut.
 SEARCH_MAX = 200
 
-#: Decimal places a shown value of each column kind carries (presentation.KINDS).
+#: Decimal places a shown value of each column kind carries (spreadsheets.KINDS, which presentation's columns use).
 PLACES = {"integer": 0, "decimal1": 1, "decimal2": 2, "percent": 2, "percent1": 3}
 
 

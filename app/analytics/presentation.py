@@ -13,7 +13,6 @@ round (Tabell 1 of seed 000: 4.95 is shown as 5,0).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -30,9 +29,6 @@ from .results import HIDDEN, TOTAL, GroupFigures, Hidden, QuestionFigures, Resul
 from .scope import Breakdown
 from .statistics import mean_of_available, round_half_up
 
-#: What a column holds and how it is shown: the kinds of app/spreadsheets.py.
-#: "integer" a count; "decimal1"/"decimal2" a mean; "percent"/"percent1" a 0-1 share.
-KINDS = ("text", "integer", "decimal1", "decimal2", "percent", "percent1", "date")
 
 #: The confidence level of every interval shown (statistics.summarise's default), 0-1.
 CONFIDENCE_LEVEL = 0.95
@@ -57,7 +53,11 @@ CHANNEL_LABELS = {
 
 @dataclass(frozen=True)
 class Column:
-    """A column: a stable key (CSV/API), its heading in the staff member's language, and its kind (KINDS)."""
+    """A column: a stable key (CSV/API), its heading in the staff member's language, and its kind.
+
+    Kinds are app/spreadsheets.py's KINDS, so exports write them as they are: "integer" a count,
+    "decimal1"/"decimal2" a mean, "percent"/"percent1" a 0-1 share, "text", "date".
+    """
 
     key: str
     heading: str
@@ -331,22 +331,7 @@ def _group_heading(breakdown: Breakdown, labels: Labels) -> str:
 
 
 def _notes(result: ResultTable) -> tuple[str, ...]:
-    """The sentences every table carries: the threshold and, when anything is hidden, why."""
+    """The sentence every table carries: the threshold k, and that figures others could be worked out from are hidden too."""
     notes = [_("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
                "worked out from.", k=result.k)]
     return tuple(notes)
-
-
-def cell_counts(table: Table) -> Mapping[str, int]:
-    """How many cells of each state a table holds: "hidden", "missing", "shown" (for page notes and tests)."""
-    counts = {"hidden": 0, "missing": 0, "shown": 0}
-    for row in table.rows:
-        for cell in row[1:]:
-            counts["hidden" if cell is HIDDEN else "missing" if cell is None else "shown"] += 1
-    return counts
-
-
-def as_sheet_rows(table: Table, hidden_text: str = "..", missing_text: str = "") -> list[Sequence]:
-    """The table's rows for a spreadsheet: HIDDEN as `hidden_text`, None as `missing_text`, values as they are."""
-    return [[hidden_text if cell is HIDDEN else missing_text if cell is None else cell for cell in row]
-            for row in table.rows]
