@@ -17,7 +17,9 @@ from app.campaigns.services import create_campaign
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.organisation.models import Programme, Provider
+from app.analytics.summaries import add_answer_counts
 from app.respond.models import Answer, Response
+from app.surveys.definition import StoredAnswer, SurveyDefinition
 from app.surveys.services import store_version
 
 TEXTS = {code: f"text {code}" for code in LANGUAGES}
@@ -74,8 +76,23 @@ def build_results_world(app, providers=("Nordljus AB", "Bro Coachning"), campaig
 def add(app, world: ResultsWorld, provider: str | None, answers: dict, *, times: int = 1, **scope) -> None:
     """Write `times` responses with these answers as the mixer does (see `response_row`), in one transaction."""
     with app.app_context():
-        db_session.add_all([response_row(world, provider, answers, **scope) for _ in range(times)])
+        store([response_row(world, provider, answers, **scope) for _ in range(times)])
         db_session.commit()
+
+
+def store(responses: list[Response]) -> None:
+    """Add responses (from `response_row`) to the session with the answer counts the mixer keeps beside them."""
+    db_session.add_all(responses)
+    db_session.flush()
+    for campaign_id in {response.campaign_id for response in responses}:
+        own = [response for response in responses if response.campaign_id == campaign_id]
+        response_rows = [{column: getattr(response, column) for column in
+                          ("id", "campaign_id", "provider_id", "programme_id", "language", "channel", "month")}
+                         for response in own]
+        answer_rows = [{"response_id": response.id, "question_key": a.question_key, "value": a.value,
+                        "choice": a.choice, "text": a.text, "dont_know": a.dont_know}
+                       for response in own for a in response.answers]
+        add_answer_counts(db_session.connection(), response_rows, answer_rows, _definition_of(campaign_id))
 
 
 def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, campaign: str | None = None,
@@ -89,13 +106,16 @@ def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, ca
     value: merged for anonymity.
     """
     campaign_id = world.campaigns[campaign] if campaign else next(iter(world.campaigns.values()))
+    given = {key: _stored(key, value) for key, value in answers.items()}
     return Response(
         id=uuid.uuid4().hex, survey_version_id=_version_of(campaign_id), campaign_id=campaign_id,
         provider_id=world.providers[provider] if provider else None,
         programme_id=world.programmes[programme] if programme else None,
         language=language, channel=channel, month=month,
         status=status or ("complete" if isinstance(answers.get("a"), int) else "partial"),
-        answers=[_answer(key, value) for key, value in answers.items()],
+        index_score=_definition_of(campaign_id).personal_score(given),
+        answers=[Answer(question_key=key, value=a.value, choice=a.choice, text=a.text, dont_know=a.dont_know)
+                 for key, a in given.items()],
     )
 
 
@@ -103,11 +123,15 @@ def _version_of(campaign_id: int) -> int:
     return db_session.get(Campaign, campaign_id).survey_version_id
 
 
-def _answer(key: str, value) -> Answer:
+def _definition_of(campaign_id: int) -> SurveyDefinition:
+    return db_session.get(Campaign, campaign_id).survey_version.definition
+
+
+def _stored(key: str, value) -> StoredAnswer:
     if value == "dk":
-        return Answer(question_key=key, dont_know=True)
+        return StoredAnswer(dont_know=True)
     if isinstance(value, int):
-        return Answer(question_key=key, value=value)
+        return StoredAnswer(value=value)
     if key == "gender":
-        return Answer(question_key=key, choice=value)
-    return Answer(question_key=key, text=value)
+        return StoredAnswer(choice=value)
+    return StoredAnswer(text=value)

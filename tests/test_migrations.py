@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
+from app.analytics.summaries import counted
 from app.db import Database
 from app.migrate import downgrade, upgrade
 from app.models import metadata
+from app.surveys.definition import parse_definition
+
+from .results_fixtures import survey_document
 
 
 def _fresh_database(migrated: str, tmp_path) -> tuple[str, callable]:
@@ -27,6 +34,15 @@ def _fresh_database(migrated: str, tmp_path) -> tuple[str, callable]:
 
     separator = "&" if "?" in migrated else "?"
     return migrated + separator + "options=-csearch_path%3Dmigration_test", drop
+
+
+def _survey_json(scale_key: str = "a", text_key: str = "comment") -> str:
+    """The results tests' survey (a, b on 1-5 as the index, y, gender, comment) as stored, with two keys renamed."""
+    document = survey_document()
+    for question in document["sections"][0]["questions"]:
+        question["key"] = {"a": scale_key, "comment": text_key}.get(question["key"], question["key"])
+    document["index"]["questions"] = [scale_key, "b"]
+    return json.dumps(document)
 
 
 def test_head_matches_the_models(migrated):
@@ -64,7 +80,8 @@ def test_the_mixing_migration_keeps_every_response_and_answer(migrated, tmp_path
             connection.execute(text("INSERT INTO provider (id, name, active) VALUES (1, 'Nordljus AB', true)"))
             connection.execute(text("INSERT INTO programme (id, code, name, active) VALUES (1, 'SO', 'SO', true)"))
             connection.execute(text(
-                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, '{}', 'd')"))
+                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, :document, 'd')"),
+                {"document": _survey_json("q1", "comments")})
             connection.execute(text(
                 "INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
                 " VALUES (1, 'Hösten', 1, '2026-09-01', '2026-12-31')"))
@@ -174,6 +191,70 @@ def test_the_name_key_migration_folds_names_and_keeps_every_row_and_reference(mi
         assert names == ["Ångström Coaching", "Ångström Coaching (2)", "ÅNGSTRÖM COACHING (3)", "Nordljus AB"]
         with pytest.raises(Exception, match="(?i)unique"), database.engine.begin() as connection:
             connection.execute(text("INSERT INTO provider (id, name, active) VALUES (9, 'Nordljus AB', true)"))
+    finally:
+        database.dispose()
+        cleanup()
+
+
+def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, tmp_path):
+    # 0009 fills response.index_score and answer_count from the stored answers, in SQL of its own:
+    # the figures are the hand-counted ones, and the same as the mixing step's own counting.
+    url, cleanup = _fresh_database(migrated, tmp_path)
+    database = Database(url)
+    try:
+        upgrade(database, "0008")
+        with database.engine.begin() as connection:
+            connection.execute(text("INSERT INTO provider (id, name, name_key, active) VALUES (1, 'N', 'n', true)"))
+            connection.execute(text(
+                "INSERT INTO programme (id, code, code_key, name, active) VALUES (1, 'SO', 'so', 'SO', true)"))
+            connection.execute(text(
+                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, :document, 'd')"),
+                {"document": _survey_json()})
+            connection.execute(text("INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
+                                    " VALUES (1, 'Hösten', 1, '2027-01-01', '2027-12-31')"))
+            connection.execute(text(
+                "INSERT INTO response (id, survey_version_id, status, campaign_id, provider_id, programme_id,"
+                " language, channel, month) VALUES"
+                " ('r1', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01'),"
+                " ('r2', 1, 'partial', 1, NULL, 1, 'ar', 'qr', NULL),"
+                " ('r3', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01')"))
+            connection.execute(text(
+                "INSERT INTO answer (response_id, question_key, value, choice, text, dont_know) VALUES"
+                " ('r1', 'a', 5, NULL, NULL, false), ('r1', 'b', 4, NULL, NULL, false),"
+                " ('r1', 'gender', NULL, 'woman', NULL, false), ('r1', 'comment', NULL, NULL, 'Bra', false),"
+                " ('r2', 'b', NULL, NULL, NULL, true), ('r2', 'y', 1, NULL, NULL, false),"
+                " ('r3', 'a', 2, NULL, NULL, false), ('r3', 'gender', NULL, 'man', NULL, false)"))
+        upgrade(database)
+        with database.engine.connect() as connection:
+            scores = dict(connection.execute(text("SELECT id, index_score FROM response")).all())
+            counts = {tuple(row) for row in connection.execute(text(
+                "SELECT dimension, group_value, question_key, kind, answer, n FROM answer_count"))}
+            responses = [dict(row._mapping) for row in connection.execute(text(
+                "SELECT id, campaign_id, provider_id, programme_id, language, channel, month FROM response"))]
+            answers = [dict(row._mapping) for row in connection.execute(text("SELECT * FROM answer"))]
+        # Personal scores: the mean of the index answers given (a, b); "don't know" is no answer.
+        assert scores == {"r1": 4.5, "r2": None, "r3": 2.0}
+        by_provider = {row[1:] for row in counts if row[0] == "provider"}
+        assert by_provider == {
+            ("1", "a", "value", "5", 1), ("1", "a", "value", "2", 1), ("1", "b", "value", "4", 1),
+            ("1", "gender", "choice", "woman", 1), ("1", "gender", "choice", "man", 1),
+            ("1", "comment", "text", "", 1), ("", "b", "dont_know", "", 1), ("", "y", "value", "1", 1),
+        }
+        assert {row[1:] for row in counts if row[0] == "background:gender"} == {
+            ("woman", "a", "value", "5", 1), ("woman", "b", "value", "4", 1), ("woman", "gender", "choice", "woman", 1),
+            ("woman", "comment", "text", "", 1), ("man", "a", "value", "2", 1), ("man", "gender", "choice", "man", 1),
+            ("", "b", "dont_know", "", 1), ("", "y", "value", "1", 1),
+        }
+        assert {(row[1], row[4], row[5]) for row in counts if row[0] == "month" and row[2] == "a"} == {
+            ("2027-03-01", "5", 1), ("2027-03-01", "2", 1)}
+        assert {row[0] for row in counts} == {"provider", "programme", "language", "channel", "month",
+                                             "background:gender"}
+        assert sum(row[5] for row in counts) == 8 * 6  # every answer once per dimension
+        # The mixing step counts the same rows alike (summaries.counted, in Python).
+        for response in responses:
+            response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
+        kept = counted(responses, answers, parse_definition(json.loads(_survey_json())))
+        assert {key[1:] + (n,) for key, n in kept.items()} == counts
     finally:
         database.dispose()
         cleanup()

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select, update
 
+from app.analytics.models import AnswerCount
+from app.analytics.summaries import recount
 from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 from app.mixing.intake import Outcome, Submission, store_answers
@@ -199,6 +201,44 @@ def test_finalisation_mixes_everything_and_keeps_counts_not_people(app, world):
     with app.app_context():
         gender_answers = db_session.scalar(select(func.count()).select_from(Answer).where(Answer.question_key == "gender"))
     assert gender_answers == 0  # background answers withheld in a merged batch
+
+
+def test_the_mixing_step_keeps_the_answer_counts_and_personal_scores_of_what_it_stores(app, world):
+    # The results pages read answer_count and response.index_score instead of the answers
+    # (app/analytics/summaries.py): every batch the mixer writes adds to them in its transaction.
+    send(app, world, 12, value=4)                          # Swedish women: 7 mixed now, 5 stay
+    send(app, world, 3, language="ti", value=2, gender="man")  # too few: wait for finalisation
+    mixer_of(app).round()
+    finalise(app, world)  # the 5 Swedish and the 3 Tigrinya: one batch, language merged, gender withheld
+    with app.app_context():
+        counts = {tuple(row) for row in db_session.execute(
+            select(AnswerCount.dimension, AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind,
+                   AnswerCount.answer, AnswerCount.n))}
+        scores = sorted(db_session.scalars(select(Response.index_score)))
+        campaign = db_session.get(Campaign, world.campaign_id)
+        connection = db_session.connection()
+        recounted = recount(connection, world.campaign_id, campaign.survey_version.definition)
+        rebuilt = {tuple(row) for row in connection.execute(
+            select(AnswerCount.dimension, AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind,
+                   AnswerCount.answer, AnswerCount.n))}
+        db_session.rollback()
+    provider = str(world.provider_ids[0])
+    assert {row[1:] for row in counts if row[0] == "provider"} == {
+        (provider, "treated_well", "value", "4", 12), (provider, "treated_well", "value", "2", 3),
+        (provider, "gender", "choice", "woman", 7),
+    }
+    assert {row[1:] for row in counts if row[0] == "language"} == {
+        ("sv", "treated_well", "value", "4", 7), ("sv", "gender", "choice", "woman", 7),
+        ("", "treated_well", "value", "4", 5), ("", "treated_well", "value", "2", 3),
+    }
+    assert {row[1:] for row in counts if row[0] == "background:gender"} == {
+        ("woman", "treated_well", "value", "4", 7), ("woman", "gender", "choice", "woman", 7),
+        ("", "treated_well", "value", "4", 5), ("", "treated_well", "value", "2", 3),
+    }
+    # treated_well is the only index question answered: each personal score is its value.
+    assert scores == [2.0] * 3 + [4.0] * 12
+    # What the batches added up to is what counting the stored answers at once gives.
+    assert rebuilt == counts and recounted == len(counts)
 
 
 def test_after_finalisation_nothing_more_is_accepted_not_even_late_entry(app, world):

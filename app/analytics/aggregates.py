@@ -19,12 +19,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Float, and_, case, cast, exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 from sqlalchemy.orm import Session, aliased
 
 from ..respond.models import Answer, Response
-from ..surveys.definition import SurveyDefinition
-from .queries import personal_score
+from . import summaries
+from .models import AnswerCount
 from .statistics import Moments
 from .scope import PERIOD_DIMENSIONS, Breakdown, Filter, Selection, period_of
 
@@ -158,7 +158,17 @@ def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
 
     Answers are a scale or yes/no value (int), an option key (str),
     DONT_KNOW or TEXT. A question nobody in the group answered is absent.
+    A selection without filters broken down one way is read from the
+    counts the mixing step keeps (summaries.py); any other joins the answers.
     """
+    question_keys = list(question_keys)
+    if not selection.filters and not isinstance(breakdown, tuple):
+        return kept_answer_counts(session, selection, breakdown, question_keys)
+    return joined_answer_counts(session, selection, breakdown, question_keys)
+
+
+def joined_answer_counts(session: Session, selection: Selection, breakdown, question_keys: list[str]) -> dict:
+    """answer_counts from the answers of the selected responses (a join): any selection, any breakdown or pair."""
     kind = case(
         (Answer.dont_know.is_(True), DONT_KNOW),
         (Answer.text.is_not(None), TEXT),
@@ -168,7 +178,7 @@ def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
         Answer, Answer.response_id == Response.id))
     statement = _where_selected(statement.add_columns(
         *keys, Answer.question_key, Answer.value, Answer.choice, kind, func.count(),
-    ), selection).where(Answer.question_key.in_(list(question_keys))).group_by(
+    ), selection).where(Answer.question_key.in_(question_keys)).group_by(
         *keys, Answer.question_key, Answer.value, Answer.choice, kind)
     rows = []
     for row in session.execute(statement):
@@ -176,6 +186,29 @@ def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
         answer = value if value is not None else choice if choice is not None else other
         rows.append((_key(row, len(keys)), {question_key: {answer: count}}))
     return _fold_periods(breakdown, rows, add_distributions, dict)
+
+
+def kept_answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
+                       question_keys: list[str]) -> dict[object, dict[str, dict[object, int]]]:
+    """answer_counts from the counts the mixing step keeps (AnswerCount): the breakdown's dimension, summed
+    over the selection's campaigns. The selection's filters are not applied: only for one without."""
+    dimension = summaries.dimension_of(breakdown)
+    statement = (
+        select(AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind, AnswerCount.answer,
+               func.sum(AnswerCount.n))
+        .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == dimension,
+               AnswerCount.question_key.in_(question_keys))
+        .group_by(AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind, AnswerCount.answer)
+    )
+    rows = []
+    for group, question_key, kind, answer, count in session.execute(statement):
+        rows.append((summaries.group_value(dimension, group),
+                     {question_key: {_KEPT_ANSWER[kind](answer): int(count)}}))
+    return _fold_periods(breakdown, rows, add_distributions, dict)
+
+
+#: An AnswerCount row's (kind, answer) as answer_counts gives it.
+_KEPT_ANSWER = {"value": int, "choice": str, "dont_know": lambda _answer: DONT_KNOW, "text": lambda _answer: TEXT}
 
 
 def add_distributions(a: dict, b: dict) -> dict:
@@ -188,24 +221,19 @@ def add_distributions(a: dict, b: dict) -> dict:
     return merged
 
 
-def index_sums(session: Session, selection: Selection, breakdown: Breakdown,
-               definition: SurveyDefinition) -> dict[object, Moments]:
+def index_sums(session: Session, selection: Selection, breakdown: Breakdown) -> dict[object, Moments]:
     """Group key -> Moments of the personal scores of the group's responses with an answered index question.
 
-    Personal scores are on the index scale (queries.personal_score; docs/surveys.md,
-    "Index methods"): 1..points for "mean", 0-100 for "scb100" and "share_positive".
+    Personal scores are on the index scale (SurveyDefinition.personal_score;
+    docs/surveys.md, "Index methods"): 1..points for "mean", 0-100 for
+    "scb100" and "share_positive". The mixing step stores each response's
+    score (`Response.index_score`), so no answer is read here.
     """
-    scores = (
-        select(Answer.response_id, cast(personal_score(definition), Float).label("score"))
-        .join(Response, Response.id == Answer.response_id)
-        .where(Answer.question_key.in_(definition.index.questions), Answer.value.is_not(None))
-    )
-    scores = _where_selected(scores, selection).group_by(Answer.response_id).subquery()
-    statement, keys = _group_expression(breakdown, select().select_from(Response).join(
-        scores, scores.c.response_id == Response.id))
-    statement = statement.add_columns(
-        *keys, func.count(scores.c.score), func.sum(scores.c.score), func.sum(scores.c.score * scores.c.score),
-    ).group_by(*keys)
+    score = Response.index_score
+    statement, keys = _group_expression(breakdown, select().select_from(Response))
+    statement = _where_selected(statement.add_columns(
+        *keys, func.count(score), func.sum(score), func.sum(score * score),
+    ), selection).where(score.is_not(None)).group_by(*keys)
     rows = ((_key(row, len(keys)), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0)))
             for row in session.execute(statement))
     return _fold_periods(breakdown, rows, lambda a, b: a + b, lambda: Moments(0, 0.0, 0.0))

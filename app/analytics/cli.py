@@ -1,21 +1,28 @@
-"""`flask analytics synthesize`: a synthetic data set of finalised campaigns, for benchmarks and demos of scale.
+"""`flask analytics synthesize|recount`: synthetic data for benchmarks, and rebuilding the answer counts.
 
-It writes mixed responses and counts DIRECTLY, not through the submit
-path (app/analytics/synthetic.py says what it keeps of the real path).
+`synthesize` writes mixed responses and counts DIRECTLY, not through the
+submit path (app/analytics/synthetic.py says what it keeps of the real
+path). `recount` rebuilds what the mixing step keeps beside the responses
+(summaries.py) from the stored answers: a repair, never needed in normal use.
 """
 
 from __future__ import annotations
 
 import click
 from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from flask.cli import AppGroup
 
 from ..clock import local_today
-from ..db import get_database
+from ..db import get_database, writer_turn
 from ..migrate import upgrade
+from ..mixing.installation import MixerBusy, mixer_lock
+from ..campaigns.models import Campaign
+from .summaries import recount
 from .synthetic import PROGRAMME_CODES, SURVEYS, synthesize
 
-analytics_cli = AppGroup("analytics", help="Results: synthetic data for benchmarks and demos of scale.")
+analytics_cli = AppGroup("analytics", help="Results: synthetic data for benchmarks and demos of scale; recounting.")
 
 DIRECT = ("Writes mixed responses, answers and the finalised campaigns' cell counts DIRECTLY, not through "
           "the submit path: nothing is sealed, waits or is mixed (the real path seals every answer and the "
@@ -49,3 +56,38 @@ def synthesize_command(responses: int, providers: int, programmes: int, campaign
         f"{len(report.provider_ids)} providers and {len(report.programme_ids)} programmes, directly (not through the "
         f"submit path), in {report.seconds:.1f} s"
         + (f"; {report.withheld:,} withheld (a campaign with fewer than k)" if report.withheld else "") + ".")
+
+
+@analytics_cli.command("recount")
+@click.argument("campaign_ids", nargs=-1, type=int)
+def recount_command(campaign_ids: tuple[int, ...]) -> None:
+    """Rebuild the answer counts and personal index scores of CAMPAIGN_IDS (default: every campaign).
+
+    From the stored answers, one campaign per transaction; the results
+    pages read these instead of the answers (app/analytics/summaries.py).
+    Only a repair: the mixing step keeps them current. Holds the mixer's
+    lock, so no mixing adds to a campaign while it is recounted.
+    """
+    database = get_database()
+    try:
+        with mixer_lock(database):
+            _recount(database, campaign_ids)
+    except MixerBusy:
+        raise click.ClickException("a mixer is running for this database (on its own, or inside the server): "
+                                   "stop it, run this again, then start it again") from None
+
+
+def _recount(database, campaign_ids: tuple[int, ...]) -> None:
+    """recount_command's work, under the mixer's lock."""
+    with database.engine.connect() as connection:
+        with Session(connection) as session:
+            campaigns = [(c.id, c.name, c.survey_version.definition) for c in session.scalars(
+                select(Campaign).where(Campaign.id.in_(campaign_ids)) if campaign_ids else select(Campaign))]
+        missing = set(campaign_ids) - {campaign_id for campaign_id, _name, _definition in campaigns}
+        if missing:
+            raise click.ClickException(f"no campaign {', '.join(map(str, sorted(missing)))}")
+        for campaign_id, name, definition in sorted(campaigns):
+            with writer_turn(connection):
+                rows = recount(connection, campaign_id, definition)
+                connection.commit()
+            click.echo(f"campaign {campaign_id} ({name}): {rows:,} answer counts")

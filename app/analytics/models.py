@@ -1,8 +1,8 @@
-"""What an analyst enters beside the survey answers: reference values to compare with."""
+"""What the analytics keep beside the survey answers: reference values to compare with, and the answer counts the pages read."""
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Float, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -42,3 +42,39 @@ class ReferenceValue(Base):
     label: Mapped[str] = mapped_column(String(200))
     #: On the measure's scale: a mean 1..points, a share 0-100, the NKI on the index's scale.
     value: Mapped[float] = mapped_column(Float)
+
+
+class AnswerCount(Base):
+    """A summary table kept current by the mixing step: answers counted per campaign, dimension, group and answer.
+
+    One row per (campaign, dimension, group, question, answer): `n` stored
+    answers of that question with that answer among the campaign's
+    responses whose `dimension` has the value `group_value`. Every stored
+    response adds its answers once under each dimension (summaries.py), in
+    the transaction that writes it, so a campaign's rows of one dimension
+    add up to its answers. The results read a table without filters from
+    here (aggregates.answer_counts) instead of joining every answer;
+    rebuilt from the stored answers by migration 0009 and `flask analytics
+    recount`. Nothing here is finer than the responses it counts.
+    """
+
+    __tablename__ = "answer_count"
+    __table_args__ = (
+        CheckConstraint("kind IN ('value', 'choice', 'dont_know', 'text')", name="kind"),
+        CheckConstraint("n > 0", name="positive"),
+        {"sqlite_with_rowid": False},
+    )
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    #: "provider", "programme", "language", "channel", "month" or "background:<question key>".
+    dimension: Mapped[str] = mapped_column(String(60), primary_key=True)
+    #: The group's value as text: a provider's or programme's id, a language code, a channel,
+    #: a month (YYYY-MM-01), a background option key; "" for the merged group (NULL in `response`).
+    group_value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    question_key: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: "value" (a scale point or yes 1 / no 0), "choice" (an option), "dont_know" or "text".
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    #: The value as text ("3") or the option key; "" for "dont_know" and "text".
+    answer: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: How many answers (a count, > 0).
+    n: Mapped[int] = mapped_column(Integer)

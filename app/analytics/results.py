@@ -195,12 +195,11 @@ def _answered(distribution: Mapping[object, int]) -> int:
     return sum(count for answer, count in distribution.items() if answer not in (DONT_KNOW, TEXT))
 
 
-def _tally(session: Session, selection: Selection, breakdown: Breakdown, definition: SurveyDefinition,
-           questions: tuple[str, ...]) -> _Tallies:
+def _tally(session: Session, selection: Selection, breakdown: Breakdown, questions: tuple[str, ...]) -> _Tallies:
     """Run every aggregate of the selection (one SQL query each)."""
     return _Tallies(
         statuses=aggregates.response_counts(session, selection, breakdown),
-        index=aggregates.index_sums(session, selection, breakdown, definition),
+        index=aggregates.index_sums(session, selection, breakdown),
         answers=aggregates.answer_counts(session, selection, breakdown, questions),
         links=link_counts(session, selection, breakdown),
     )
@@ -245,8 +244,8 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     # what is hidden in one of them must be hidden in the NKI and the others (see below).
     linked = tuple(definition.index.questions)
     tallied = tuple(dict.fromkeys((*questions, *linked)))
-    tallies = _tally(session, selection, breakdown, definition, tallied)
-    parents = [_tally(session, selection.without(i), breakdown, definition, tallied)
+    tallies = _tally(session, selection, breakdown, tallied)
+    parents = [_tally(session, selection.without(i), breakdown, tallied)
                for i in range(len(selection.filters))]
 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
@@ -337,7 +336,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
     memo_key = ("crossed", frozenset(base.filters), pair)
     if memo_key in memo:
         return memo[memo_key]
-    tallies = _tally(session, base, pair, definition, tallied)
+    tallies = _tally(session, base, pair, tallied)
     cells = sorted(set(tallies.statuses) | set(tallies.links or {}), key=lambda cell: tuple(map(_sort_key, cell)))
     lines: list[Line] = []
     for axis in (0, 1):

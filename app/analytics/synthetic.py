@@ -19,6 +19,9 @@ municipality's:
   `mixer._response_rows` makes them), months are first days of months, the
   status comes from the survey's required questions (`status_of`) over
   every answer given, before any is withheld;
+- each response's personal index score and the answer counts the results
+  read (`summaries.add_answer_counts`) are written with each chunk, as the
+  mixer writes them with each batch;
 - the `answered` rows of `cell_count` are counted from the written
   responses by the finaliser's own query (`mixer._answered_counts`); the
   `link` rows (single-use links issued and claimed, per provider x
@@ -63,6 +66,7 @@ from ..surveys.definition import (
 from ..surveys.models import SurveyVersion
 from ..surveys.services import load_builtin
 from ..text import match_key
+from .summaries import add_answer_counts
 
 #: The two surveys the campaigns alternate between: (survey key, first month, last month, name).
 #: Nacka's labour-market survey every autumn, SKR's national user survey every spring, so
@@ -389,6 +393,7 @@ def _write_campaign(database: Database, config: Config, rng: random.Random, plan
                 "id": response_id, "survey_version_id": plan.version.id, "campaign_id": campaign_id,
                 "provider_id": cell.provider_id, "programme_id": cell.programme_id, "language": cell.language,
                 "channel": cell.channel, "month": cell.month, "status": definition.status_of(given),
+                "index_score": definition.personal_score(given),
             })
             answers += [
                 {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,
@@ -402,15 +407,16 @@ def _write_campaign(database: Database, config: Config, rng: random.Random, plan
                        customer.link_language, issued_in)
                 links[key] = links.get(key, 0) + 1
             if len(responses) >= CHUNK:
-                _insert(database, responses, answers, report, progress)
+                _insert(database, definition, responses, answers, report, progress)
                 responses, answers = [], []
-    _insert(database, responses, answers, report, progress)
+    _insert(database, definition, responses, answers, report, progress)
     _insert_counts(database, rng, plan, campaign_id, profiles, links, len(withheld), report)
 
 
-def _insert(database: Database, responses: list[dict], answers: list[dict], report: SynthesisReport,
-            progress: Callable[[int], None]) -> None:
-    """One transaction: a chunk of responses and their answers (executemany; on SQLite in a writer turn)."""
+def _insert(database: Database, definition: SurveyDefinition, responses: list[dict], answers: list[dict],
+            report: SynthesisReport, progress: Callable[[int], None]) -> None:
+    """One transaction: a chunk of responses, their answers and what they add to the answer counts
+    (summaries.add_answer_counts, as the mixer does); executemany, on SQLite in a writer turn."""
     if not responses:
         return
     with database.engine.connect() as connection, writer_turn(connection):
@@ -422,6 +428,7 @@ def _insert(database: Database, responses: list[dict], answers: list[dict], repo
         connection.execute(insert(Response.__table__), responses)
         if answers:
             connection.execute(insert(Answer.__table__), answers)
+        add_answer_counts(connection, responses, answers, definition)
         connection.commit()
         if sqlite:
             # The app checkpoints every n-th check-in; a bulk load would grow the log to GBs.

@@ -40,6 +40,7 @@ from sqlalchemy import delete, exc, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from .. import crashpoints
+from ..analytics.summaries import add_answer_counts
 from ..campaigns.models import Campaign, Invitation, campaign_programme, campaign_provider
 from ..clock import month_of, today_in
 from ..config import Config
@@ -480,6 +481,8 @@ class Mixer:
                 connection.execute(insert(Response.__table__), response_rows)
             if answer_rows:
                 connection.execute(insert(Answer.__table__), answer_rows)
+            # The results pages' counts, in the transaction that stores what they count.
+            add_answer_counts(connection, response_rows, answer_rows, definition)
             if staying_rows:
                 connection.execute(insert(WaitingAnswer.__table__), staying_rows)
             crashpoints.reached("mix.inserted", self.config.crash_at)
@@ -627,6 +630,7 @@ def _response_rows(campaign_id: int, cell: Cell, released: list[Opened], definit
             "id": response_id, "survey_version_id": sheet.survey_version_id, "campaign_id": campaign_id,
             "provider_id": cell.provider_id, "programme_id": cell.programme_id, "language": cell.language,
             "channel": cell.channel, "month": cell.month, "status": sheet.status,
+            "index_score": definition.personal_score(sheet.answers),
         })
         answers += [
             {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,

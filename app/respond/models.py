@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -36,10 +37,10 @@ class Response(Base):
     __table_args__ = (
         CheckConstraint("status IN ('complete', 'partial')", name="status"),
         CheckConstraint("channel IN ('sms', 'qr', 'paper', 'web')", name="channel"),
-        # Covers every results query's use of a campaign's responses (migration 0008): the
+        # Covers every results query's use of a campaign's responses (migrations 0008, 0009): the
         # rows themselves are never read, and the planner has one index on response to choose.
         Index("ix_response_campaign_cell", "campaign_id", "provider_id", "status", "programme_id", "language",
-              "channel", "month"),
+              "channel", "month", "index_score"),
         # Without SQLite's hidden rowid, rows are kept in random-id order, not arrival order.
         {"sqlite_with_rowid": False},
     )
@@ -61,6 +62,11 @@ class Response(Base):
     #: First day of the month the answers were sent, in the municipality's
     #: time zone: the finest time kept. NULL: merged over the campaign.
     month: Mapped[date | None] = mapped_column(Date)
+    #: The respondent's personal index score (SurveyDefinition.personal_score, on the index's
+    #: scale: 1..points for "mean", 0-100 otherwise), written with the answers by the mixing
+    #: step; NULL without an answered index question. The NKI is the mean of these
+    #: (analytics/aggregates.index_sums), read without touching the answers.
+    index_score: Mapped[float | None] = mapped_column(Float)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
 

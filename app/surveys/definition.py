@@ -237,7 +237,7 @@ class IndexDefinition:
     `weights` per question summing to 1) or "share_positive" (the share of
     answers at or above the scale's `positive_from`, shown in per cent).
     Each respondent's index answers give a personal score first, and the
-    index is the mean of those (analytics/queries.py); the conventions are
+    index is the mean of those (`personal_score`); the conventions are
     described in docs/surveys.md, "Index methods".
     """
 
@@ -290,6 +290,35 @@ class SurveyDefinition:
         first = self.question(self.index.questions[0])
         assert isinstance(first, ScaleQuestion) and first.scale is not None
         return first.scale
+
+    def personal_score(self, answers: Mapping[str, StoredAnswer]) -> float | None:
+        """One respondent's personal index score from their answers (question key -> answer), or None.
+
+        None when no index question has a value ("don't know" and skipped
+        questions are left out: docs/surveys.md, "Index methods"); the NKI
+        is the mean of these scores (analytics/aggregates.index_sums). Units
+        per `index.method`: "mean", the mean of the values, 1..points;
+        "share_positive", 100 x the share of values >= the scale's
+        `positive_from`, 0-100 (per cent); "scb100", Statistics Sweden's NKI,
+        (weighted mean - 1) x 100 / (points - 1), 0-100, the weights (equal
+        unless the survey gives them) taken over the questions answered.
+        The mixing step stores it on each response (`Response.index_score`).
+        """
+        values = {key: answers[key].value for key in self.index.questions
+                  if key in answers and answers[key].value is not None}
+        if not values:
+            return None
+        scale = self.index_scale()
+        if self.index.method == "mean":
+            return sum(values.values()) / len(values)
+        if self.index.method == "share_positive":
+            return 100.0 * sum(1 for value in values.values() if value >= scale.positive_from) / len(values)
+        weights = self.index.weights or {key: 1 / len(self.index.questions) for key in self.index.questions}
+        total_weight = sum(weights.get(key, 0.0) for key in values)
+        if not total_weight:
+            return None
+        mean = sum(value * weights.get(key, 0.0) for key, value in values.items()) / total_weight
+        return (mean - 1) * 100.0 / (scale.points - 1)
 
 
 def parse_definition(document: Mapping[str, Any]) -> SurveyDefinition:
