@@ -73,14 +73,23 @@ def test_the_distributions_start_from_the_campaign_and_read_answers_by_response(
             assert not any(line.startswith("SCAN") for line in lines), plan
 
 
-def test_the_nki_looks_up_only_the_index_questions_of_the_campaign(plans):
+def test_the_nki_reads_the_personal_scores_from_the_covering_index_only(plans):
     postgres, found = plans
     plan = found["q3_nki"]
     if postgres:
         assert f'"Index Name": "{RESPONSE_INDEX}"' in plan and '"Seq Scan"' not in plan
+        assert '"Relation Name": "answer"' not in plan
     else:
-        assert f"SEARCH r2 USING COVERING INDEX {RESPONSE_INDEX} (campaign_id=?)" in plan
-        assert "SEARCH a USING PRIMARY KEY (response_id=? AND question_key=?)" in plan
-        # The outer join back to response: by its primary key, never a scan of every response.
-        assert "SEARCH r USING PRIMARY KEY (id=?)" in plan or f"SEARCH r USING COVERING INDEX {RESPONSE_INDEX}" in plan
-        assert "SCAN r\n" not in plan + "\n" and "SCAN a" not in plan
+        assert plan.splitlines()[0] == f"SEARCH response USING COVERING INDEX {RESPONSE_INDEX} (campaign_id=?)"
+        assert "answer" not in plan
+
+
+def test_the_kept_answer_counts_are_read_by_campaign_and_dimension(plans):
+    postgres, found = plans
+    for name in ("kept_answers", "kept_answers_4_campaigns", "kept_by_gender"):
+        plan = found[name]
+        if postgres:
+            assert '"Index Name": "pk_answer_count"' in plan and '"Seq Scan"' not in plan, name
+        else:
+            assert plan.splitlines()[0] == (
+                "SEARCH answer_count USING PRIMARY KEY (campaign_id=? AND dimension=?)"), (name, plan)
