@@ -15,11 +15,11 @@ date arithmetic out of dialect-specific SQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from ..respond.models import Answer, Response
@@ -126,12 +126,16 @@ def _fold_periods(breakdown, rows: Iterable, add: Callable, empty: Callable) -> 
     """
     folded: dict = defaultdict(empty)
     for key, tally in rows:
-        if isinstance(breakdown, tuple):
-            key = tuple(_period_key(part, value) for part, value in zip(breakdown, key))
-        else:
-            key = _period_key(breakdown, key)
+        key = _folded_key(breakdown, key)
         folded[key] = add(folded[key], tally)
     return dict(folded)
+
+
+def _folded_key(breakdown, key):
+    """A row's group key with each month as its breakdown's period (each part of a crossed breakdown's pair)."""
+    if isinstance(breakdown, tuple):
+        return tuple(_period_key(part, value) for part, value in zip(breakdown, key))
+    return _period_key(breakdown, key)
 
 
 def _period_key(breakdown: Breakdown, value):
@@ -167,6 +171,51 @@ def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
     return joined_answer_counts(session, selection, breakdown, question_keys)
 
 
+def answered_counts(session: Session, selection: Selection, breakdown: Breakdown,
+                    question_keys: Iterable[str]) -> dict[object, dict[str, int]]:
+    """Group key -> question key -> answers with a value or an option (a count; not "don't know", not text).
+
+    What suppression needs of a question whose figures are not asked for
+    (an index question beside the NKI, a parent's or a crossed table's
+    columns): far fewer rows than its distribution. Read like answer_counts.
+    """
+    question_keys = list(question_keys)
+    if not question_keys:
+        return {}
+    if not selection.filters and not isinstance(breakdown, tuple):
+        dimension = summaries.dimension_of(breakdown)
+        statement = (
+            select(AnswerCount.group_value, AnswerCount.question_key, func.sum(AnswerCount.n))
+            .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == dimension,
+                   AnswerCount.question_key.in_(question_keys), AnswerCount.kind.in_(("value", "choice")))
+            .group_by(AnswerCount.group_value, AnswerCount.question_key)
+        )
+        rows = _parsed_groups(dimension, session.execute(statement))
+    else:
+        statement, keys = _group_expression(breakdown, select().select_from(Response).join(
+            Answer, Answer.response_id == Response.id))
+        statement = _where_selected(statement.add_columns(*keys, Answer.question_key, func.count()), selection).where(
+            Answer.question_key.in_(question_keys), or_(Answer.value.is_not(None), Answer.choice.is_not(None)),
+        ).group_by(*keys, Answer.question_key)
+        rows = ((_key(row, len(keys)), *row[len(keys):]) for row in session.execute(statement))
+    folded: dict = {}
+    for key, question_key, count in rows:
+        questions = folded.setdefault(_folded_key(breakdown, key), {})
+        questions[question_key] = questions.get(question_key, 0) + int(count)
+    return folded
+
+
+def _parsed_groups(dimension: str, rows: Iterable) -> Iterator[tuple]:
+    """AnswerCount result rows with their first value (group_value, text) parsed back (summaries.group_value),
+    each distinct text parsed once: a few dozen groups over thousands of rows."""
+    groups: dict[str, object] = {}
+    for row in rows:
+        group = row[0]
+        if group not in groups:
+            groups[group] = summaries.group_value(dimension, group)
+        yield (groups[group], *row[1:])
+
+
 def joined_answer_counts(session: Session, selection: Selection, breakdown, question_keys: list[str]) -> dict:
     """answer_counts from the answers of the selected responses (a join): any selection, any breakdown or pair."""
     kind = case(
@@ -184,8 +233,8 @@ def joined_answer_counts(session: Session, selection: Selection, breakdown, ques
     for row in session.execute(statement):
         question_key, value, choice, other, count = row[len(keys):]
         answer = value if value is not None else choice if choice is not None else other
-        rows.append((_key(row, len(keys)), {question_key: {answer: count}}))
-    return _fold_periods(breakdown, rows, add_distributions, dict)
+        rows.append((_key(row, len(keys)), question_key, answer, count))
+    return _fold_distributions(breakdown, rows)
 
 
 def kept_answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
@@ -200,11 +249,19 @@ def kept_answer_counts(session: Session, selection: Selection, breakdown: Breakd
                AnswerCount.question_key.in_(question_keys))
         .group_by(AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind, AnswerCount.answer)
     )
-    rows = []
-    for group, question_key, kind, answer, count in session.execute(statement):
-        rows.append((summaries.group_value(dimension, group),
-                     {question_key: {_KEPT_ANSWER[kind](answer): int(count)}}))
-    return _fold_periods(breakdown, rows, add_distributions, dict)
+    rows = ((group, question_key, _KEPT_ANSWER[kind](answer), int(count))
+            for group, question_key, kind, answer, count in _parsed_groups(dimension, session.execute(statement)))
+    return _fold_distributions(breakdown, rows)
+
+
+def _fold_distributions(breakdown, rows: Iterable[tuple]) -> dict[object, dict[str, dict[object, int]]]:
+    """Rows (group key, question key, answer, count) into group -> question -> answer -> count, month keys
+    folded into the breakdown's period (as `_fold_periods`, adding in place: a campaign has thousands of rows)."""
+    folded: dict = {}
+    for key, question_key, answer, count in rows:
+        distribution = folded.setdefault(_folded_key(breakdown, key), {}).setdefault(question_key, {})
+        distribution[answer] = distribution.get(answer, 0) + count
+    return folded
 
 
 #: An AnswerCount row's (kind, answer) as answer_counts gives it.

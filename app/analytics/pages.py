@@ -118,6 +118,10 @@ class Cell:
     span: int = 1
 
 
+#: printed_rows' default: every row.
+_EVERY_ROW = object()
+
+
 @dataclass(frozen=True)
 class PrintedRow:
     """A table row as printed: the group's label, its key (for links) and its cells."""
@@ -127,16 +131,19 @@ class PrintedRow:
     cells: tuple[Cell, ...]
 
 
-def printed_rows(table: Table, missing: Mapping[str, str] | None = None) -> list[PrintedRow]:
+def printed_rows(table: Table, missing: Mapping[str, str] | None = None, only: object = _EVERY_ROW) -> list[PrintedRow]:
     """The rows of a presentation Table as text: numbers in the locale, HIDDEN as "too few answers".
 
     `missing` gives per column key what None says (e.g. {"nki": "missing"});
     elsewhere None prints as a dash. A row whose figures are all HIDDEN is
-    one cell spanning them.
+    one cell spanning them. `only`: print just the row of that key (a page
+    showing one provider's row; formatting every number costs).
     """
     missing = missing or {}
     rows = []
     for key, row in zip(table.row_keys, table.rows):
+        if only is not _EVERY_ROW and key != only:
+            continue
         figures = row[1:]
         columns = table.columns[1:]
         if figures and all(cell is HIDDEN for cell in figures):

@@ -172,21 +172,39 @@ def selection_definition(session: Session, selection: Selection) -> SurveyDefini
 
 @dataclass
 class _Tallies:
-    """What the SQL gives for one selection broken down one way (aggregates.py), before any figure."""
+    """What the SQL gives for one selection broken down one way (aggregates.py), before any figure.
+
+    `answers` holds the distributions of the questions whose figures are
+    asked for; `answered` only the counts (answers with a value or an
+    option) of `counted`, the questions suppression looks at without showing.
+    """
 
     statuses: dict
     index: dict
     answers: dict
     links: dict | None
+    answered: dict = field(default_factory=dict)
+    counted: frozenset = frozenset()
+    _counts: dict = field(default_factory=dict, repr=False)
 
     def counts(self, column: str) -> dict:
-        """Group -> the count that decides suppression in `column` ("responses", "index", "links" or a question key)."""
+        """Group -> the count that decides suppression in `column` ("responses", "index", "links" or a question key).
+
+        Made once per column: suppression asks for a column's counts again on every pass.
+        """
+        if column not in self._counts:
+            self._counts[column] = self._count(column)
+        return self._counts[column]
+
+    def _count(self, column: str) -> dict:
         if column == "responses":
             return {key: value.responses for key, value in self.statuses.items()}
         if column == "index":
             return {key: value.n for key, value in self.index.items()}
         if column == "links":
             return {key: value.answered for key, value in (self.links or {}).items()}
+        if column in self.counted:
+            return {key: questions.get(column, 0) for key, questions in self.answered.items()}
         return {key: _answered(questions.get(column, {})) for key, questions in self.answers.items()}
 
 
@@ -195,13 +213,18 @@ def _answered(distribution: Mapping[object, int]) -> int:
     return sum(count for answer, count in distribution.items() if answer not in (DONT_KNOW, TEXT))
 
 
-def _tally(session: Session, selection: Selection, breakdown: Breakdown, questions: tuple[str, ...]) -> _Tallies:
-    """Run every aggregate of the selection (one SQL query each)."""
+def _tally(session: Session, selection: Selection, breakdown: Breakdown, questions: tuple[str, ...],
+           counted: tuple[str, ...] = ()) -> _Tallies:
+    """Run every aggregate of the selection (one SQL query each): the distributions of `questions`,
+    only the counts of `counted` (suppression needs no more of them)."""
+    counted = tuple(question for question in counted if question not in questions)
     return _Tallies(
         statuses=aggregates.response_counts(session, selection, breakdown),
         index=aggregates.index_sums(session, selection, breakdown),
-        answers=aggregates.answer_counts(session, selection, breakdown, questions),
+        answers=aggregates.answer_counts(session, selection, breakdown, questions) if questions else {},
         links=link_counts(session, selection, breakdown),
+        answered=aggregates.answered_counts(session, selection, breakdown, counted),
+        counted=frozenset(counted),
     )
 
 
@@ -238,15 +261,15 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     """result_table, with the parents' tables already made in this call (`parents_seen`) reused."""
     definition = selection_definition(session, selection)
     questions = figure_questions(definition) if questions is None else tuple(questions)
-    _check_selection(session, selection, k)
-    inherited = _hidden_in_parents(session, selection, k, questions, parents_seen)
     # The index questions are always counted: the NKI is (nearly) the mean of their means, so
     # what is hidden in one of them must be hidden in the NKI and the others (see below).
     linked = tuple(definition.index.questions)
     tallied = tuple(dict.fromkeys((*questions, *linked)))
-    tallies = _tally(session, selection, breakdown, tallied)
-    parents = [_tally(session, selection.without(i), breakdown, tallied)
+    tallies = _tally(session, selection, breakdown, questions, counted=linked)
+    parents = [_tally(session, selection.without(i), breakdown, (), counted=tallied)
                for i in range(len(selection.filters))]
+    _check_selection(_responses_in(tallies), [_responses_in(parent) for parent in parents], k)
+    inherited = _hidden_in_parents(session, selection, k, questions, parents_seen)
 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
     lines = _period_lines(breakdown, keys)
@@ -256,7 +279,8 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
         """The groups hidden in one column: primary (own count or complement), then secondary."""
         if column in inherited:
             return frozenset(keys)
-        counts = {key: tallies.counts(column).get(key, 0) for key in keys}
+        own = tallies.counts(column)
+        counts = {key: own.get(key, 0) for key in keys}
         failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
         return hidden_cells(counts, k, lines, already_hidden={*seed, *failing, *crossed.get(column, ())})
 
@@ -336,7 +360,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
     memo_key = ("crossed", frozenset(base.filters), pair)
     if memo_key in memo:
         return memo[memo_key]
-    tallies = _tally(session, base, pair, tallied)
+    tallies = _tally(session, base, pair, (), counted=tallied)
     cells = sorted(set(tallies.statuses) | set(tallies.links or {}), key=lambda cell: tuple(map(_sort_key, cell)))
     lines: list[Line] = []
     for axis in (0, 1):
@@ -369,7 +393,8 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The crossed cells hidden in one column: `seed` and the one-way seeds, then primary and secondary."""
-        counts = {cell: tallies.counts(column).get(cell, 0) for cell in cells}
+        own = tallies.counts(column)
+        counts = {cell: own.get(cell, 0) for cell in cells}
         return hidden_cells(counts, k, lines, already_hidden={*seed, *seeds.get(column, ())})
 
     hidden = _hidden_by_column(hide, tallied, tuple(definition.index.questions),
@@ -448,24 +473,23 @@ def _hidden_in_parents(session: Session, selection: Selection, k: int, questions
     return hidden
 
 
-def _check_selection(session: Session, selection: Selection, k: int) -> None:
-    """Raise SelectionRefused unless the selection and its complement in every one-filter-less parent are 0 or >= k.
+def _responses_in(tallies: _Tallies) -> int:
+    """Mixed responses in a tallied selection, every group together (a count)."""
+    return sum(counts.responses for counts in tallies.statuses.values())
+
+
+def _check_selection(own: int, parents: Sequence[int], k: int) -> None:
+    """Raise SelectionRefused unless the selection (`own` responses) and its complement in every
+    one-filter-less parent (`parents`, their responses) are 0 or >= k.
 
     An empty selection is shown: it has no figure to give away, and a
     running campaign whose answers all still wait to be mixed keeps its
     response rate (links handed out and claimed) on the page.
     """
-    whole = Breakdown("channel")  # any dimension: only the sum over groups is used
-
-    def size(chosen: Selection) -> int:
-        """Mixed responses in a selection (a count)."""
-        return sum(counts.responses for counts in aggregates.response_counts(session, chosen, whole).values())
-
-    own = size(selection)
     if 0 < own < k:
         raise SelectionRefused("too_few")
-    for i in range(len(selection.filters)):
-        left_out = size(selection.without(i)) - own
+    for parent in parents:
+        left_out = parent - own
         if 0 < left_out < k:
             raise SelectionRefused("complement")
 

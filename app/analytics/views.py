@@ -231,8 +231,7 @@ def _references(definition: SurveyDefinition) -> dict[str, list[ReferenceValue]]
 def _provider_figures(result, provider_id: int, definition: SurveyDefinition, labels: Labels) -> dict:
     """What the provider page shows of a by-provider result: this provider's figures and the others' summaries."""
     summary = summary_table(result, labels)
-    own_row = next(row for row, key in zip(pages.printed_rows(summary, {"nki": _("Missing")}), summary.row_keys)
-                   if key == provider_id)
+    own_row = pages.printed_rows(summary, {"nki": _("Missing")}, only=provider_id)[0]
     figures = {row.key: row for row in result.rows}
     own = figures[provider_id]
     others = [row for key, row in figures.items() if key is not None and key != provider_id]
@@ -311,7 +310,7 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
         summary = summary_table(result, labels)
         columns = tuple(column.heading for column in summary.columns[1:7])
         position = summary.row_keys.index(provider_id)
-        printed = pages.printed_rows(summary, {"nki": _("Missing")})[position]
+        printed = pages.printed_rows(summary, {"nki": _("Missing")}, only=provider_id)[0]
         raw = summary.rows[position]
         rows.append({"campaign": other, "refused": False, "cells": printed.cells[:6]})
         intervals.append(_trend_interval(other.name, raw, kind))
