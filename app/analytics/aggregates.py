@@ -143,17 +143,33 @@ def _period_key(breakdown: Breakdown, value):
     return period_of(value, breakdown.dimension) if breakdown.dimension in PERIOD_DIMENSIONS else value
 
 
-def response_counts(session: Session, selection: Selection, breakdown: Breakdown) -> dict[object, StatusCounts]:
-    """Group key -> complete and partial responses (counts); groups without responses are absent."""
+def response_tallies(session: Session, selection: Selection,
+                     breakdown: Breakdown) -> dict[object, tuple[StatusCounts, Moments]]:
+    """Group key -> (complete and partial responses, Moments of the personal index scores), one query.
+
+    The scores' Moments count the group's responses with an answered index
+    question (n) and sum their personal scores and squares, on the index
+    scale (SurveyDefinition.personal_score; docs/surveys.md, "Index
+    methods"): 1..points for "mean", 0-100 for "scb100" and
+    "share_positive". The mixing step stores each response's score
+    (`Response.index_score`), so no answer is read here (but for a
+    background breakdown or filter). Groups without responses are absent.
+    """
+    score = Response.index_score
     statement, keys = _group_expression(breakdown, select().select_from(Response))
     statement = _where_selected(statement.add_columns(
         *keys,
         func.count().filter(Response.status == "complete"),
         func.count().filter(Response.status == "partial"),
+        func.count(score), func.sum(score), func.sum(score * score),
     ), selection).group_by(*keys)
-    rows = ((_key(row, len(keys)), StatusCounts(row[-2], row[-1])) for row in session.execute(statement))
-    return _fold_periods(breakdown, rows, lambda a, b: StatusCounts(a.complete + b.complete, a.partial + b.partial),
-                         lambda: StatusCounts(0, 0))
+    rows = ((_key(row, len(keys)), (StatusCounts(row[-5], row[-4]),
+                                    Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0))))
+            for row in session.execute(statement))
+    return _fold_periods(breakdown, rows,
+                         lambda a, b: (StatusCounts(a[0].complete + b[0].complete, a[0].partial + b[0].partial),
+                                       a[1] + b[1]),
+                         lambda: (StatusCounts(0, 0), Moments(0, 0.0, 0.0)))
 
 
 def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
@@ -276,24 +292,6 @@ def add_distributions(a: dict, b: dict) -> dict:
         for answer, count in counts.items():
             target[answer] = target.get(answer, 0) + count
     return merged
-
-
-def index_sums(session: Session, selection: Selection, breakdown: Breakdown) -> dict[object, Moments]:
-    """Group key -> Moments of the personal scores of the group's responses with an answered index question.
-
-    Personal scores are on the index scale (SurveyDefinition.personal_score;
-    docs/surveys.md, "Index methods"): 1..points for "mean", 0-100 for
-    "scb100" and "share_positive". The mixing step stores each response's
-    score (`Response.index_score`), so no answer is read here.
-    """
-    score = Response.index_score
-    statement, keys = _group_expression(breakdown, select().select_from(Response))
-    statement = _where_selected(statement.add_columns(
-        *keys, func.count(score), func.sum(score), func.sum(score * score),
-    ), selection).where(score.is_not(None)).group_by(*keys)
-    rows = ((_key(row, len(keys)), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0)))
-            for row in session.execute(statement))
-    return _fold_periods(breakdown, rows, lambda a, b: a + b, lambda: Moments(0, 0.0, 0.0))
 
 
 def comments(session: Session, selection: Selection, question_keys: Iterable[str],

@@ -218,9 +218,10 @@ def _tally(session: Session, selection: Selection, breakdown: Breakdown, questio
     """Run every aggregate of the selection (one SQL query each): the distributions of `questions`,
     only the counts of `counted` (suppression needs no more of them)."""
     counted = tuple(question for question in counted if question not in questions)
+    responses = aggregates.response_tallies(session, selection, breakdown)
     return _Tallies(
-        statuses=aggregates.response_counts(session, selection, breakdown),
-        index=aggregates.index_sums(session, selection, breakdown),
+        statuses={key: statuses for key, (statuses, _scores) in responses.items()},
+        index={key: scores for key, (_statuses, scores) in responses.items() if scores.n},
         answers=aggregates.answer_counts(session, selection, breakdown, questions) if questions else {},
         links=link_counts(session, selection, breakdown),
         answered=aggregates.answered_counts(session, selection, breakdown, counted),

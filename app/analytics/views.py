@@ -37,7 +37,7 @@ from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
 from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, question_cells, question_columns,
                            question_table, rates_table, summary_table)
-from .results import HIDDEN, SelectionRefused, figure_questions, result_table, text_questions
+from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .statistics import Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
 
@@ -200,12 +200,12 @@ def provider(campaign_id: int, provider_id: int):
     definition, labels = context["definition"], _labels(context["definition"])
     context.update(provider_id=provider_id, provider_name=labels.group(Breakdown("provider"), provider_id),
                    choices=pages.filter_choices(found, definition, labels, args, with_provider=False),
-                   **_trend(found, provider_id, definition, labels),
                    sees_all=own is None)
     try:
         asked = access.table_request([found], args, current_user)
     except access.ParameterError as error:
-        return render_template("analytics/provider.html", error=str(error), **context), 400
+        return render_template("analytics/provider.html", error=str(error), **context,
+                               **_trend(found, provider_id, definition, labels)), 400
     # The provider's row in the table of all providers: the provider role's own-provider filter comes off here,
     # and only this row, the total's difference and averages of the others' shown values reach the page.
     selection = Selection(asked.selection.campaign_ids,
@@ -214,8 +214,11 @@ def provider(campaign_id: int, provider_id: int):
         result = result_table(db_session, selection, Breakdown("provider"), _k(), compare=True)
     except SelectionRefused as refused:
         return render_template("analytics/provider.html", refused=_refusal(refused.reason, bool(selection.filters)),
-                               **context)
-    return render_template("analytics/provider.html", **context,
+                               **context, **_trend(found, provider_id, definition, labels))
+    # Without filters this is the campaign's own by-provider table: the trend's row for this campaign.
+    own_table = not selection.filters and selection.campaign_ids == (found.id,)
+    trend = _trend(found, provider_id, definition, labels, made=result if own_table else None)
+    return render_template("analytics/provider.html", **context, **trend,
                            **_provider_figures(result, provider_id, definition, labels))
 
 
@@ -285,11 +288,13 @@ def _detail_table(definition, key, labels, columns, rows):
                  tuple(table_rows), tuple(row[1] for row in rows))
 
 
-def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labels: Labels) -> dict:
+def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labels: Labels,
+           made: ResultTable | None = None) -> dict:
     """The provider's NKI in each campaign of the same survey and index that includes it, oldest first.
 
     Each value is the provider's row of that campaign's own by-provider
-    result table (no filters), so nothing new can be differenced. Returns
+    result table (no filters), so nothing new can be differenced; `made`
+    is `found`'s, when the caller has it already. Returns
     the template's `trend` (rows), `trend_columns` (headings) and
     `trend_chart` (an interval chart, or None).
     """
@@ -302,7 +307,8 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
     for other in sorted(campaigns, key=lambda c: (c.starts_on, c.id)):
         try:
             # The trend shows the summary row only: no question's figures are read.
-            result = result_table(db_session, Selection((other.id,)), Breakdown("provider"), _k(), questions=())
+            result = made if made is not None and other.id == found.id else result_table(
+                db_session, Selection((other.id,)), Breakdown("provider"), _k(), questions=())
         except SelectionRefused:
             rows.append({"campaign": other, "refused": True})
             intervals.append(Interval(other.name, None, None, None, pages.hidden_text()))

@@ -65,7 +65,7 @@ class Response(Base):
     #: The respondent's personal index score (SurveyDefinition.personal_score, on the index's
     #: scale: 1..points for "mean", 0-100 otherwise), written with the answers by the mixing
     #: step; NULL without an answered index question. The NKI is the mean of these
-    #: (analytics/aggregates.index_sums), read without touching the answers.
+    #: (analytics/aggregates.response_tallies), read without touching the answers.
     index_score: Mapped[float | None] = mapped_column(Float)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")

@@ -296,7 +296,7 @@ class SurveyDefinition:
 
         None when no index question has a value ("don't know" and skipped
         questions are left out: docs/surveys.md, "Index methods"); the NKI
-        is the mean of these scores (analytics/aggregates.index_sums). Units
+        is the mean of these scores (analytics/aggregates.response_tallies). Units
         per `index.method`: "mean", the mean of the values, 1..points;
         "share_positive", 100 x the share of values >= the scale's
         `positive_from`, 0-100 (per cent); "scb100", Statistics Sweden's NKI,
