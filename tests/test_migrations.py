@@ -19,7 +19,7 @@ from app.surveys.definition import parse_definition
 from .results_fixtures import survey_document
 
 
-def _fresh_database(migrated: str, tmp_path) -> tuple[str, callable]:
+def _fresh_database(migrated: str, tmp_path, options: str = "") -> tuple[str, callable]:
     if migrated.startswith("sqlite"):
         return "sqlite:///" + str(tmp_path / "migrations.sqlite3"), lambda: None
     engine = create_engine(migrated)
@@ -33,7 +33,7 @@ def _fresh_database(migrated: str, tmp_path) -> tuple[str, callable]:
         engine.dispose()
 
     separator = "&" if "?" in migrated else "?"
-    return migrated + separator + "options=-csearch_path%3Dmigration_test", drop
+    return migrated + separator + "options=-csearch_path%3Dmigration_test" + options, drop
 
 
 def _survey_json(scale_key: str = "a", text_key: str = "comment") -> str:
@@ -196,34 +196,39 @@ def test_the_name_key_migration_folds_names_and_keeps_every_row_and_reference(mi
         cleanup()
 
 
+def _three_responses_at_0008(database: Database) -> None:
+    """The answer-count test's data, written at 0008: r1 and r3 of provider 1 in March 2027, r2 merged."""
+    upgrade(database, "0008")
+    with database.engine.begin() as connection:
+        connection.execute(text("INSERT INTO provider (id, name, name_key, active) VALUES (1, 'N', 'n', true)"))
+        connection.execute(text(
+            "INSERT INTO programme (id, code, code_key, name, active) VALUES (1, 'SO', 'so', 'SO', true)"))
+        connection.execute(text(
+            "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, :document, 'd')"),
+            {"document": _survey_json()})
+        connection.execute(text("INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
+                                " VALUES (1, 'Hösten', 1, '2027-01-01', '2027-12-31')"))
+        connection.execute(text(
+            "INSERT INTO response (id, survey_version_id, status, campaign_id, provider_id, programme_id,"
+            " language, channel, month) VALUES"
+            " ('r1', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01'),"
+            " ('r2', 1, 'partial', 1, NULL, 1, 'ar', 'qr', NULL),"
+            " ('r3', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01')"))
+        connection.execute(text(
+            "INSERT INTO answer (response_id, question_key, value, choice, text, dont_know) VALUES"
+            " ('r1', 'a', 5, NULL, NULL, false), ('r1', 'b', 4, NULL, NULL, false),"
+            " ('r1', 'gender', NULL, 'woman', NULL, false), ('r1', 'comment', NULL, NULL, 'Bra', false),"
+            " ('r2', 'b', NULL, NULL, NULL, true), ('r2', 'y', 1, NULL, NULL, false),"
+            " ('r3', 'a', 2, NULL, NULL, false), ('r3', 'gender', NULL, 'man', NULL, false)"))
+
+
 def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, tmp_path):
     # 0009 fills response.index_score and answer_count from the stored answers, in SQL of its own:
     # the figures are the hand-counted ones, and the same as the mixing step's own counting.
     url, cleanup = _fresh_database(migrated, tmp_path)
     database = Database(url)
     try:
-        upgrade(database, "0008")
-        with database.engine.begin() as connection:
-            connection.execute(text("INSERT INTO provider (id, name, name_key, active) VALUES (1, 'N', 'n', true)"))
-            connection.execute(text(
-                "INSERT INTO programme (id, code, code_key, name, active) VALUES (1, 'SO', 'so', 'SO', true)"))
-            connection.execute(text(
-                "INSERT INTO survey_version (id, key, version, document, digest) VALUES (1, 's', 1, :document, 'd')"),
-                {"document": _survey_json()})
-            connection.execute(text("INSERT INTO campaign (id, name, survey_version_id, starts_on, ends_on)"
-                                    " VALUES (1, 'Hösten', 1, '2027-01-01', '2027-12-31')"))
-            connection.execute(text(
-                "INSERT INTO response (id, survey_version_id, status, campaign_id, provider_id, programme_id,"
-                " language, channel, month) VALUES"
-                " ('r1', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01'),"
-                " ('r2', 1, 'partial', 1, NULL, 1, 'ar', 'qr', NULL),"
-                " ('r3', 1, 'complete', 1, 1, 1, 'sv', 'sms', '2027-03-01')"))
-            connection.execute(text(
-                "INSERT INTO answer (response_id, question_key, value, choice, text, dont_know) VALUES"
-                " ('r1', 'a', 5, NULL, NULL, false), ('r1', 'b', 4, NULL, NULL, false),"
-                " ('r1', 'gender', NULL, 'woman', NULL, false), ('r1', 'comment', NULL, NULL, 'Bra', false),"
-                " ('r2', 'b', NULL, NULL, NULL, true), ('r2', 'y', 1, NULL, NULL, false),"
-                " ('r3', 'a', 2, NULL, NULL, false), ('r3', 'gender', NULL, 'man', NULL, false)"))
+        _three_responses_at_0008(database)
         upgrade(database)
         with database.engine.connect() as connection:
             scores = dict(connection.execute(text("SELECT id, index_score FROM response")).all())
@@ -247,14 +252,42 @@ def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, t
         }
         assert {(row[1], row[4], row[5]) for row in counts if row[0] == "month" and row[2] == "a"} == {
             ("2027-03-01", "5", 1), ("2027-03-01", "2", 1)}
-        assert {row[0] for row in counts} == {"provider", "programme", "language", "channel", "month",
-                                             "background:gender"}
-        assert sum(row[5] for row in counts) == 8 * 6  # every answer once per dimension
+        # The provider paired with each other dimension: r2's provider was merged ("") and it has no gender.
+        assert {row[1:] for row in counts if row[0] == "provider|background:gender"} == {
+            ("1|woman", "a", "value", "5", 1), ("1|woman", "b", "value", "4", 1),
+            ("1|woman", "gender", "choice", "woman", 1), ("1|woman", "comment", "text", "", 1),
+            ("1|man", "a", "value", "2", 1), ("1|man", "gender", "choice", "man", 1),
+            ("|", "b", "dont_know", "", 1), ("|", "y", "value", "1", 1),
+        }
+        assert {row[0] for row in counts} == {
+            "provider", "programme", "language", "channel", "month", "background:gender", "provider|programme",
+            "provider|language", "provider|channel", "provider|month", "provider|background:gender"}
+        assert sum(row[5] for row in counts) == 8 * 11  # every answer once per dimension and per pair
         # The mixing step counts the same rows alike (summaries.counted, in Python).
         for response in responses:
             response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
         kept = counted(responses, answers, parse_definition(json.loads(_survey_json())))
         assert {key[1:] + (n,) for key, n in kept.items()} == counts
+    finally:
+        database.dispose()
+        cleanup()
+
+
+def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_servers_datestyle(migrated, tmp_path):
+    # The breaker's case: CAST(date AS VARCHAR) follows PostgreSQL's DateStyle ("01/03/2027" under
+    # SQL, DMY), and the results read the month back with date.fromisoformat.
+    if migrated.startswith("sqlite"):
+        pytest.skip("PostgreSQL only: SQLite keeps dates as ISO text")
+    url, cleanup = _fresh_database(migrated, tmp_path, options="%20-cdatestyle%3DSQL%2CDMY")
+    database = Database(url)
+    try:
+        _three_responses_at_0008(database)
+        upgrade(database)
+        with database.engine.connect() as connection:
+            assert connection.scalar(text("SHOW datestyle")) == "SQL, DMY"
+            months = set(connection.scalars(text(
+                "SELECT DISTINCT group_value FROM answer_count WHERE dimension IN ('month', 'provider|month')")))
+        assert months == {"2027-03-01", "", "1|2027-03-01", "|"}
     finally:
         database.dispose()
         cleanup()

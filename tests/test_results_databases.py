@@ -10,6 +10,7 @@ NULL groups, date grouping) agrees.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from datetime import date
@@ -17,14 +18,17 @@ from datetime import date
 import pytest
 
 from app import create_app
-from app.analytics.aggregates import comments, joined_answer_counts, kept_answer_counts
+from app.analytics.aggregates import answered_counts, comments, joined_answer_counts, kept_answer_counts
 from app.analytics.results import HIDDEN, SelectionRefused, result_table
 from app.analytics.scope import Breakdown, Filter, Selection
+from app.campaigns.services import create_campaign
 from app.config import Config
 from app.db import Database, db_session
 from app.migrate import upgrade
+from app.organisation.models import Programme, Provider
+from app.surveys.services import store_version
 
-from .results_fixtures import build_results_world, response_row, store
+from .results_fixtures import ResultsWorld, add, build_results_world, response_row, store, survey_document
 
 BREAKDOWNS = [Breakdown(name) for name in ("provider", "programme", "language", "channel", "month", "tertial",
                                            "year")] + [Breakdown("background", "gender")]
@@ -108,18 +112,87 @@ def same(left, right) -> bool:
     return left == right
 
 
-def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_breakdown(app):
-    # A table without filters reads the counts the mixing step keeps (aggregates.kept_answer_counts);
-    # a filtered one joins the answers (joined_answer_counts). Over the same 170 responses, with
-    # merged groups, "don't know", text and skipped background answers, both give the same.
+def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_they_hold(app):
+    # Tables of one dimension, or of the provider and one other, read the counts the mixing step
+    # keeps (aggregates.kept_answer_counts); others join the answers (joined_answer_counts). Over
+    # the same 170 responses - merged groups, "don't know", text, skipped background answers -
+    # both give the same for every table the counts hold, and the counts do hold these.
     world = fill(app)
-    selection = Selection(tuple(world.campaigns.values()))
+    campaigns = tuple(world.campaigns.values())
+    nordljus, bro = world.providers["Nordljus AB"], world.providers["Bro Coachning"]
+    gender, provider, month = Breakdown("background", "gender"), Breakdown("provider"), Breakdown("month")
+    held = [(Selection(campaigns), breakdown) for breakdown in BREAKDOWNS] + [
+        (Selection(campaigns, (Filter(provider, nordljus),)), breakdown) for breakdown in BREAKDOWNS] + [
+        (Selection(campaigns, (Filter(provider, None),)), Breakdown("language")),
+        (Selection(campaigns, (Filter(gender, "woman"),)), provider),
+        (Selection(campaigns, (Filter(Breakdown("tertial"), (2027, 2)),)), provider),
+        (Selection(campaigns, (Filter(Breakdown("tertial"), (2027, 2)),)), month),
+        (Selection(campaigns, (Filter(Breakdown("year"), 2027),)), Breakdown("tertial")),
+        (Selection(campaigns, (Filter(provider, bro), Filter(Breakdown("channel"), "sms"))), provider),
+        (Selection(campaigns), (provider, gender)),
+        (Selection(campaigns), (Breakdown("language"), provider)),
+        (Selection(campaigns), (month, Breakdown("tertial"))),
+        (Selection(campaigns, (Filter(Breakdown("programme"), world.programmes["SO"]),)),
+         (provider, Breakdown("programme"))),
+    ]
+    questions = ["a", "b", "y", "gender", "comment"]
     with app.app_context():
-        for breakdown in BREAKDOWNS:
-            kept = kept_answer_counts(db_session, selection, breakdown, ["a", "b", "y", "gender", "comment"])
-            joined = joined_answer_counts(db_session, selection, breakdown, ["a", "b", "y", "gender", "comment"])
-            assert kept == joined, breakdown
-            assert sum(sum(counts.values()) for group in kept.values() for counts in group.values()) > 500
+        for selection, breakdown in held:
+            kept = kept_answer_counts(db_session, selection, breakdown, questions)
+            joined = joined_answer_counts(db_session, selection, breakdown, questions)
+            assert kept is not None, (selection, breakdown)
+            assert kept == joined, (selection, breakdown)
+            assert answered_counts(db_session, selection, breakdown, questions) == _answered_only(joined)
+        everything = kept_answer_counts(db_session, Selection(campaigns), provider, questions)
+        assert sum(n for group in everything.values() for answers in group.values() for n in answers.values()) > 500
+        # Neither the provider nor one dimension: not held, read from the answers.
+        for selection, breakdown in [
+            (Selection(campaigns, (Filter(gender, "woman"),)), Breakdown("language")),
+            (Selection(campaigns, (Filter(gender, None),)), provider),
+            (Selection(campaigns), (Breakdown("language"), Breakdown("channel"))),
+            (Selection(campaigns, (Filter(Breakdown("channel"), "qr"),)), (provider, Breakdown("programme"))),
+        ]:
+            assert kept_answer_counts(db_session, selection, breakdown, questions) is None, (selection, breakdown)
+
+
+def test_two_campaigns_on_versions_that_mark_different_background_questions_count_every_answer(app):
+    # The breaker's case: version 2 of the survey no longer marks gender as a background question, so
+    # the mixing step keeps no "background:gender" counts for its campaign; a table of both campaigns
+    # by gender must still count both campaigns' answers (read from the answers, then).
+    with app.app_context():
+        first, _ = store_version(db_session, survey_document())
+        document = copy.deepcopy(survey_document())
+        document["version"] = 2
+        next(q for q in document["sections"][0]["questions"] if q["key"] == "gender")["background"] = False
+        second, _ = store_version(db_session, document)
+        providers = [Provider(name="Nordljus AB", active=True), Provider(name="Bro Coachning", active=True)]
+        programmes = [Programme(code="JPG", name="Jobbpeng grund", active=True)]
+        db_session.add_all(providers + programmes)
+        db_session.flush()
+        made = {name: create_campaign(db_session, name=name, survey_version=version, starts_on=date(year, 1, 1),
+                                      ends_on=date(year, 12, 31), providers=providers, programmes=programmes,
+                                      languages=["sv"]).id
+                for name, version, year in (("2027", first, 2027), ("2028", second, 2028))}
+        db_session.commit()
+        world = ResultsWorld({p.name: p.id for p in providers}, {p.code: p.id for p in programmes}, made)
+    for campaign in ("2027", "2028"):
+        add(app, world, "Nordljus AB", {"a": 5, "b": 4, "gender": "woman"}, times=6, campaign=campaign)
+        add(app, world, "Bro Coachning", {"a": 2, "b": 1, "gender": "man"}, times=6, campaign=campaign)
+    with app.app_context():
+        table = result_table(db_session, Selection((made["2027"], made["2028"])), Breakdown("background", "gender"), 5)
+    women = next(row for row in table.rows if row.key == "woman")
+    assert (women.responses, women.questions["a"].n, women.questions["a"].summary.mean) == (12, 12, 5.0)
+
+
+def _answered_only(distributions: dict) -> dict:
+    """Group -> question -> answers with a value or an option, from distributions; questions with none left out."""
+    counted = {}
+    for key, group in distributions.items():
+        for question, answers in group.items():
+            n = sum(count for answer, count in answers.items() if answer not in ("dont_know", "text"))
+            if n:
+                counted.setdefault(key, {})[question] = n
+    return counted
 
 
 def test_sqlite_and_postgresql_give_the_same_figures(app, config, tmp_path):

@@ -15,13 +15,14 @@ date arithmetic out of dialect-specific SQL.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from ..campaigns.models import Campaign
 from ..respond.models import Answer, Response
 from . import summaries
 from .models import AnswerCount
@@ -172,22 +173,22 @@ def response_tallies(session: Session, selection: Selection,
                          lambda: (StatusCounts(0, 0), Moments(0, 0.0, 0.0)))
 
 
-def answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
+def answer_counts(session: Session, selection: Selection, breakdown,
                   question_keys: Iterable[str]) -> dict[object, dict[str, dict[object, int]]]:
     """Group key -> question key -> answer -> count: the distribution of every listed question.
 
     Answers are a scale or yes/no value (int), an option key (str),
     DONT_KNOW or TEXT. A question nobody in the group answered is absent.
-    A selection without filters broken down one way is read from the
-    counts the mixing step keeps (summaries.py); any other joins the answers.
+    `breakdown` is a Breakdown or a pair (a crossed table). Read from the
+    counts the mixing step keeps where they hold the table (`kept_reading`),
+    else from the selected responses' answers (a join).
     """
     question_keys = list(question_keys)
-    if not selection.filters and not isinstance(breakdown, tuple):
-        return kept_answer_counts(session, selection, breakdown, question_keys)
-    return joined_answer_counts(session, selection, breakdown, question_keys)
+    kept = kept_answer_counts(session, selection, breakdown, question_keys)
+    return kept if kept is not None else joined_answer_counts(session, selection, breakdown, question_keys)
 
 
-def answered_counts(session: Session, selection: Selection, breakdown: Breakdown,
+def answered_counts(session: Session, selection: Selection, breakdown,
                     question_keys: Iterable[str]) -> dict[object, dict[str, int]]:
     """Group key -> question key -> answers with a value or an option (a count; not "don't know", not text).
 
@@ -198,38 +199,24 @@ def answered_counts(session: Session, selection: Selection, breakdown: Breakdown
     question_keys = list(question_keys)
     if not question_keys:
         return {}
-    if not selection.filters and not isinstance(breakdown, tuple):
-        dimension = summaries.dimension_of(breakdown)
-        statement = (
-            select(AnswerCount.group_value, AnswerCount.question_key, func.sum(AnswerCount.n))
-            .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == dimension,
-                   AnswerCount.question_key.in_(question_keys), AnswerCount.kind.in_(("value", "choice")))
-            .group_by(AnswerCount.group_value, AnswerCount.question_key)
-        )
-        rows = _parsed_groups(dimension, session.execute(statement))
+    reading = kept_reading(selection, breakdown)
+    if reading is not None and _kept_for_every_campaign(session, selection, reading):
+        statement = _kept_statement(selection, reading, question_keys, AnswerCount.group_value,
+                                    AnswerCount.question_key).where(AnswerCount.kind.in_(("value", "choice")))
+        rows = ((key, question_key, count) for group, question_key, count in session.execute(statement)
+                if (key := reading.key(group)) is not _LEFT_OUT)
     else:
         statement, keys = _group_expression(breakdown, select().select_from(Response).join(
             Answer, Answer.response_id == Response.id))
         statement = _where_selected(statement.add_columns(*keys, Answer.question_key, func.count()), selection).where(
             Answer.question_key.in_(question_keys), or_(Answer.value.is_not(None), Answer.choice.is_not(None)),
         ).group_by(*keys, Answer.question_key)
-        rows = ((_key(row, len(keys)), *row[len(keys):]) for row in session.execute(statement))
+        rows = ((_folded_key(breakdown, _key(row, len(keys))), *row[len(keys):]) for row in session.execute(statement))
     folded: dict = {}
     for key, question_key, count in rows:
-        questions = folded.setdefault(_folded_key(breakdown, key), {})
+        questions = folded.setdefault(key, {})
         questions[question_key] = questions.get(question_key, 0) + int(count)
     return folded
-
-
-def _parsed_groups(dimension: str, rows: Iterable) -> Iterator[tuple]:
-    """AnswerCount result rows with their first value (group_value, text) parsed back (summaries.group_value),
-    each distinct text parsed once: a few dozen groups over thousands of rows."""
-    groups: dict[str, object] = {}
-    for row in rows:
-        group = row[0]
-        if group not in groups:
-            groups[group] = summaries.group_value(dimension, group)
-        yield (groups[group], *row[1:])
 
 
 def joined_answer_counts(session: Session, selection: Selection, breakdown, question_keys: list[str]) -> dict:
@@ -249,33 +236,124 @@ def joined_answer_counts(session: Session, selection: Selection, breakdown, ques
     for row in session.execute(statement):
         question_key, value, choice, other, count = row[len(keys):]
         answer = value if value is not None else choice if choice is not None else other
-        rows.append((_key(row, len(keys)), question_key, answer, count))
-    return _fold_distributions(breakdown, rows)
+        rows.append((_folded_key(breakdown, _key(row, len(keys))), question_key, answer, count))
+    return _fold_distributions(rows)
 
 
-def kept_answer_counts(session: Session, selection: Selection, breakdown: Breakdown,
-                       question_keys: list[str]) -> dict[object, dict[str, dict[object, int]]]:
-    """answer_counts from the counts the mixing step keeps (AnswerCount): the breakdown's dimension, summed
-    over the selection's campaigns. The selection's filters are not applied: only for one without."""
-    dimension = summaries.dimension_of(breakdown)
+def kept_answer_counts(session: Session, selection: Selection, breakdown,
+                       question_keys: list[str]) -> dict[object, dict[str, dict[object, int]]] | None:
+    """answer_counts from the counts the mixing step keeps (AnswerCount); None where they do not hold the
+    table (`kept_reading`)."""
+    reading = kept_reading(selection, breakdown)
+    if reading is None or not _kept_for_every_campaign(session, selection, reading):
+        return None
+    statement = _kept_statement(selection, reading, question_keys, AnswerCount.group_value, AnswerCount.question_key,
+                                AnswerCount.kind, AnswerCount.answer)
+    rows = ((key, question_key, _KEPT_ANSWER[kind](answer), int(count))
+            for group, question_key, kind, answer, count in session.execute(statement)
+            if (key := reading.key(group)) is not _LEFT_OUT)
+    return _fold_distributions(rows)
+
+
+#: A kept group outside the selection's filters.
+_LEFT_OUT = object()
+
+
+@dataclass
+class KeptReading:
+    """How a table is read from AnswerCount: which `dimension`, and each group's table key (`key`).
+
+    `key(group_value)` is the table's group key for a stored group - the
+    breakdown's value, its period for a month, a tuple for a pair - or
+    _LEFT_OUT when the group lies outside a filter. `provider` is the
+    provider filter's stored text, which narrows the rows read (None: no
+    such filter).
+    """
+
+    dimension: str
+    selection: Selection
+    parts: tuple[Breakdown, ...]
+    crossed: bool
+    provider: str | None
+    _keys: dict = field(default_factory=dict)
+
+    def key(self, text: str):
+        """The table key of a stored group (each distinct text worked out once), or _LEFT_OUT."""
+        if text not in self._keys:
+            values = summaries.group_values(self.dimension, text)
+            if any(_period_key(item.breakdown, values[summaries.dimension_of(item.breakdown)]) != item.value
+                   for item in self.selection.filters):
+                self._keys[text] = _LEFT_OUT
+            else:
+                keys = tuple(_period_key(part, values[summaries.dimension_of(part)]) for part in self.parts)
+                self._keys[text] = keys if self.crossed else keys[0]
+        return self._keys[text]
+
+
+def kept_reading(selection: Selection, breakdown) -> KeptReading | None:
+    """How to read a table from the counts the mixing step keeps, or None where they do not hold it.
+
+    They hold a table whose breakdown (one, or a pair) and filters touch
+    one dimension, or the provider and one other (summaries.kept_dimension;
+    month, tertial and year are all the month). Not: a filter on the
+    merged background group (None: the answers' join tells "no answer"
+    from "don't know", the counts do not).
+    """
+    parts = breakdown if isinstance(breakdown, tuple) else (breakdown,)
+    if any(item.breakdown.dimension == "background" and item.value is None for item in selection.filters):
+        return None
+    dimension = summaries.kept_dimension(summaries.dimension_of(part)
+                                         for part in (*parts, *(item.breakdown for item in selection.filters)))
+    if dimension is None:
+        return None
+    provider = next((summaries.group_text(item.value) for item in selection.filters
+                     if item.breakdown.dimension == "provider"), None)
+    return KeptReading(dimension, selection, parts, isinstance(breakdown, tuple), provider)
+
+
+def _kept_for_every_campaign(session: Session, selection: Selection, reading: KeptReading) -> bool:
+    """Whether every campaign's survey version marks the background question the reading uses as one.
+
+    The mixing step keeps a background dimension only for the questions the
+    campaign's version marks as background; a selection may span versions
+    of one survey (one index), and a later version may mark another set
+    (the breaker's case: gender no longer background in version 2).
+    """
+    wanted = {name.removeprefix(summaries.BACKGROUND) for name in summaries.pair_of(reading.dimension)
+              if name.startswith(summaries.BACKGROUND)}
+    if not wanted:
+        return True
+    for campaign_id in selection.campaign_ids:
+        definition = session.get(Campaign, campaign_id).survey_version.definition
+        if not wanted <= {question.key for question in definition.background_questions}:
+            return False
+    return True
+
+
+def _kept_statement(selection: Selection, reading: KeptReading, question_keys: list[str], *columns):
+    """SELECT `columns`, sum(n) of the reading's dimension, summed over the selection's campaigns."""
     statement = (
-        select(AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind, AnswerCount.answer,
-               func.sum(AnswerCount.n))
-        .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == dimension,
+        select(*columns, func.sum(AnswerCount.n))
+        .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == reading.dimension,
                AnswerCount.question_key.in_(question_keys))
-        .group_by(AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind, AnswerCount.answer)
+        .group_by(*columns)
     )
-    rows = ((group, question_key, _KEPT_ANSWER[kind](answer), int(count))
-            for group, question_key, kind, answer, count in _parsed_groups(dimension, session.execute(statement)))
-    return _fold_distributions(breakdown, rows)
+    if reading.provider is not None:
+        # The provider is the first part of a pair's group: one provider's rows are a range of the key.
+        if reading.dimension == summaries.PAIRED:
+            statement = statement.where(AnswerCount.group_value == reading.provider)
+        else:
+            statement = statement.where(AnswerCount.group_value >= reading.provider + summaries.PAIR,
+                                        AnswerCount.group_value < reading.provider + chr(ord(summaries.PAIR) + 1))
+    return statement
 
 
-def _fold_distributions(breakdown, rows: Iterable[tuple]) -> dict[object, dict[str, dict[object, int]]]:
-    """Rows (group key, question key, answer, count) into group -> question -> answer -> count, month keys
-    folded into the breakdown's period (as `_fold_periods`, adding in place: a campaign has thousands of rows)."""
+def _fold_distributions(rows: Iterable[tuple]) -> dict[object, dict[str, dict[object, int]]]:
+    """Rows (group key, question key, answer, count) into group -> question -> answer -> count, added in
+    place (a campaign has thousands of rows; keys already folded into the breakdown's periods)."""
     folded: dict = {}
     for key, question_key, answer, count in rows:
-        distribution = folded.setdefault(_folded_key(breakdown, key), {}).setdefault(question_key, {})
+        distribution = folded.setdefault(key, {}).setdefault(question_key, {})
         distribution[answer] = distribution.get(answer, 0) + count
     return folded
 

@@ -50,10 +50,11 @@ class AnswerCount(Base):
     One row per (campaign, dimension, group, question, answer): `n` stored
     answers of that question with that answer among the campaign's
     responses whose `dimension` has the value `group_value`. Every stored
-    response adds its answers once under each dimension (summaries.py), in
-    the transaction that writes it, so a campaign's rows of one dimension
-    add up to its answers. The results read a table without filters from
-    here (aggregates.answer_counts) instead of joining every answer;
+    response adds its answers once under each dimension and each provider
+    pair (summaries.py), in the transaction that writes it, so a campaign's
+    rows of one dimension add up to its answers. The results read tables
+    of one dimension, or the provider and one other, from here
+    (aggregates.answer_counts) instead of joining every answer;
     rebuilt from the stored answers by migration 0009 and `flask analytics
     recount`. Nothing here is finer than the responses it counts.
     """
@@ -66,11 +67,13 @@ class AnswerCount(Base):
     )
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
-    #: "provider", "programme", "language", "channel", "month" or "background:<question key>".
-    dimension: Mapped[str] = mapped_column(String(60), primary_key=True)
+    #: "provider", "programme", "language", "channel", "month" or "background:<question key>", or
+    #: the provider paired with one of the others: "provider|language" (summaries.PAIR).
+    dimension: Mapped[str] = mapped_column(String(70), primary_key=True)
     #: The group's value as text: a provider's or programme's id, a language code, a channel,
-    #: a month (YYYY-MM-01), a background option key; "" for the merged group (NULL in `response`).
-    group_value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    #: a month (YYYY-MM-01), a background option key; "" for the merged group (NULL in `response`);
+    #: for a pair both, joined: "12|ar".
+    group_value: Mapped[str] = mapped_column(String(100), primary_key=True)
     question_key: Mapped[str] = mapped_column(String(40), primary_key=True)
     #: "value" (a scale point or yes 1 / no 0), "choice" (an option), "dont_know" or "text".
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)

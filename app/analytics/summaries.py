@@ -4,10 +4,14 @@ Reading a campaign's answers is most of a results page's time: at 100,000
 responses the by-provider distribution of every question joins ~130,000
 answer rows (docs/performance.md, "analytics"). Every response the mixing
 step stores adds its answers here once under each dimension - provider,
-programme, language, channel, month and each background question - in the
-same transaction (`add_answer_counts`), so a table without filters reads a
-few thousand counts instead (aggregates.answer_counts). A filtered table
-still reads the answers: the counts hold one dimension at a time.
+programme, language, channel, month and each background question - and
+once under each pair of the provider with another ("provider|language",
+group "12|ar"), in the same transaction (`add_answer_counts`). A table
+whose breakdown and filters touch one dimension, or the provider and one
+other, reads a few thousand counts instead (aggregates.answer_counts):
+every table without filters, every table of the provider role (always
+filtered on its provider), a provider filter, and the crossed tables of a
+filter with the provider breakdown. Other filtered tables read the answers.
 
 Anonymity: the counts are sums over stored responses, nothing finer; a
 mixing adds one batch of at least k responses of one stored cell, which
@@ -35,6 +39,13 @@ RESPONSE_DIMENSIONS = ("provider_id", "programme_id", "language", "channel", "mo
 #: The prefix of a background question's dimension ("background:gender").
 BACKGROUND = "background:"
 
+#: Joins the two dimensions of a pair, and their two groups ("provider|language", "12|ar").
+#: No dimension name or group text contains it: ids, dates, codes and keys are [a-z0-9_:-].
+PAIR = "|"
+
+#: The dimension every pair is made with.
+PAIRED = "provider"
+
 #: An AnswerCount key: (campaign_id, dimension, group_value, question_key, kind, answer).
 CountKey = tuple[int, str, str, str, str, str]
 KEY_COLUMNS = ("campaign_id", "dimension", "group_value", "question_key", "kind", "answer")
@@ -56,6 +67,30 @@ def group_text(value) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
+
+
+def pair_of(dimension: str) -> tuple[str, ...]:
+    """The dimensions an AnswerCount dimension holds: one, or the provider and another for a pair."""
+    return tuple(dimension.split(PAIR))
+
+
+def kept_dimension(dimensions: Iterable[str]) -> str | None:
+    """The AnswerCount dimension that holds these (dimension_of names), or None when none does.
+
+    One dimension is kept alone; two when one of them is the provider
+    ("provider|<other>"); anything else is not kept.
+    """
+    wanted = set(dimensions)
+    if len(wanted) == 1:
+        return wanted.pop()
+    if len(wanted) == 2 and PAIRED in wanted:
+        return PAIRED + PAIR + (wanted - {PAIRED}).pop()
+    return None
+
+
+def group_values(dimension: str, text: str) -> dict[str, object]:
+    """An AnswerCount group's value per dimension it holds (`group_value` each), e.g. {"provider": 12, "language": "ar"}."""
+    return {name: group_value(name, part) for name, part in zip(pair_of(dimension), text.split(PAIR))}
 
 
 def group_value(dimension: str, text: str):
@@ -89,7 +124,8 @@ def counted(responses: Sequence[Mapping], answers: Iterable[Mapping],
     dont_know), as the mixing step inserts them. A response's group in a
     background dimension is its answer's option, "" without one (skipped,
     "don't know", or withheld when its cell was merged) - what a breakdown
-    of the answers by that question gives.
+    of the answers by that question gives. Each answer counts once per
+    dimension and once per provider pair (`PAIR`).
     """
     answers_of: dict[str, list[Mapping]] = {}
     for row in answers:
@@ -101,6 +137,8 @@ def counted(responses: Sequence[Mapping], answers: Iterable[Mapping],
         groups = [(column.removesuffix("_id"), group_text(response[column])) for column in RESPONSE_DIMENSIONS]
         choices = {row["question_key"]: row.get("choice") for row in own}
         groups += [(BACKGROUND + key, group_text(choices.get(key))) for key in background]
+        provider = groups[0][1]
+        groups += [(PAIRED + PAIR + dimension, provider + PAIR + group) for dimension, group in groups[1:]]
         for row in own:
             kind, answer = answer_of(row)
             for dimension, group in groups:

@@ -9,9 +9,10 @@ mixing step now writes with each batch of responses (docs/performance.md,
   (SurveyDefinition.personal_score): the NKI becomes a sum over response
   rows, read from the covering index, which now ends with it;
 - `answer_count`, answers counted per campaign x dimension (provider,
-  programme, language, channel, month, each background question) x group x
-  question x answer (app/analytics/summaries.py): a table without filters
-  reads a few thousand counts.
+  programme, language, channel, month, each background question, and the
+  provider paired with each other) x group x question x answer
+  (app/analytics/summaries.py): a table of one dimension, or of the
+  provider and one other, reads a few thousand counts.
 
 Both are filled here from what is stored: the scores through the survey
 version's own definition (its index rule is frozen with the version), the
@@ -56,8 +57,8 @@ def upgrade() -> None:
     op.create_table(
         "answer_count",
         sa.Column("campaign_id", sa.Integer(), nullable=False),
-        sa.Column("dimension", sa.String(60), nullable=False),
-        sa.Column("group_value", sa.String(40), nullable=False),
+        sa.Column("dimension", sa.String(70), nullable=False),
+        sa.Column("group_value", sa.String(100), nullable=False),
         sa.Column("question_key", sa.String(40), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("answer", sa.String(40), nullable=False),
@@ -96,18 +97,29 @@ def _fill_scores(connection, version_id: int, definition) -> None:
 
 
 def _fill_counts(connection, version_id: int, background_keys: list[str]) -> None:
-    """The version's answers counted per campaign and dimension (summaries.counted, in SQL)."""
+    """The version's answers counted per campaign and dimension, and per provider pair (summaries.counted, in SQL)."""
+    # The month as YYYY-MM-DD whatever the server's DateStyle (a CAST follows it on PostgreSQL); SQLite keeps
+    # dates as that text already.
+    month = "to_char(r.month, 'YYYY-MM-DD')" if connection.dialect.name == "postgresql" else "r.month"
     selects = [
-        (f"'{dimension}'", f"COALESCE(CAST(r.{column} AS VARCHAR(40)), '')", "")
+        (f"'{dimension}'", "COALESCE(" + (month if column == "month" else f"CAST(r.{column} AS VARCHAR(40))") + ", '')",
+         "")
         for dimension, column in RESPONSE_DIMENSIONS.items()
     ]
+    parameters = {"v": version_id}
     for position, key in enumerate(background_keys):
         selects.append((f":dimension_{position}", f"COALESCE(b{position}.choice, '')",
                         f" LEFT JOIN answer b{position} ON b{position}.response_id = r.id"
                         f" AND b{position}.question_key = :key_{position}"))
-    parameters = {"v": version_id}
-    for position, key in enumerate(background_keys):
         parameters.update({f"dimension_{position}": "background:" + key, f"key_{position}": key})
+    provider = selects[0][1]
+    pairs = [(f"'provider|{dimension[1:-1]}'", f"{provider} || '|' || {group}", join)
+             for dimension, group, join in selects[1:len(RESPONSE_DIMENSIONS)]]
+    for position, key in enumerate(background_keys):
+        dimension, group, join = selects[len(RESPONSE_DIMENSIONS) + position]
+        pairs.append((f":pair_{position}", f"{provider} || '|' || {group}", join))
+        parameters[f"pair_{position}"] = "provider|background:" + key
+    selects += pairs
     for dimension, group, join in selects:
         connection.execute(sa.text(
             "INSERT INTO answer_count (campaign_id, dimension, group_value, question_key, kind, answer, n)"
