@@ -115,10 +115,14 @@ REAL = {
     "real.every_question": dict(compare=False, questions=None),
 }
 #: The pages themselves, through the app (Flask's test client, signed in as an analyst): the campaign
-#: overview and the provider page of the campaign's largest provider, HTML rendered and all.
+#: overview and the provider page of the campaign's largest provider, HTML rendered and all; then two
+#: filtered overviews - the largest provider's by programme (what its provider-role account sees
+#: first) and the women by provider (a background filter: its table joins the answers).
 HTTP = {
     "http.overview": "/staff/results/{campaign}",
     "http.provider": "/staff/results/{campaign}/providers/{provider}",
+    "http.overview_one_provider": "/staff/results/{campaign}?provider={provider}&by=programme",
+    "http.overview_women": "/staff/results/{campaign}?background%3Agender=woman",
 }
 GOAL = ("<=", 1.5)
 #: Milliseconds a page may take at 100,000 responses.
