@@ -12,11 +12,15 @@ HOST   ?= 127.0.0.1
 RUN_ENV := SECURE_COOKIES=0 PUBLIC_URL=http://$(HOST):$(PORT) BIND=$(HOST):$(PORT) \
 	MUNICIPALITY_NAME="Sjöviks kommun" MUNICIPALITY_LOGO=$(CURDIR)/app/static/demo/logo.svg
 
-.PHONY: run test test-sqlite test-postgres bench setup catalogs system-packages clean lock
+.PHONY: run serve test test-sqlite test-postgres bench setup catalogs system-packages clean lock
 
 ## run: install, create the demo municipality on SQLite and serve it, with the mixer beside it
 run: setup catalogs
 	$(RUN_ENV) $(BIN)/flask --app app demo --reset
+	$(RUN_ENV) EMBEDDED_MIXER=1 $(BIN)/gunicorn -c python:app.serving "app:create_app()"
+
+## serve: serve what is in the database again (no new demo), with the mixer beside it; DATABASE_URL picks another
+serve: setup catalogs
 	$(RUN_ENV) EMBEDDED_MIXER=1 $(BIN)/gunicorn -c python:app.serving "app:create_app()"
 
 ## test: install everything the tests need and run them (SQLite; PostgreSQL too when TEST_DATABASE_URL is set)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 from alembic import command
 from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
 from flask import Flask
 from flask.cli import AppGroup
 
@@ -39,6 +40,12 @@ def downgrade(database: Database, revision: str) -> None:
         command.downgrade(alembic_config(connection), revision)
 
 
+def current_revision(database: Database) -> str | None:
+    """The revision the database is at ("0009"), None when it has none (empty, or at base)."""
+    with database.engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
 @db_cli.command("upgrade")
 @click.argument("revision", default="head")
 def upgrade_command(revision: str) -> None:
@@ -46,7 +53,7 @@ def upgrade_command(revision: str) -> None:
     from .db import get_database
 
     upgrade(get_database(), revision)
-    click.echo(f"database at {revision}")
+    click.echo(f"database at {current_revision(get_database())}")
 
 
 @db_cli.command("downgrade")
@@ -56,7 +63,7 @@ def downgrade_command(revision: str) -> None:
     from .db import get_database
 
     downgrade(get_database(), revision)
-    click.echo(f"database at {revision}")
+    click.echo(f"database at {current_revision(get_database()) or 'base'}")
 
 
 def init_app(app: Flask) -> None:

@@ -8,10 +8,12 @@ Responses are written as the mixer writes them (tests/results_fixtures.py).
 from __future__ import annotations
 
 import html
+import io
 import re
 import uuid
 from datetime import date
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from app.accounts.models import Role
@@ -178,6 +180,13 @@ def test_the_provider_role_sees_its_own_page_and_nothing_of_the_others(app, make
     # The overview itself leads a provider account to its own page.
     overview = client.get(base)
     assert overview.status_code == 302 and overview.headers["Location"].endswith(f"/providers/{own}")
+    # Its downloads are on its page, and they are its own provider's (the new user's finding: none were linked).
+    assert f'href="{base}/tables.xlsx"' in text and f'href="{base}/report.pdf"' in text
+    workbook = client.get(f"{base}/tables.xlsx")
+    assert workbook.status_code == 200
+    cells = {str(value) for sheet in load_workbook(io.BytesIO(workbook.data), read_only=True).worksheets
+             for row in sheet.iter_rows(values_only=True) for value in row if value is not None}
+    assert "JPG" in " ".join(cells) and not any("Bro Coachning" in cell for cell in cells)
 
 
 def test_the_average_of_two_other_providers_is_shown(app, make_user):
