@@ -339,12 +339,14 @@ def _kept_statement(selection: Selection, reading: KeptReading, question_keys: l
         .group_by(*columns)
     )
     if reading.provider is not None:
-        # The provider is the first part of a pair's group: one provider's rows are a range of the key.
+        # The provider is the first part of a pair's group: one provider's rows start with "<id>|".
+        # Compared as a prefix, not as a range: PostgreSQL orders text by the database's collation,
+        # where "12|ar" may sort between "1|" and "1}".
         if reading.dimension == summaries.PAIRED:
             statement = statement.where(AnswerCount.group_value == reading.provider)
         else:
-            statement = statement.where(AnswerCount.group_value >= reading.provider + summaries.PAIR,
-                                        AnswerCount.group_value < reading.provider + chr(ord(summaries.PAIR) + 1))
+            prefix = reading.provider + summaries.PAIR
+            statement = statement.where(func.substr(AnswerCount.group_value, 1, len(prefix)) == prefix)
     return statement
 
 
