@@ -81,7 +81,12 @@ def add(app, world: ResultsWorld, provider: str | None, answers: dict, *, times:
 
 
 def store(responses: list[Response]) -> None:
-    """Add responses (from `response_row`) to the session with the answer counts the mixer keeps beside them."""
+    """Add responses (with their answers) to the session as the mixer stores them: each one's personal
+    index score, and the answer counts beside them."""
+    for response in responses:
+        given = {a.question_key: StoredAnswer(value=a.value, choice=a.choice, text=a.text,
+                                              dont_know=bool(a.dont_know)) for a in response.answers}
+        response.index_score = _definition_of(response.campaign_id).personal_score(given)
     db_session.add_all(responses)
     db_session.flush()
     for campaign_id in {response.campaign_id for response in responses}:
@@ -113,7 +118,6 @@ def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, ca
         programme_id=world.programmes[programme] if programme else None,
         language=language, channel=channel, month=month,
         status=status or ("complete" if isinstance(answers.get("a"), int) else "partial"),
-        index_score=_definition_of(campaign_id).personal_score(given),
         answers=[Answer(question_key=key, value=a.value, choice=a.choice, text=a.text, dont_know=a.dont_know)
                  for key, a in given.items()],
     )

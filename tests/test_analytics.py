@@ -21,12 +21,13 @@ from app.organisation.models import Programme, Provider
 
 from .conftest import World, build_world, login, stockholm_today
 from .helpers import translated
+from .results_fixtures import store
 
 
 def add_response(app, world, provider: int, answers: dict[str, int | str], status: str = "complete"):
     with app.app_context():
         campaign = db_session.get(Campaign, world.campaign_id)
-        db_session.add(Response(
+        store([Response(
             id=uuid.uuid4().hex, survey_version_id=campaign.survey_version_id,
             campaign_id=campaign.id, provider_id=world.provider_ids[provider],
             programme_id=world.programme_ids[0], language="sv", channel="sms",
@@ -35,7 +36,7 @@ def add_response(app, world, provider: int, answers: dict[str, int | str], statu
                 Answer(question_key=key, dont_know=True) if value == "dk" else Answer(question_key=key, value=value)
                 for key, value in answers.items()
             ],
-        ))
+        )])
         db_session.commit()
 
 

@@ -32,10 +32,10 @@ from .helpers import count_responses, count_stored, definition_of, full_answers,
 
 CANARY_AGENT = "CanaryPhone/9.9 (UA-4f1d2c)"
 CANARY_ADDRESS = "203.0.113.77"
-RESPONDENT_TABLES = ("response", "answer", "waiting_answer", "form_nonce")
+RESPONDENT_TABLES = ("response", "answer", "answer_count", "waiting_answer", "form_nonce")
 #: Stored in random key order on SQLite; waiting_answer's row number is its id
 #: (its order is the order the database's log shows anyway: models.WaitingAnswer).
-UNORDERED_TABLES = ("response", "answer", "form_nonce")
+UNORDERED_TABLES = ("response", "answer", "answer_count", "form_nonce")
 SCALE_POINTS = 5
 
 
@@ -185,6 +185,11 @@ def test_respondent_columns_are_only_the_reviewed_ones():
     assert set(metadata.tables["response"].columns.keys()) == {
         "id", "survey_version_id", "status", "month",
         "campaign_id", "provider_id", "programme_id", "language", "channel",
+        "index_score",  # a function of the response's own answers (docs/anonymity.md, "Summary tables")
+    }
+    # Sums over stored responses, no finer than their cells and with no time (docs/anonymity.md).
+    assert set(metadata.tables["answer_count"].columns.keys()) == {
+        "campaign_id", "dimension", "group_value", "question_key", "kind", "answer", "n",
     }
     assert set(metadata.tables["answer"].columns.keys()) == {
         "response_id", "question_key", "value", "choice", "text", "dont_know",
