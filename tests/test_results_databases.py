@@ -16,6 +16,7 @@ import random
 from datetime import date
 
 import pytest
+from sqlalchemy import text
 
 from app import create_app
 from app.analytics.aggregates import answered_counts, comments, joined_answer_counts, kept_answer_counts
@@ -182,6 +183,37 @@ def test_two_campaigns_on_versions_that_mark_different_background_questions_coun
         table = result_table(db_session, Selection((made["2027"], made["2028"])), Breakdown("background", "gender"), 5)
     women = next(row for row in table.rows if row.key == "woman")
     assert (women.responses, women.questions["a"].n, women.questions["a"].summary.mean) == (12, 12, 5.0)
+
+
+@pytest.mark.parametrize("collation", ["sv-SE-x-icu", "und-x-icu"])
+def test_a_provider_filter_reads_its_counts_whatever_the_databases_collation(app, config, collation):
+    # The second breaker's case: a municipality's PostgreSQL may sort text by a Swedish or ICU
+    # collation, where '}' sorts before '|' - a range '1|' <= group_value < '1}' was empty there and
+    # every provider-filtered question showed n = 0. The column is given such a collation here.
+    if not config.database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL: SQLite compares text by bytes")
+    engine = app.extensions["kundrost.db"].engine
+    with engine.begin() as connection:
+        if not connection.scalar(text("SELECT count(*) FROM pg_collation WHERE collname = :c"), {"c": collation}):
+            pytest.skip(f"no collation {collation} in this PostgreSQL")
+        connection.execute(text(
+            f'ALTER TABLE answer_count ALTER COLUMN group_value TYPE VARCHAR(100) COLLATE "{collation}"'))
+    try:
+        world = build_results_world(app, providers=[f"P{number}" for number in range(1, 13)])
+        with app.app_context():
+            store([response_row(world, "P1", {"a": 5, "b": 4, "gender": "woman"}, language="sv") for _ in range(6)]
+                  + [response_row(world, "P12", {"a": 1, "b": 2, "gender": "man"}, language="ar") for _ in range(6)])
+            db_session.commit()
+            selection = Selection(tuple(world.campaigns.values()), (Filter(Breakdown("provider"), world.providers["P1"]),))
+            table = result_table(db_session, selection, Breakdown("language"), 5)
+            kept = kept_answer_counts(db_session, selection, Breakdown("language"), ["a", "b"])
+        sv = next(row for row in table.rows if row.key == "sv")
+        assert (sv.responses, sv.questions["a"].n) == (6, 6)
+        assert kept == {"sv": {"a": {5: 6}, "b": {4: 6}}}  # P1's answers, none of P12's
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(
+                'ALTER TABLE answer_count ALTER COLUMN group_value TYPE VARCHAR(100) COLLATE "default"'))
 
 
 def _answered_only(distributions: dict) -> dict:
