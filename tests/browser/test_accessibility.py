@@ -31,7 +31,8 @@ from app.i18n import LANGUAGES
 
 from tests.conftest import PASSWORD, stockholm_today
 
-pytestmark = pytest.mark.browser
+# How pages look: the database does not change it (the PostgreSQL pass of CI leaves these out, conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.rendering]
 
 FAILING_IMPACTS = {"serious", "critical"}
 RUN_AXE = """async () => {

@@ -26,7 +26,8 @@ from app.db import db_session
 from app.organisation.models import Programme, Provider
 from app.surveys.services import load_builtin
 
-pytestmark = pytest.mark.browser
+# How pages look: the database does not change it (the PostgreSQL pass of CI leaves these out, conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.rendering]
 
 SCREEN_HEIGHT = 740
 SCREEN_WIDTH = 360

@@ -14,7 +14,8 @@ from app.i18n import LANGUAGES
 
 from tests.conftest import PASSWORD
 
-pytestmark = pytest.mark.browser
+# How pages look: the database does not change it (the PostgreSQL pass of CI leaves these out, conftest.py).
+pytestmark = [pytest.mark.browser, pytest.mark.rendering]
 
 #: Words (between spaces, hyphens and slashes) the browser drew on more than one line.
 SPLIT_WORDS = r"""() => {
