@@ -199,8 +199,8 @@ def answered_counts(session: Session, selection: Selection, breakdown,
     question_keys = list(question_keys)
     if not question_keys:
         return {}
-    reading = kept_reading(selection, breakdown)
-    if reading is not None and _kept_for_every_campaign(session, selection, reading):
+    reading = _usable_reading(session, selection, breakdown)
+    if reading is not None:
         statement = _kept_statement(selection, reading, question_keys, AnswerCount.group_value,
                                     AnswerCount.question_key).where(AnswerCount.kind.in_(("value", "choice")))
         rows = ((key, question_key, count) for group, question_key, count in session.execute(statement)
@@ -244,8 +244,8 @@ def kept_answer_counts(session: Session, selection: Selection, breakdown,
                        question_keys: list[str]) -> dict[object, dict[str, dict[object, int]]] | None:
     """answer_counts from the counts the mixing step keeps (AnswerCount); None where they do not hold the
     table (`kept_reading`)."""
-    reading = kept_reading(selection, breakdown)
-    if reading is None or not _kept_for_every_campaign(session, selection, reading):
+    reading = _usable_reading(session, selection, breakdown)
+    if reading is None:
         return None
     statement = _kept_statement(selection, reading, question_keys, AnswerCount.group_value, AnswerCount.question_key,
                                 AnswerCount.kind, AnswerCount.answer)
@@ -309,6 +309,12 @@ def kept_reading(selection: Selection, breakdown) -> KeptReading | None:
     provider = next((summaries.group_text(item.value) for item in selection.filters
                      if item.breakdown.dimension == "provider"), None)
     return KeptReading(dimension, selection, parts, isinstance(breakdown, tuple), provider)
+
+
+def _usable_reading(session: Session, selection: Selection, breakdown) -> KeptReading | None:
+    """`kept_reading`, where every selected campaign keeps what it reads (`_kept_for_every_campaign`); else None."""
+    reading = kept_reading(selection, breakdown)
+    return reading if reading is not None and _kept_for_every_campaign(session, selection, reading) else None
 
 
 def _kept_for_every_campaign(session: Session, selection: Selection, reading: KeptReading) -> bool:
