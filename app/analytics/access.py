@@ -7,7 +7,10 @@ A results address carries its table in the query string:
   never gets "provider" - that would list the others);
 - filters: `provider=<id>`, `programme=<id>`, `language=<code>`,
   `channel=<sms|qr|paper|web>`, `month=YYYY-MM`, `tertial=YYYY-N` (N 1-3),
-  `year=YYYY`, `background:<question key>=<option key>`.
+  `year=YYYY`, `background:<question key>=<option key>`;
+- `campaigns`: other campaigns of the same survey and index to pool with
+  this one, as ids separated by commas or the parameter repeated
+  (`campaigns=7,9`); at most MAX_POOLED, each one the viewer may open.
 
 A provider-role account always gets `provider=<its own>` added, whatever
 the address says; an address naming another provider is refused (404, as
@@ -40,8 +43,16 @@ from .scope import Breakdown, Filter, Selection
 #: multiply with every filter; three cover what the reports break down by (provider x gender x year).
 MAX_FILTERS = 3
 
+#: The most campaigns one address may pool (the one asked for and those in `campaigns`): each is
+#: tabled on its own before they are pooled (results._pooled_table). Twelve cover a survey's
+#: campaigns over several years.
+MAX_POOLED = 12
+
+#: The query parameter naming the campaigns pooled with the one in the path.
+POOL = "campaigns"
+
 #: Query parameters that are not filters.
-NON_FILTERS = frozenset({"by", "lang", "q", "text", "campaigns"})
+NON_FILTERS = frozenset({"by", "lang", "q", "text", POOL})
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})\Z")
 _TERTIAL = re.compile(r"^(\d{4})-([123])\Z")
@@ -99,14 +110,17 @@ def campaign_for(session: Session, user, campaign_id: int) -> Campaign:
     return campaign
 
 
-def table_request(campaigns: list[Campaign], args: Mapping[str, str], user) -> TableRequest:
-    """Read a results address's query string (module docstring) for these campaigns and this user.
+def table_request(session: Session, campaign: Campaign, args: Mapping[str, str], user) -> TableRequest:
+    """Read a results address's query string (module docstring) for this campaign and this user.
 
-    Raises ParameterError for an unknown breakdown or filter, a malformed
-    value, or the same dimension filtered twice; aborts 404 when a
-    provider-role account names another provider.
+    The selection holds `campaign` and the campaigns pooled with it
+    (`pooled_campaigns`). Raises ParameterError for an unknown breakdown or
+    filter, a malformed value, the same dimension filtered twice, or a
+    campaign that cannot be pooled; aborts 404 when a provider-role account
+    names another provider, or a campaign the user may not open.
     """
-    definition = campaigns[0].survey_version.definition
+    campaigns = pooled_campaigns(session, user, campaign, args)
+    definition = campaign.survey_version.definition
     provider = own_provider(user)
     breakdown = parse_breakdown(args.get("by") or ("provider" if provider is None else "programme"), definition)
     if provider is not None and breakdown.dimension == "provider":
@@ -125,6 +139,47 @@ def table_request(campaigns: list[Campaign], args: Mapping[str, str], user) -> T
     if len(filters) > MAX_FILTERS:
         raise ParameterError(_("Choose at most %(count)d filters at a time.", count=MAX_FILTERS))
     return TableRequest(Selection(tuple(c.id for c in campaigns), tuple(filters.values())), breakdown, provider)
+
+
+def poolable_campaigns(session: Session, user, campaign: Campaign) -> list[Campaign]:
+    """The campaigns `user` may pool with `campaign` (the same survey and index, visible to the user), newest first."""
+    definition = campaign.survey_version.definition
+    return [other for other in visible_campaigns(session, user)
+            if other.id != campaign.id and other.survey_version.definition.key == definition.key
+            and other.survey_version.definition.index == definition.index]
+
+
+def pooled_campaigns(session: Session, user, campaign: Campaign, args: Mapping[str, str]) -> list[Campaign]:
+    """`campaign` first, then each campaign the address pools with it (`campaigns`), once each, in id order.
+
+    Raises ParameterError for a malformed list, more than MAX_POOLED
+    campaigns, or one of another survey or index (its figures would not be
+    comparable); aborts 404 for one the user may not open (campaign_for).
+    """
+    ids = set()
+    for raw in pool_values(args):
+        if not _ID.match(raw) or int(raw) >= 2**31:
+            raise ParameterError(_("The campaigns to pool must be given by their numbers, separated by commas."))
+        ids.add(int(raw))
+    ids.discard(campaign.id)
+    if len(ids) + 1 > MAX_POOLED:
+        raise ParameterError(_("Pool at most %(count)d campaigns at a time.", count=MAX_POOLED))
+    pooled = [campaign]
+    definition = campaign.survey_version.definition
+    for campaign_id in sorted(ids):
+        other = campaign_for(session, user, campaign_id)
+        other_definition = other.survey_version.definition
+        if other_definition.key != definition.key or other_definition.index != definition.index:
+            raise ParameterError(_("%(name)s uses another survey or index and cannot be pooled with this campaign.",
+                                   name=other.name[:80]))
+        pooled.append(other)
+    return pooled
+
+
+def pool_values(args: Mapping[str, str]) -> list[str]:
+    """The texts of the `campaigns` parameter: every value when it is repeated, each split at commas."""
+    values = args.getlist(POOL) if hasattr(args, "getlist") else [args.get(POOL, "")]
+    return [part.strip() for value in values for part in (value or "").split(",") if part.strip()]
 
 
 def parse_breakdown(name: str, definition: SurveyDefinition) -> Breakdown:
@@ -169,7 +224,8 @@ def _year(text: str) -> bool:
 
 
 def filter_args(request_: TableRequest) -> dict[str, str]:
-    """The query string that asks for this request's filters again (links from a page to its exports)."""
+    """The query string that asks for this request's filters, breakdown and pooled campaigns again
+    (links from a page to its exports and other pages)."""
     args = {}
     for item in request_.selection.filters:
         dimension = item.breakdown.dimension
@@ -180,6 +236,9 @@ def filter_args(request_: TableRequest) -> dict[str, str]:
         elif dimension == "tertial":
             value = f"{value[0]}-{value[1]}"
         args[name] = str(value)
+    pooled = request_.selection.campaign_ids[1:]
+    if pooled:
+        args[POOL] = ",".join(map(str, pooled))
     by = request_.breakdown
     args["by"] = f"background:{by.question_key}" if by.dimension == "background" else by.dimension
     return args

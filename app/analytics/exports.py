@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
 
@@ -44,12 +44,12 @@ from ..accounts.policy import Permission, allows
 from ..campaigns.models import Campaign
 from ..db import db_session
 from ..i18n import current_language
-from ..mixing.queries import waiting_count
+from ..mixing.queries import waiting_in
 from ..organisation.models import Programme, Provider
 from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
-from .presentation import Labels, Table, question_table, rates_table, summary_table
+from .presentation import Labels, Table, pool_notes, question_table, rates_table, summary_table
 from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection, period_of
 
@@ -93,7 +93,8 @@ class TableContext:
 
     `result` is the results layer's table for the request (with the
     comparison where the summary's "compared with all others" column needs it); `waiting` the
-    campaign's answers still waiting to be mixed (a count).
+    answers of its campaigns (a pool's too) still waiting to be mixed (a count); `pool_notes` what a
+    pooled table says of its campaigns (presentation.pool_notes).
     """
 
     campaign: Campaign
@@ -101,6 +102,7 @@ class TableContext:
     labels: Labels
     result: ResultTable
     waiting: int
+    pool_notes: list[str] = field(default_factory=list)
 
 
 def table_context(session: Session, user, campaign_id: int, args: Mapping[str, str],
@@ -114,7 +116,7 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
     """
     campaign = access.campaign_for(session, user, campaign_id)
     try:
-        table_request = access.table_request([campaign], args, user)
+        table_request = access.table_request(session, campaign, args, user)
     except access.ParameterError as error:
         raise ExportRefused(_refused_page(400, str(error))) from error
     definition = campaign.survey_version.definition
@@ -123,7 +125,8 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
     except SelectionRefused as refused:
         raise ExportRefused(_refused_page(409, refusal_text(refused.reason, _k()))) from refused
     labels = Labels(session, definition, current_language().code)
-    return TableContext(campaign, table_request, labels, result, waiting_count(session, campaign))
+    waiting = waiting_in(session, (*result.selection.campaign_ids, *result.left_out))
+    return TableContext(campaign, table_request, labels, result, waiting, pool_notes(session, result))
 
 
 def refusal_text(reason: str, k: int) -> str:
@@ -147,8 +150,9 @@ def table_by_name(context: TableContext, name: str) -> Table:
 
 
 def _notes(context: TableContext, table: Table) -> list[str]:
-    """The table's own notes (what ".." means, and k), then the answers still waiting to be mixed."""
-    return [*table.notes, _("Answers still waiting to be mixed into the results: %(n)d.", n=context.waiting)]
+    """The table's own notes (what ".." means, and k), the campaigns pooled, then the answers still waiting to be mixed."""
+    return [*table.notes, *context.pool_notes,
+            _("Answers still waiting to be mixed into the results: %(n)d.", n=context.waiting)]
 
 
 # --- Tables as rows --------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..campaigns.models import Campaign
 from ..i18n import LANGUAGES
 from ..organisation.models import Programme, Provider
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
@@ -335,3 +336,23 @@ def _notes(result: ResultTable) -> tuple[str, ...]:
     notes = [_("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
                "worked out from.", k=result.k)]
     return tuple(notes)
+
+
+def pool_notes(session: Session, result: ResultTable) -> list[str]:
+    """What a pooled table (several campaigns) says of them, in the staff member's language; [] for one campaign.
+
+    The campaigns pooled and how (each figure added up from what every
+    campaign shows on its own, results._pooled_table), then those left out
+    because their own answers refuse the selection (ResultTable.left_out).
+    """
+    if len(result.selection.campaign_ids) + len(result.left_out) < 2:
+        return []
+    names = {campaign.id: campaign.name for campaign in session.scalars(
+        select(Campaign).where(Campaign.id.in_((*result.selection.campaign_ids, *result.left_out))))}
+    notes = [_("Pooled campaigns: %(names)s. Each figure adds up what every one of them shows on its own; "
+               "a figure hidden in one of them is hidden here too.",
+               names=", ".join(names[campaign_id] for campaign_id in result.selection.campaign_ids))]
+    if result.left_out:
+        notes.append(_("Left out, with too few answers for this selection: %(names)s.",
+                       names=", ".join(names[campaign_id] for campaign_id in result.left_out)))
+    return notes

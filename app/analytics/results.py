@@ -20,6 +20,12 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 - what a filter's parent table hides in the filtered row, and what the
   crossed table of a filter with the breakdown hides (one suppression for
   "women by provider" and "P2 by gender"); totals of 1..k-1 answers.
+
+Several campaigns are pooled from each campaign's own table, figure by
+figure, and only from what those tables show (`_pooled_table`): a pooled
+figure is hidden wherever one of its campaigns' figures is. Every pooled
+figure is then a sum of shown figures, so no pool and no difference of a
+pool and its campaigns gives a hidden figure back.
 docs/analytics.md states the rules with their reasons and what they cannot
 rule out.
 """
@@ -38,7 +44,7 @@ from . import aggregates
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
 from .denominators import HandedOut, link_counts
 from .scope import Breakdown, Selection
-from .statistics import Comparison, Moments, Summary, compare_each_with_rest, summarise
+from .statistics import Comparison, Moments, Summary, compare_each_with_rest, moments_of, summarise
 from .suppression import Line, hidden_cells, period_lines
 
 
@@ -130,7 +136,10 @@ class ResultTable:
 
     `rows` are in the breakdown's natural order (groups with no response
     are absent; None is the merged group "not shown"); `k` the threshold
-    used; `hidden_groups` how many rows are hidden (pages say so).
+    used; `hidden_groups` how many rows are hidden (pages say so). A
+    pooled table (several campaigns) holds in `selection` the campaigns
+    pooled, and in `left_out` those of the asked selection whose own table
+    refuses it (too few answers in or outside it there): they are in no figure.
     """
 
     selection: Selection
@@ -140,6 +149,7 @@ class ResultTable:
     total: GroupFigures
     k: int
     hidden_groups: int = field(default=0)
+    left_out: tuple[int, ...] = field(default=())
 
 
 def figure_questions(definition: SurveyDefinition) -> tuple[str, ...]:
@@ -251,9 +261,13 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     whatever is asked (they hide together with the NKI), the others only
     when asked - reading the answer table is most of a page's time. So
     asking for fewer changes nothing in the figures asked for.
-    Raises SelectionRefused when the selection cannot be shown at all, and
-    ValueError for campaigns without one shared definition.
+    Several campaigns are pooled from each one's own table (`_pooled_table`).
+    Raises SelectionRefused when the selection cannot be shown at all (for
+    a pool: in none of its campaigns), and ValueError for campaigns without
+    one shared definition.
     """
+    if len(selection.campaign_ids) > 1:
+        return _pooled_table(session, selection, breakdown, k, compare, questions)
     return _result_table(session, selection, breakdown, k, compare, questions, {})
 
 
@@ -635,3 +649,128 @@ def bounded(summary: Summary, lowest: float, highest: float) -> Summary:
     if summary.low is None or summary.high is None:
         return summary
     return replace(summary, low=max(lowest, summary.low), high=min(highest, summary.high))
+
+
+# ---------------------------------------------------------------- several campaigns pooled
+
+
+def _pooled_table(session: Session, selection: Selection, breakdown: Breakdown, k: int, compare: bool,
+                  questions: Sequence[str] | None) -> ResultTable:
+    """The selection's campaigns pooled: each campaign's own table made alone, then added up figure by figure.
+
+    Pooling the answers and suppressing the pool would not do: with a
+    provider's 3 answers hidden in one campaign and its 10 shown in
+    another, a pooled 13 gives the 3 back. So each figure is pooled from
+    the campaigns' shown figures only (`_pooled_row`): hidden in the pool
+    wherever one campaign hides it, otherwise the counts added and every
+    mean, deviation and interval made again from the added counts
+    (distributions; the NKI's moments from each shown n, mean and sd,
+    statistics.moments_of). A campaign whose own table refuses the
+    selection is left out of every figure (`ResultTable.left_out`); when
+    all do, raises SelectionRefused with the first campaign's reason.
+    """
+    definition = selection_definition(session, selection)
+    questions = figure_questions(definition) if questions is None else tuple(questions)
+    tables, left_out, reasons = [], [], []
+    for campaign_id in selection.campaign_ids:
+        own = replace(selection, campaign_ids=(campaign_id,))
+        own_definition = selection_definition(session, own)
+        poolable = tuple(question for question in questions if _same_question(definition, own_definition, question))
+        try:
+            tables.append(_result_table(session, own, breakdown, k, False, poolable, {}))
+        except SelectionRefused as refused:
+            left_out.append(campaign_id)
+            reasons.append(refused.reason)
+    if not tables:
+        raise SelectionRefused(reasons[0])
+    by_key = [{row.key: row for row in table.rows} for table in tables]
+    keys = sorted({key for rows in by_key for key in rows if key is not None}, key=_sort_key)
+    keys += [None] if any(None in rows for rows in by_key) else []
+    rows = [_pooled_row(key, [(rows.get(key), table) for rows, table in zip(by_key, tables)], definition, questions)
+            for key in keys]
+    if compare:
+        shown = {row.key: moments_of(row.nki) for row in rows
+                 if row.key is not None and isinstance(row.nki, Summary) and row.nki.n}
+        if len(shown) >= 2:
+            comparisons = compare_each_with_rest(shown)
+            rows = [replace(row, comparison=comparisons.get(row.key)) for row in rows]
+    total = _pooled_row(TOTAL, [(table.total, table) for table in tables], definition, questions)
+    pooled = replace(selection, campaign_ids=tuple(table.selection.campaign_ids[0] for table in tables))
+    return ResultTable(pooled, breakdown, definition, tuple(rows), total, k,
+                       hidden_groups=sum(1 for row in rows if row.responses is HIDDEN), left_out=tuple(left_out))
+
+
+def _same_question(pooled: SurveyDefinition, own: SurveyDefinition, question_key: str) -> bool:
+    """Whether `own`'s version asks `question_key` with the answers of the pool's version (same kind,
+    scale points and positive end, or option keys): only then are its answers pooled."""
+    if question_key not in figure_questions(own):
+        return False
+    first, second = pooled.question(question_key), own.question(question_key)
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, ScaleQuestion):
+        return (first.scale.points, first.scale.positive_from) == (second.scale.points, second.scale.positive_from)
+    if isinstance(first, ChoiceQuestion):
+        return [option.key for option in first.options] == [option.key for option in second.options]
+    return True
+
+
+def _pooled_row(key, parts: Sequence[tuple[GroupFigures | None, ResultTable]], definition: SurveyDefinition,
+                questions: tuple[str, ...]) -> GroupFigures:
+    """One pooled row from each campaign's row of it (None: the group has no answer there, a known 0).
+
+    Reads only what the rows show: a figure is HIDDEN where any campaign's
+    is, a count the sum, a rate answered over handed out summed (not known
+    where one campaign's channels have no denominator), the NKI and each
+    question made again from the added moments and distributions.
+    """
+    rows = [row for row, _table in parts if row is not None]
+    links_known = all(table.total.handed_out is not None for _row, table in parts)
+    answered = _pooled_count([row.answered for row in rows])
+    handed_out = sum(row.handed_out or 0 for row in rows) if links_known else None
+    if not links_known or answered is None:
+        rate = None
+    else:
+        rate = HIDDEN if answered is HIDDEN else (answered / handed_out if handed_out else None)
+    return GroupFigures(
+        key=key,
+        responses=_pooled_count([row.responses for row in rows], 0),
+        complete=_pooled_count([row.complete for row in rows], 0),
+        partial=_pooled_count([row.partial for row in rows], 0),
+        nki=_pooled_index(definition, [row.nki for row in rows]),
+        handed_out=handed_out,
+        answered=answered if links_known else None,
+        response_rate=rate,
+        questions={question: _pooled_question(definition, question, [row.questions.get(question) for row in rows])
+                   for question in questions},
+    )
+
+
+def _pooled_count(values: Sequence, empty=None):
+    """The sum of shown counts; HIDDEN where any is hidden; `empty` where none is given (all None)."""
+    if any(value is HIDDEN for value in values):
+        return HIDDEN
+    given = [value for value in values if value is not None]
+    return sum(given) if given else empty
+
+
+def _pooled_index(definition: SurveyDefinition, summaries: Sequence) -> Summary | Hidden | None:
+    """The pooled NKI from each campaign's shown summary (None: missing there); HIDDEN where any is hidden."""
+    if any(summary is HIDDEN for summary in summaries):
+        return HIDDEN
+    moments = sum((moments_of(summary) for summary in summaries if summary is not None), Moments(0, 0.0, 0.0))
+    return index_summary(definition, moments) if moments.n else None
+
+
+def _pooled_question(definition: SurveyDefinition, question_key: str,
+                     figures: Sequence[QuestionFigures | Hidden | None]) -> QuestionFigures | Hidden:
+    """One question pooled from each campaign's shown figures (None: not asked there); HIDDEN where any is hidden."""
+    if any(item is HIDDEN for item in figures):
+        return HIDDEN
+    distribution: dict[object, int] = {}
+    for item in figures:
+        if item is None:
+            continue
+        for answer, count in (*item.distribution, (DONT_KNOW, item.dont_know)):
+            distribution[answer] = distribution.get(answer, 0) + count
+    return question_figures(definition, question_key, distribution)

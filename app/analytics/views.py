@@ -27,7 +27,7 @@ from ..campaigns.models import Campaign
 from ..db import db_session
 from ..i18n import LANGUAGES, current_language
 from ..idempotency import done, once
-from ..mixing.queries import waiting_count
+from ..mixing.queries import waiting_count, waiting_in
 from ..surveys.definition import ScaleQuestion, SurveyDefinition, YesNoQuestion
 from ..surveys.models import SurveyVersion
 from . import access, pages
@@ -35,8 +35,8 @@ from .aggregates import comments as comment_rows
 from .charts import Interval, interval_chart
 from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
-from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, question_cells, question_columns,
-                           question_table, rates_table, summary_table)
+from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, pool_notes, question_cells,
+                           question_columns, question_table, rates_table, summary_table)
 from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .statistics import Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
@@ -81,10 +81,23 @@ def _refusal(reason: str, filtered: bool) -> str:
     return _("This campaign has fewer than %(k)d answers so far: no figures can be shown yet.", k=k)
 
 
-def _campaign_context(campaign: Campaign) -> dict:
-    """What every results page of a campaign shows at the top: the campaign, its survey, what waits to be mixed."""
+def _campaign_context(campaign: Campaign, args: dict[str, str]) -> dict:
+    """What every results page of a campaign shows at the top: the campaign, its survey, what waits to be
+    mixed, and the campaigns it may be pooled with (`pool`: the choices and those chosen in `args`)."""
+    chosen = set(access.pool_values(args))
+    choices = [(str(other.id), other.name) for other in access.poolable_campaigns(db_session, current_user, campaign)]
     return {"campaign": campaign, "definition": campaign.survey_version.definition,
-            "waiting": waiting_count(db_session, campaign), "k": _k()}
+            "waiting": waiting_count(db_session, campaign), "k": _k(),
+            "pool": {"choices": choices, "chosen": chosen}, "pool_notes": []}
+
+
+def _pool_notes(result: ResultTable) -> list[str]:
+    """What a pooled page says of its campaigns (presentation.pool_notes) and their answers still waiting."""
+    notes = pool_notes(db_session, result)
+    if notes:
+        waiting = waiting_in(db_session, (*result.selection.campaign_ids, *result.left_out))
+        notes.append(_("Answers still waiting to be mixed into the results: %(n)d.", n=waiting))
+    return notes
 
 
 # ---------------------------------------------------------------- the campaigns
@@ -114,13 +127,13 @@ def campaign(campaign_id: int):
     """
     found = access.campaign_for(db_session, current_user, campaign_id)
     args = pages.clean_args(request.args)
-    context = _campaign_context(found)
+    context = _campaign_context(found, args)
     definition, labels = context["definition"], _labels(context["definition"])
     sees_all = access.sees_all(current_user)
     context.update(by=pages.breakdown_choice(definition, labels, args, sees_all),
                    choices=pages.filter_choices(found, definition, labels, args, with_provider=sees_all))
     try:
-        asked = access.table_request([found], args, current_user)
+        asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
         return render_template("analytics/campaign.html", error=str(error), **context), 400
     if asked.own_provider is not None:
@@ -131,6 +144,7 @@ def campaign(campaign_id: int):
     except SelectionRefused as refused:
         return render_template("analytics/campaign.html", refused=_refusal(refused.reason,
                                                                            bool(asked.selection.filters)), **context)
+    context["pool_notes"] = _pool_notes(result)
     summary, rates = summary_table(result, labels), rates_table(result, labels)
     links = {name: value for name, value in access.filter_args(asked).items() if name != "by"}
     questions = []
@@ -196,13 +210,13 @@ def provider(campaign_id: int, provider_id: int):
     if (own is not None and own != provider_id) or provider_id not in {p.id for p in found.providers}:
         abort(404)
     args = {name: value for name, value in pages.clean_args(request.args).items() if name not in ("by", "provider")}
-    context = _campaign_context(found)
+    context = _campaign_context(found, args)
     definition, labels = context["definition"], _labels(context["definition"])
     context.update(provider_id=provider_id, provider_name=labels.group(Breakdown("provider"), provider_id),
                    choices=pages.filter_choices(found, definition, labels, args, with_provider=False),
                    sees_all=own is None)
     try:
-        asked = access.table_request([found], args, current_user)
+        asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
         return render_template("analytics/provider.html", error=str(error), **context,
                                **_trend(found, provider_id, definition, labels)), 400
@@ -218,6 +232,9 @@ def provider(campaign_id: int, provider_id: int):
     # Without filters this is the campaign's own by-provider table: the trend's row for this campaign.
     own_table = not selection.filters and selection.campaign_ids == (found.id,)
     trend = _trend(found, provider_id, definition, labels, made=result if own_table else None)
+    context["pool_notes"] = _pool_notes(result)
+    # The downloads keep the pool (the workbook of the pooled campaigns), not the page's filters.
+    context["pooled"] = {name: value for name, value in access.filter_args(asked).items() if name == access.POOL}
     return render_template("analytics/provider.html", **context, **trend,
                            **_provider_figures(result, provider_id, definition, labels))
 
@@ -385,13 +402,13 @@ def question(campaign_id: int, question_key: str):
     if question_key not in figure_questions(definition):
         abort(404)
     args = pages.clean_args(request.args)
-    context = _campaign_context(found)
+    context = _campaign_context(found, args)
     labels = _labels(definition)
     context.update(question_key=question_key, question_text=labels.question(question_key),
                    by=pages.breakdown_choice(definition, labels, args, True),
                    choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
     try:
-        asked = access.table_request([found], args, current_user)
+        asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
         return render_template("analytics/question.html", error=str(error), **context), 400
     try:
@@ -399,6 +416,7 @@ def question(campaign_id: int, question_key: str):
     except SelectionRefused as refused:
         return render_template("analytics/question.html",
                                refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
+    context["pool_notes"] = _pool_notes(result)
     table = question_table(result, labels, question_key)
     chart_rows = [(labels.group(result.breakdown, row.key), pages.segments(definition, labels, row.questions[question_key]))
                   for row in ordered_rows(result, labels)]
@@ -429,11 +447,11 @@ def comments(campaign_id: int):
     definition = found.survey_version.definition
     args = pages.clean_args(request.args)
     search = args.get("q", "")[:pages.SEARCH_MAX].strip()
-    context = _campaign_context(found)
+    context = _campaign_context(found, args)
     labels = _labels(definition)
     context.update(search=search, choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
     try:
-        asked = access.table_request([found], args, current_user)
+        asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
         return render_template("analytics/comments.html", error=str(error), **context), 400
     try:
@@ -443,8 +461,10 @@ def comments(campaign_id: int):
                                refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
     if result.total.responses is HIDDEN or result.total.responses < _k():
         return render_template("analytics/comments.html", refused=_refusal("too_few", True), **context)
+    context["pool_notes"] = _pool_notes(result)
     by_question: dict[str, list] = {key: [] for key in text_questions(definition)}
-    for language, key, text in comment_rows(db_session, asked.selection, by_question, search or None):
+    # A pool's comments: those of the campaigns whose own answers accept the selection (result.selection).
+    for language, key, text in comment_rows(db_session, result.selection, by_question, search or None):
         known = LANGUAGES.get(language) if language else None
         by_question[key].append({
             "text": text, "lang": known.html_lang if known else "",

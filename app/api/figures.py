@@ -172,10 +172,13 @@ def group_json(table: ResultTable, labels: Labels, figures: GroupFigures, *, que
 
 
 def table_head(table: ResultTable, campaign: Campaign, filters: Mapping[str, str], waiting: int) -> dict:
-    """What every table answer starts with: the campaign, breakdown, filters applied, k, index scale, waiting answers."""
+    """What every table answer starts with: the campaign, the campaigns pooled and left out, breakdown,
+    filters applied, k, index scale, waiting answers."""
     by = table.breakdown
     return {
         "campaign_id": campaign.id,
+        "pooled_campaigns": list(table.selection.campaign_ids),
+        "left_out_campaigns": list(table.left_out),
         "by": f"background:{by.question_key}" if by.dimension == "background" else by.dimension,
         "filters": dict(filters),
         "k": table.k,

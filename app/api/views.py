@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 
 from ..accounts.models import Role
-from ..analytics.access import ParameterError, campaign_for, filter_args, table_request, visible_campaigns
+from ..analytics.access import POOL, ParameterError, campaign_for, filter_args, table_request, visible_campaigns
 from ..analytics.presentation import Labels
 from ..analytics.results import SelectionRefused, result_table
 from ..db import db_session
@@ -128,7 +128,7 @@ def _table(campaign_id: int, summary: bool) -> Response:
     viewer = _viewer()
     campaign = campaign_for(db_session, viewer, campaign_id)
     try:
-        asked = table_request([campaign], request.args, viewer)
+        asked = table_request(db_session, campaign, request.args, viewer)
     except ParameterError as error:
         return json_error(400, "parameter", str(error))
     k = current_app.config["KUNDROST"].min_cell_size
@@ -137,7 +137,7 @@ def _table(campaign_id: int, summary: bool) -> Response:
     except SelectionRefused as refused:
         return json_error(422, refused.reason, _refusal(refused.reason, k))
     labels = Labels(db_session, table.definition, current_language().code)
-    filters = {name: value for name, value in filter_args(asked).items() if name != "by"}
+    filters = {name: value for name, value in filter_args(asked).items() if name not in ("by", POOL)}
     make = summary_table_json if summary else results_json
     return jsonify(make(table, labels, campaign, filters, waiting_count(db_session, campaign)))
 
