@@ -1,7 +1,7 @@
 """Every model, imported in one place so the metadata is complete (Alembic, tests)."""
 
 from .accounts.models import User  # noqa: F401
-from .analytics.models import AnswerCount, ReferenceValue  # noqa: F401
+from .analytics.models import AnswerCount, ReferenceValue, ResponseTally  # noqa: F401
 from .api.models import ApiToken  # noqa: F401
 from .campaigns.models import Campaign, CampaignLanguage, Invitation, InvitationBatch, OpenLink  # noqa: F401
 from .db import Base

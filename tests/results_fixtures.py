@@ -17,7 +17,7 @@ from app.campaigns.services import create_campaign
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.organisation.models import Programme, Provider
-from app.analytics.summaries import add_answer_counts
+from app.analytics.summaries import add_to_summaries
 from app.respond.models import Answer, Response
 from app.surveys.definition import StoredAnswer, SurveyDefinition
 from app.surveys.services import store_version
@@ -92,12 +92,13 @@ def store(responses: list[Response]) -> None:
     for campaign_id in {response.campaign_id for response in responses}:
         own = [response for response in responses if response.campaign_id == campaign_id]
         response_rows = [{column: getattr(response, column) for column in
-                          ("id", "campaign_id", "provider_id", "programme_id", "language", "channel", "month")}
+                          ("id", "campaign_id", "provider_id", "programme_id", "language", "channel", "month", "status",
+                           "index_score")}
                          for response in own]
         answer_rows = [{"response_id": response.id, "question_key": a.question_key, "value": a.value,
                         "choice": a.choice, "text": a.text, "dont_know": a.dont_know}
                        for response in own for a in response.answers]
-        add_answer_counts(db_session.connection(), response_rows, answer_rows, _definition_of(campaign_id))
+        add_to_summaries(db_session.connection(), response_rows, answer_rows, _definition_of(campaign_id))
 
 
 def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, campaign: str | None = None,

@@ -32,10 +32,10 @@ from .helpers import count_responses, count_stored, definition_of, full_answers,
 
 CANARY_AGENT = "CanaryPhone/9.9 (UA-4f1d2c)"
 CANARY_ADDRESS = "203.0.113.77"
-RESPONDENT_TABLES = ("response", "answer", "answer_count", "waiting_answer", "form_nonce")
+RESPONDENT_TABLES = ("response", "answer", "answer_count", "response_tally", "waiting_answer", "form_nonce")
 #: Stored in random key order on SQLite; waiting_answer's row number is its id
 #: (its order is the order the database's log shows anyway: models.WaitingAnswer).
-UNORDERED_TABLES = ("response", "answer", "answer_count", "form_nonce")
+UNORDERED_TABLES = ("response", "answer", "answer_count", "response_tally", "form_nonce")
 SCALE_POINTS = 5
 
 
@@ -190,6 +190,9 @@ def test_respondent_columns_are_only_the_reviewed_ones():
     # Sums over stored responses, no finer than their cells and with no time (docs/anonymity.md).
     assert set(metadata.tables["answer_count"].columns.keys()) == {
         "campaign_id", "dimension", "group_value", "question_key", "kind", "answer", "n",
+    }
+    assert set(metadata.tables["response_tally"].columns.keys()) == {
+        "campaign_id", "dimension", "group_value", "complete", "partial", "scored", "score_sum", "score_squares",
     }
     assert set(metadata.tables["answer"].columns.keys()) == {
         "response_id", "question_key", "value", "choice", "text", "dont_know",

@@ -10,7 +10,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-from app.analytics.summaries import counted
+from app.analytics.summaries import counted, tallied
 from app.db import Database
 from app.migrate import downgrade, upgrade
 from app.models import metadata
@@ -273,6 +273,45 @@ def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, t
         cleanup()
 
 
+def test_the_response_tally_migration_tallies_what_is_stored(migrated, tmp_path):
+    # 0010 fills response_tally from the stored responses (and 0009's scores), in SQL of its own: the
+    # hand-counted figures, and the same as the mixing step's own tallies.
+    url, cleanup = _fresh_database(migrated, tmp_path)
+    database = Database(url)
+    try:
+        _three_responses_at_0008(database)
+        upgrade(database)
+        with database.engine.connect() as connection:
+            tallies = {(row[0], row[1]): tuple(row[2:]) for row in connection.execute(text(
+                "SELECT dimension, group_value, complete, partial, scored, score_sum, score_squares"
+                " FROM response_tally"))}
+            responses = [dict(row._mapping) for row in connection.execute(text(
+                "SELECT id, campaign_id, provider_id, programme_id, language, channel, month, status, index_score"
+                " FROM response"))]
+            answers = [dict(row._mapping) for row in connection.execute(text("SELECT * FROM answer"))]
+        # r1 complete, score (5 + 4) / 2 = 4.5; r3 complete, score 2; r2 partial, no score, provider merged.
+        # Provider 1: 2 complete, scores 4.5 + 2 = 6.5, squares 20.25 + 4 = 24.25.
+        assert tallies[("provider", "1")] == (2, 0, 2, 6.5, 24.25)
+        assert tallies[("provider", "")] == tallies[("month", "")] == tallies[("background:gender", "")] == (
+            0, 1, 0, 0.0, 0.0)
+        assert tallies[("background:gender", "woman")] == tallies[("provider|background:gender", "1|woman")] == (
+            1, 0, 1, 4.5, 20.25)
+        assert tallies[("background:gender", "man")] == (1, 0, 1, 2.0, 4.0)
+        assert tallies[("month", "2027-03-01")] == (2, 0, 2, 6.5, 24.25)
+        assert tallies[("provider|language", "|ar")] == (0, 1, 0, 0.0, 0.0)
+        # Eleven dimensions: 2 providers, 1 programme, 2 languages, 2 channels, 2 months, 3 genders, and the
+        # pairs 2 + 2 + 2 + 2 + 3.
+        assert len(tallies) == 23
+        # The mixing step tallies the same rows alike (summaries.tallied, in Python).
+        for response in responses:
+            response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
+        kept = tallied(responses, answers, parse_definition(json.loads(_survey_json())))
+        assert {key[1:]: tuple(tally) for key, tally in kept.items()} == tallies
+    finally:
+        database.dispose()
+        cleanup()
+
+
 def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_servers_datestyle(migrated, tmp_path):
     # The breaker's case: CAST(date AS VARCHAR) follows PostgreSQL's DateStyle ("01/03/2027" under
     # SQL, DMY), and the results read the month back with date.fromisoformat.
@@ -287,7 +326,9 @@ def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_serv
             assert connection.scalar(text("SHOW datestyle")) == "SQL, DMY"
             months = set(connection.scalars(text(
                 "SELECT DISTINCT group_value FROM answer_count WHERE dimension IN ('month', 'provider|month')")))
-        assert months == {"2027-03-01", "", "1|2027-03-01", "|"}
+            tallied_months = set(connection.scalars(text(
+                "SELECT DISTINCT group_value FROM response_tally WHERE dimension IN ('month', 'provider|month')")))
+        assert months == tallied_months == {"2027-03-01", "", "1|2027-03-01", "|"}
     finally:
         database.dispose()
         cleanup()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import event, func, select, update
 
-from app.analytics.models import AnswerCount
+from app.analytics.models import AnswerCount, ResponseTally
 from app.analytics.summaries import recount
 from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
@@ -203,6 +203,10 @@ def test_finalisation_mixes_everything_and_keeps_counts_not_people(app, world):
     assert gender_answers == 0  # background answers withheld in a merged batch
 
 
+TALLY = (ResponseTally.dimension, ResponseTally.group_value, ResponseTally.complete, ResponseTally.partial,
+         ResponseTally.scored, ResponseTally.score_sum, ResponseTally.score_squares)
+
+
 def test_the_mixing_step_keeps_the_answer_counts_and_personal_scores_of_what_it_stores(app, world):
     # The results pages read answer_count and response.index_score instead of the answers
     # (app/analytics/summaries.py): every batch the mixer writes adds to them in its transaction.
@@ -217,10 +221,12 @@ def test_the_mixing_step_keeps_the_answer_counts_and_personal_scores_of_what_it_
         scores = sorted(db_session.scalars(select(Response.index_score)))
         campaign = db_session.get(Campaign, world.campaign_id)
         connection = db_session.connection()
+        tallies = {tuple(row[:2]): tuple(row[2:]) for row in connection.execute(select(*TALLY))}
         recounted = recount(connection, world.campaign_id, campaign.survey_version.definition)
         rebuilt = {tuple(row) for row in connection.execute(
             select(AnswerCount.dimension, AnswerCount.group_value, AnswerCount.question_key, AnswerCount.kind,
                    AnswerCount.answer, AnswerCount.n))}
+        retallied = {tuple(row[:2]): tuple(row[2:]) for row in connection.execute(select(*TALLY))}
         db_session.rollback()
     provider = str(world.provider_ids[0])
     assert {row[1:] for row in counts if row[0] == "provider"} == {
@@ -237,8 +243,16 @@ def test_the_mixing_step_keeps_the_answer_counts_and_personal_scores_of_what_it_
     }
     # treated_well is the only index question answered: each personal score is its value.
     assert scores == [2.0] * 3 + [4.0] * 12
+    # Responses and scores per group (complete, partial, scored, sum, sum of squares); every response sent
+    # here is complete. The provider: 12 x 4 and 3 x 2 ->
+    # sum 54, squares 12 x 16 + 3 x 4 = 204. Swedish women: 7 x 4. Merged language / withheld gender: 5 x 4, 3 x 2.
+    assert tallies[("provider", provider)] == (15, 0, 15, 54.0, 204.0)
+    assert tallies[("language", "sv")] == tallies[("background:gender", "woman")] == (7, 0, 7, 28.0, 112.0)
+    assert tallies[("language", "")] == tallies[("background:gender", "")] == (8, 0, 8, 26.0, 92.0)
+    assert tallies[("provider|background:gender", provider + "|woman")] == (7, 0, 7, 28.0, 112.0)
     # What the batches added up to is what counting the stored answers at once gives.
     assert rebuilt == counts and recounted == len(counts)
+    assert retallied == tallies
 
 
 def test_after_finalisation_nothing_more_is_accepted_not_even_late_entry(app, world):

@@ -19,7 +19,8 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
-from app.analytics.aggregates import answered_counts, comments, joined_answer_counts, kept_answer_counts
+from app.analytics.aggregates import (answered_counts, comments, joined_answer_counts, joined_response_tallies,
+                                     kept_answer_counts, kept_response_tallies)
 from app.analytics.results import HIDDEN, SelectionRefused, result_table
 from app.analytics.scope import Breakdown, Filter, Selection
 from app.campaigns.services import create_campaign
@@ -144,6 +145,11 @@ def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_the
             assert kept is not None, (selection, breakdown)
             assert kept == joined, (selection, breakdown)
             assert answered_counts(db_session, selection, breakdown, questions) == _answered_only(joined)
+            # The responses' statuses and index scores likewise (the scores' sums to 1e-9: summed in another order).
+            kept_tallies = kept_response_tallies(db_session, selection, breakdown)
+            joined_tallies = joined_response_tallies(db_session, selection, breakdown)
+            assert sorted(kept_tallies, key=repr) == sorted(joined_tallies, key=repr), (selection, breakdown)
+            assert all(same(_plain(kept_tallies[key]), _plain(joined_tallies[key])) for key in joined_tallies)
         everything = kept_answer_counts(db_session, Selection(campaigns), provider, questions)
         assert sum(n for group in everything.values() for answers in group.values() for n in answers.values()) > 500
         # Neither the provider nor one dimension: not held, read from the answers.
@@ -154,6 +160,7 @@ def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_the
             (Selection(campaigns, (Filter(Breakdown("channel"), "qr"),)), (provider, Breakdown("programme"))),
         ]:
             assert kept_answer_counts(db_session, selection, breakdown, questions) is None, (selection, breakdown)
+            assert kept_response_tallies(db_session, selection, breakdown) is None, (selection, breakdown)
 
 
 def test_two_campaigns_on_versions_that_mark_different_background_questions_count_every_answer(app):

@@ -8,14 +8,13 @@ on SQLite and PostgreSQL; SQLite has no standard deviation, so sums of
 squares travel (statistics.Moments) and statistics.py finishes the figures.
 
 Period breakdowns (month, tertial, year) are grouped by month in SQL and
-folded in Python (`_fold_periods`): counts and sums add up, and this keeps
+folded in Python (`_folded_key`): counts and sums add up, and this keeps
 date arithmetic out of dialect-specific SQL.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -25,7 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from ..campaigns.models import Campaign
 from ..respond.models import Answer, Response
 from . import summaries
-from .models import AnswerCount
+from .models import AnswerCount, ResponseTally
 from .statistics import Moments
 from .scope import PERIOD_DIMENSIONS, Breakdown, Filter, Selection, period_of
 
@@ -120,18 +119,6 @@ def _where_selected(statement, selection: Selection):
     return statement
 
 
-def _fold_periods(breakdown, rows: Iterable, add: Callable, empty: Callable) -> dict:
-    """Rows (key, tally) into {key: tally}; month keys become the breakdown's period, tallies added with `add`.
-
-    For a crossed breakdown (a pair) each part of the key is folded by its own dimension.
-    """
-    folded: dict = defaultdict(empty)
-    for key, tally in rows:
-        key = _folded_key(breakdown, key)
-        folded[key] = add(folded[key], tally)
-    return dict(folded)
-
-
 def _folded_key(breakdown, key):
     """A row's group key with each month as its breakdown's period (each part of a crossed breakdown's pair)."""
     if isinstance(breakdown, tuple):
@@ -145,17 +132,43 @@ def _period_key(breakdown: Breakdown, value):
 
 
 def response_tallies(session: Session, selection: Selection,
-                     breakdown: Breakdown) -> dict[object, tuple[StatusCounts, Moments]]:
+                     breakdown) -> dict[object, tuple[StatusCounts, Moments]]:
     """Group key -> (complete and partial responses, Moments of the personal index scores), one query.
 
     The scores' Moments count the group's responses with an answered index
     question (n) and sum their personal scores and squares, on the index
     scale (SurveyDefinition.personal_score; docs/surveys.md, "Index
     methods"): 1..points for "mean", 0-100 for "scb100" and
-    "share_positive". The mixing step stores each response's score
-    (`Response.index_score`), so no answer is read here (but for a
-    background breakdown or filter). Groups without responses are absent.
+    "share_positive". Read from the tallies the mixing step keeps where
+    they hold the table (ResponseTally, as answer_counts reads
+    AnswerCount), else from the response rows, where each response's score
+    is stored (`Response.index_score`; a background breakdown or filter
+    joins its answer). `breakdown` is a Breakdown or a pair (a crossed
+    table). Groups without responses are absent.
     """
+    kept = kept_response_tallies(session, selection, breakdown)
+    return kept if kept is not None else joined_response_tallies(session, selection, breakdown)
+
+
+def kept_response_tallies(session: Session, selection: Selection,
+                          breakdown) -> dict[object, tuple[StatusCounts, Moments]] | None:
+    """response_tallies from the tallies the mixing step keeps (ResponseTally); None where they do not hold
+    the table (`kept_reading`)."""
+    reading = _usable_reading(session, selection, breakdown)
+    if reading is None:
+        return None
+    tally = ResponseTally
+    statement = _kept_where(select(tally.group_value, func.sum(tally.complete), func.sum(tally.partial),
+                                   func.sum(tally.scored), func.sum(tally.score_sum), func.sum(tally.score_squares)),
+                            tally, selection, reading).group_by(tally.group_value)
+    rows = ((key, (StatusCounts(int(row[1]), int(row[2])), Moments(int(row[3]), float(row[4]), float(row[5]))))
+            for row in session.execute(statement) if (key := reading.key(row[0])) is not _LEFT_OUT)
+    return _added_tallies(rows)
+
+
+def joined_response_tallies(session: Session, selection: Selection,
+                            breakdown) -> dict[object, tuple[StatusCounts, Moments]]:
+    """response_tallies from the selected response rows: any selection, any breakdown or pair."""
     score = Response.index_score
     statement, keys = _group_expression(breakdown, select().select_from(Response))
     statement = _where_selected(statement.add_columns(
@@ -164,13 +177,22 @@ def response_tallies(session: Session, selection: Selection,
         func.count().filter(Response.status == "partial"),
         func.count(score), func.sum(score), func.sum(score * score),
     ), selection).group_by(*keys)
-    rows = ((_key(row, len(keys)), (StatusCounts(row[-5], row[-4]),
-                                    Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0))))
+    rows = ((_folded_key(breakdown, _key(row, len(keys))),
+             (StatusCounts(row[-5], row[-4]), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0))))
             for row in session.execute(statement))
-    return _fold_periods(breakdown, rows,
-                         lambda a, b: (StatusCounts(a[0].complete + b[0].complete, a[0].partial + b[0].partial),
-                                       a[1] + b[1]),
-                         lambda: (StatusCounts(0, 0), Moments(0, 0.0, 0.0)))
+    return _added_tallies(rows)
+
+
+def _added_tallies(rows: Iterable[tuple]) -> dict[object, tuple[StatusCounts, Moments]]:
+    """Rows (group key, (StatusCounts, Moments)) into {key: their sums} (months folded into one period add up)."""
+    added: dict = {}
+    for key, (statuses, scores) in rows:
+        if key in added:
+            before, moments = added[key]
+            statuses = StatusCounts(before.complete + statuses.complete, before.partial + statuses.partial)
+            scores = moments + scores
+        added[key] = (statuses, scores)
+    return added
 
 
 def answer_counts(session: Session, selection: Selection, breakdown,
@@ -338,21 +360,23 @@ def _kept_for_every_campaign(session: Session, selection: Selection, reading: Ke
 
 def _kept_statement(selection: Selection, reading: KeptReading, question_keys: list[str], *columns):
     """SELECT `columns`, sum(n) of the reading's dimension, summed over the selection's campaigns."""
-    statement = (
-        select(*columns, func.sum(AnswerCount.n))
-        .where(AnswerCount.campaign_id.in_(selection.campaign_ids), AnswerCount.dimension == reading.dimension,
-               AnswerCount.question_key.in_(question_keys))
-        .group_by(*columns)
-    )
+    statement = select(*columns, func.sum(AnswerCount.n)).where(AnswerCount.question_key.in_(question_keys))
+    return _kept_where(statement, AnswerCount, selection, reading).group_by(*columns)
+
+
+def _kept_where(statement, table, selection: Selection, reading: KeptReading):
+    """`statement` over a summary table (AnswerCount, ResponseTally) narrowed to the selection's campaigns, the
+    reading's dimension and, with a provider filter, that provider's groups."""
+    statement = statement.where(table.campaign_id.in_(selection.campaign_ids), table.dimension == reading.dimension)
     if reading.provider is not None:
         # The provider is the first part of a pair's group: one provider's rows start with "<id>|".
         # Compared as a prefix, not as a range: PostgreSQL orders text by the database's collation,
         # where "12|ar" may sort between "1|" and "1}".
         if reading.dimension == summaries.PAIRED:
-            statement = statement.where(AnswerCount.group_value == reading.provider)
+            statement = statement.where(table.group_value == reading.provider)
         else:
             prefix = reading.provider + summaries.PAIR
-            statement = statement.where(func.substr(AnswerCount.group_value, 1, len(prefix)) == prefix)
+            statement = statement.where(func.substr(table.group_value, 1, len(prefix)) == prefix)
     return statement
 
 

@@ -81,3 +81,41 @@ class AnswerCount(Base):
     answer: Mapped[str] = mapped_column(String(40), primary_key=True)
     #: How many answers (a count, > 0).
     n: Mapped[int] = mapped_column(Integer)
+
+
+class ResponseTally(Base):
+    """A summary table kept current by the mixing step: responses and their index scores per campaign, dimension and group.
+
+    One row per (campaign, dimension, group), with the dimensions and
+    groups of AnswerCount: how many of the campaign's stored responses in
+    the group are complete and partial, how many have a personal index
+    score (`Response.index_score`), and the sum and sum of squares of those
+    scores (on the index scale: 1..points for "mean", 0-100 for "scb100"
+    and "share_positive"). The results read a table's status counts and
+    NKI from here (aggregates.response_tallies) wherever they read its
+    answers from AnswerCount; a background question's groups would
+    otherwise join every response's answer. Rebuilt from the stored
+    responses by migration 0010 and `flask analytics recount`.
+    """
+
+    __tablename__ = "response_tally"
+    __table_args__ = (
+        CheckConstraint("complete >= 0 AND partial >= 0 AND scored >= 0", name="counts"),
+        {"sqlite_with_rowid": False},
+    )
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    #: As AnswerCount.dimension.
+    dimension: Mapped[str] = mapped_column(String(70), primary_key=True)
+    #: As AnswerCount.group_value.
+    group_value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    #: Complete responses (every required question answered; a count).
+    complete: Mapped[int] = mapped_column(Integer)
+    #: Partial responses (a count).
+    partial: Mapped[int] = mapped_column(Integer)
+    #: Responses with a personal index score (a count).
+    scored: Mapped[int] = mapped_column(Integer)
+    #: The sum of their scores (index scale).
+    score_sum: Mapped[float] = mapped_column(Float)
+    #: The sum of their squares (index scale, squared).
+    score_squares: Mapped[float] = mapped_column(Float)

@@ -1,4 +1,5 @@
-"""The answer counts the results pages read, kept current by whatever stores responses (models.AnswerCount).
+"""The summary tables the results pages read, kept current by whatever stores responses (models.AnswerCount,
+models.ResponseTally).
 
 Reading a campaign's answers is most of a results page's time: at 100,000
 responses the by-provider distribution of every question joins ~130,000
@@ -6,12 +7,15 @@ answer rows (docs/performance.md, "analytics"). Every response the mixing
 step stores adds its answers here once under each dimension - provider,
 programme, language, channel, month and each background question - and
 once under each pair of the provider with another ("provider|language",
-group "12|ar"), in the same transaction (`add_answer_counts`). A table
+group "12|ar"), in the same transaction (`add_to_summaries`). A table
 whose breakdown and filters touch one dimension, or the provider and one
 other, reads a few thousand counts instead (aggregates.answer_counts):
 every table without filters, every table of the provider role (always
 filtered on its provider), a provider filter, and the crossed tables of a
 filter with the provider breakdown. Other filtered tables read the answers.
+The same groups keep each one's responses (complete, partial) and the sum
+and sum of squares of their personal index scores (models.ResponseTally),
+so that such a table reads no response row either (aggregates.response_tallies).
 
 Anonymity: the counts are sums over stored responses, nothing finer; a
 mixing adds one batch of at least k responses of one stored cell, which
@@ -30,7 +34,7 @@ from sqlalchemy.engine import Connection
 
 from ..respond.models import Answer, Response
 from ..surveys.definition import StoredAnswer, SurveyDefinition
-from .models import AnswerCount
+from .models import AnswerCount, ResponseTally
 from .scope import PERIOD_DIMENSIONS, Breakdown
 
 #: The dimensions kept on the response row itself; background questions are kept as "background:<key>".
@@ -49,6 +53,12 @@ PAIRED = "provider"
 #: An AnswerCount key: (campaign_id, dimension, group_value, question_key, kind, answer).
 CountKey = tuple[int, str, str, str, str, str]
 KEY_COLUMNS = ("campaign_id", "dimension", "group_value", "question_key", "kind", "answer")
+
+#: A ResponseTally key: (campaign_id, dimension, group_value).
+TallyKey = tuple[int, str, str]
+TALLY_KEY_COLUMNS = ("campaign_id", "dimension", "group_value")
+#: A ResponseTally's figures, in this order: complete, partial, scored, score_sum, score_squares.
+TALLY_COLUMNS = ("complete", "partial", "scored", "score_sum", "score_squares")
 
 
 def dimension_of(breakdown: Breakdown) -> str:
@@ -121,62 +131,104 @@ def counted(responses: Sequence[Mapping], answers: Iterable[Mapping],
 
     `responses` are response rows (id, campaign_id and the RESPONSE_DIMENSIONS),
     `answers` answer rows (response_id, question_key, value, choice, text,
-    dont_know), as the mixing step inserts them. A response's group in a
-    background dimension is its answer's option, "" without one (skipped,
-    "don't know", or withheld when its cell was merged) - what a breakdown
-    of the answers by that question gives. Each answer counts once per
-    dimension and once per provider pair (`PAIR`).
+    dont_know), as the mixing step inserts them. Each answer counts once
+    per group of its response (`_groups`).
     """
-    answers_of: dict[str, list[Mapping]] = {}
-    for row in answers:
-        answers_of.setdefault(row["response_id"], []).append(row)
-    background = [question.key for question in definition.background_questions]
+    answers_of = _answers_by_response(answers)
     counts: Counter[CountKey] = Counter()
     for response in responses:
         own = answers_of.get(response["id"], [])
-        groups = [(column.removesuffix("_id"), group_text(response[column])) for column in RESPONSE_DIMENSIONS]
-        choices = {row["question_key"]: row.get("choice") for row in own}
-        groups += [(BACKGROUND + key, group_text(choices.get(key))) for key in background]
-        provider = groups[0][1]
-        groups += [(PAIRED + PAIR + dimension, provider + PAIR + group) for dimension, group in groups[1:]]
-        for row in own:
-            kind, answer = answer_of(row)
-            for dimension, group in groups:
+        for dimension, group in _groups(response, own, definition):
+            for row in own:
+                kind, answer = answer_of(row)
                 counts[(response["campaign_id"], dimension, group, row["question_key"], kind, answer)] += 1
     return counts
 
 
-def add_answer_counts(connection: Connection, responses: Sequence[Mapping], answers: Sequence[Mapping],
-                      definition: SurveyDefinition) -> None:
-    """Add what storing `responses` and `answers` counts (`counted`) to AnswerCount, on `connection`.
+def tallied(responses: Sequence[Mapping], answers: Iterable[Mapping],
+            definition: SurveyDefinition) -> dict[TallyKey, list]:
+    """What storing `responses` adds to ResponseTally: key -> [complete, partial, scored, score_sum, score_squares].
 
-    Call it in the transaction that inserts them. One upsert per key
-    (INSERT ... ON CONFLICT DO UPDATE n = n + excluded n, SQLite and
-    PostgreSQL alike), so concurrent writers of one campaign add up.
+    `responses` as for `counted`, with their `status` ("complete" or
+    "partial") and `index_score` (None without one); `answers` give the
+    background groups. Each response counts once per group (`_groups`).
+    """
+    answers_of = _answers_by_response(answers)
+    tallies: dict[TallyKey, list] = {}
+    for response in responses:
+        score = response["index_score"]
+        add = (int(response["status"] == "complete"), int(response["status"] == "partial"),
+               int(score is not None), score or 0.0, (score or 0.0) ** 2)
+        for dimension, group in _groups(response, answers_of.get(response["id"], []), definition):
+            tally = tallies.setdefault((response["campaign_id"], dimension, group), [0, 0, 0, 0.0, 0.0])
+            for position, value in enumerate(add):
+                tally[position] += value
+    return tallies
+
+
+def _answers_by_response(answers: Iterable[Mapping]) -> dict[str, list[Mapping]]:
+    answers_of: dict[str, list[Mapping]] = {}
+    for row in answers:
+        answers_of.setdefault(row["response_id"], []).append(row)
+    return answers_of
+
+
+def _groups(response: Mapping, answers: Sequence[Mapping], definition: SurveyDefinition) -> list[tuple[str, str]]:
+    """(dimension, group text) of every group a response counts in: one per dimension, one per provider pair.
+
+    A response's group in a background dimension is its answer's option, ""
+    without one (skipped, "don't know", or withheld when its cell was
+    merged) - what a breakdown of the answers by that question gives.
+    """
+    groups = [(column.removesuffix("_id"), group_text(response[column])) for column in RESPONSE_DIMENSIONS]
+    choices = {row["question_key"]: row.get("choice") for row in answers}
+    groups += [(BACKGROUND + question.key, group_text(choices.get(question.key)))
+               for question in definition.background_questions]
+    provider = groups[0][1]
+    return groups + [(PAIRED + PAIR + dimension, provider + PAIR + group) for dimension, group in groups[1:]]
+
+
+def add_to_summaries(connection: Connection, responses: Sequence[Mapping], answers: Sequence[Mapping],
+                     definition: SurveyDefinition) -> None:
+    """Add what storing `responses` and `answers` counts (`counted`, `tallied`) to AnswerCount and ResponseTally.
+
+    Call it on `connection`, in the transaction that inserts them. One
+    upsert per key (INSERT ... ON CONFLICT DO UPDATE, each figure plus the
+    new one; SQLite and PostgreSQL alike), so concurrent writers of one
+    campaign add up; keys in order, so that they lock rows in one order.
     """
     counts = counted(responses, answers, definition)
-    if not counts:
-        return
+    if counts:
+        _upsert(connection, AnswerCount.__table__, _rows(counts), ("n",))
+    tallies = tallied(responses, answers, definition)
+    if tallies:
+        _upsert(connection, ResponseTally.__table__, _tally_rows(tallies), TALLY_COLUMNS)
+
+
+def _upsert(connection: Connection, table, rows: list[dict], added: Sequence[str]) -> None:
+    """INSERT `rows` into `table`; where a key exists, each column of `added` becomes its sum with the new value."""
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(AnswerCount.__table__)
+    statement = dialect.insert(table)
     statement = statement.on_conflict_do_update(
-        index_elements=[column.name for column in AnswerCount.__table__.primary_key.columns],
-        set_={"n": AnswerCount.__table__.c.n + statement.excluded.n},
+        index_elements=[column.name for column in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in added},
     )
-    connection.execute(statement, _rows(counts))
+    connection.execute(statement, rows)
 
 
 def recount(connection: Connection, campaign_id: int, definition: SurveyDefinition, chunk: int = 5_000) -> int:
     """Rebuild what the mixing step keeps for a campaign from its stored answers; returns the AnswerCount rows written.
 
     Each response's `index_score` (definition.personal_score) and the
-    campaign's AnswerCount rows, for a repair (`flask analytics recount`)
+    campaign's AnswerCount and ResponseTally rows, for a repair (`flask analytics recount`)
     and to check that what the mixing step keeps is what the answers give.
     Reads `chunk` responses at a time (ordered by their random id); the
     caller commits.
     """
     connection.execute(delete(AnswerCount.__table__).where(AnswerCount.campaign_id == campaign_id))
+    connection.execute(delete(ResponseTally.__table__).where(ResponseTally.campaign_id == campaign_id))
     counts: Counter[CountKey] = Counter()
+    tallies: dict[TallyKey, list] = {}
     after = ""
     while True:
         responses = [dict(row._mapping) for row in connection.execute(
@@ -191,16 +243,29 @@ def recount(connection: Connection, campaign_id: int, definition: SurveyDefiniti
         for row in answers:
             given[row["response_id"]][row["question_key"]] = StoredAnswer(
                 value=row["value"], choice=row["choice"], text=row["text"], dont_know=bool(row["dont_know"]))
+        scores = {key: definition.personal_score(value) for key, value in given.items()}
         connection.execute(update(Response.__table__).where(Response.id == bindparam("response_id"))
                            .values(index_score=bindparam("score")),
-                           [{"response_id": key, "score": definition.personal_score(value)}
-                            for key, value in given.items()])
+                           [{"response_id": key, "score": score} for key, score in scores.items()])
+        for row in responses:
+            row["index_score"] = scores[row["id"]]
+        for key, tally in tallied(responses, answers, definition).items():
+            kept = tallies.setdefault(key, [0, 0, 0, 0.0, 0.0])
+            for position, value in enumerate(tally):
+                kept[position] += value
         after = responses[-1]["id"]
     if counts:
         connection.execute(insert(AnswerCount.__table__), _rows(counts))
+    if tallies:
+        connection.execute(insert(ResponseTally.__table__), _tally_rows(tallies))
     return len(counts)
 
 
 def _rows(counts: Counter[CountKey]) -> list[dict]:
     """AnswerCount rows from counts, in key order (so that concurrent upserts lock rows in one order)."""
     return [dict(zip(KEY_COLUMNS, key), n=n) for key, n in sorted(counts.items())]
+
+
+def _tally_rows(tallies: Mapping[TallyKey, Sequence]) -> list[dict]:
+    """ResponseTally rows from tallies, in key order."""
+    return [dict(zip(TALLY_KEY_COLUMNS, key), **dict(zip(TALLY_COLUMNS, tally))) for key, tally in sorted(tallies.items())]

@@ -19,8 +19,8 @@ municipality's:
   `mixer._response_rows` makes them), months are first days of months, the
   status comes from the survey's required questions (`status_of`) over
   every answer given, before any is withheld;
-- each response's personal index score and the answer counts the results
-  read (`summaries.add_answer_counts`) are written with each chunk, as the
+- each response's personal index score and the summary tables the results
+  read (`summaries.add_to_summaries`) are written with each chunk, as the
   mixer writes them with each batch;
 - the `answered` rows of `cell_count` are counted from the written
   responses by the finaliser's own query (`mixer._answered_counts`); the
@@ -66,7 +66,7 @@ from ..surveys.definition import (
 from ..surveys.models import SurveyVersion
 from ..surveys.services import load_builtin
 from ..text import match_key
-from .summaries import add_answer_counts
+from .summaries import add_to_summaries
 
 #: The two surveys the campaigns alternate between: (survey key, first month, last month, name).
 #: Nacka's labour-market survey every autumn, SKR's national user survey every spring, so
@@ -415,8 +415,8 @@ def _write_campaign(database: Database, config: Config, rng: random.Random, plan
 
 def _insert(database: Database, definition: SurveyDefinition, responses: list[dict], answers: list[dict],
             report: SynthesisReport, progress: Callable[[int], None]) -> None:
-    """One transaction: a chunk of responses, their answers and what they add to the answer counts
-    (summaries.add_answer_counts, as the mixer does); executemany, on SQLite in a writer turn."""
+    """One transaction: a chunk of responses, their answers and what they add to the summary tables
+    (summaries.add_to_summaries, as the mixer does); executemany, on SQLite in a writer turn."""
     if not responses:
         return
     with database.engine.connect() as connection, writer_turn(connection):
@@ -428,7 +428,7 @@ def _insert(database: Database, definition: SurveyDefinition, responses: list[di
         connection.execute(insert(Response.__table__), responses)
         if answers:
             connection.execute(insert(Answer.__table__), answers)
-        add_answer_counts(connection, responses, answers, definition)
+        add_to_summaries(connection, responses, answers, definition)
         connection.commit()
         if sqlite:
             # The app checkpoints every n-th check-in; a bulk load would grow the log to GBs.

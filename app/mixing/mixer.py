@@ -40,7 +40,7 @@ from sqlalchemy import delete, exc, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from .. import crashpoints
-from ..analytics.summaries import add_answer_counts
+from ..analytics.summaries import add_to_summaries
 from ..campaigns.models import Campaign, Invitation, campaign_programme, campaign_provider
 from ..clock import month_of, today_in
 from ..config import Config
@@ -482,7 +482,7 @@ class Mixer:
             if answer_rows:
                 connection.execute(insert(Answer.__table__), answer_rows)
             # The results pages' counts, in the transaction that stores what they count.
-            add_answer_counts(connection, response_rows, answer_rows, definition)
+            add_to_summaries(connection, response_rows, answer_rows, definition)
             if staying_rows:
                 connection.execute(insert(WaitingAnswer.__table__), staying_rows)
             crashpoints.reached("mix.inserted", self.config.crash_at)
