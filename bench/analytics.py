@@ -117,12 +117,14 @@ REAL = {
 #: The pages themselves, through the app (Flask's test client, signed in as an analyst): the campaign
 #: overview and the provider page of the campaign's largest provider, HTML rendered and all; then two
 #: filtered overviews - the largest provider's by programme (what its provider-role account sees
-#: first) and the women by provider (a background filter: its table joins the answers).
+#: first), the women by provider (a background filter) and the campaign pooled with the other
+#: campaigns of its survey (each campaign's table made alone, then pooled: results._pooled_table).
 HTTP = {
     "http.overview": "/staff/results/{campaign}",
     "http.provider": "/staff/results/{campaign}/providers/{provider}",
     "http.overview_one_provider": "/staff/results/{campaign}?provider={provider}&by=programme",
     "http.overview_women": "/staff/results/{campaign}?background%3Agender=woman",
+    "http.overview_pooled": "/staff/results/{campaign}?campaigns={others}",
 }
 GOAL = ("<=", 1.5)
 #: Milliseconds a page may take at 100,000 responses.
@@ -307,5 +309,7 @@ def _signed_in_client(run: Run, database: Database, connection: Connection, subj
                                       "csrf_token": token.group(1)})
     largest = connection.scalar(text("SELECT provider_id FROM response WHERE campaign_id = :c AND provider_id IS NOT NULL"
                                      " GROUP BY provider_id ORDER BY count(*) DESC LIMIT 1"), {"c": subject.campaign_id})
-    paths = {name: path.format(campaign=subject.campaign_id, provider=largest) for name, path in HTTP.items()}
+    others = ",".join(str(campaign) for campaign in subject.campaign_ids if campaign != subject.campaign_id)
+    paths = {name: path.format(campaign=subject.campaign_id, provider=largest, others=others)
+             for name, path in HTTP.items()}
     return client, paths

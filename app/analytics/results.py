@@ -617,15 +617,22 @@ def question_figures(definition: SurveyDefinition, question_key: str,
         order, positive = [1, 0], 1
     else:
         order, positive = [option.key for option in question.options], None
-    counted = [(answer, distribution.get(answer, 0)) for answer in order]
-    n = sum(count for _answer, count in counted)
+    counted = tuple((answer, distribution.get(answer, 0)) for answer in order)
     if isinstance(question, ChoiceQuestion):
-        return QuestionFigures(question_key, n, None, None, tuple(counted), dont_know)
-    moments = Moments(n, float(sum(a * c for a, c in counted)), float(sum(a * a * c for a, c in counted)))
-    share = sum(c for a, c in counted if a >= positive) / n if n else None
+        return QuestionFigures(question_key, sum(count for _answer, count in counted), None, None, counted, dont_know)
+    # One pass: every table row of every page comes through here, once per question.
+    n = total = squares = positives = 0
+    for answer, count in counted:
+        if count:
+            n += count
+            total += answer * count
+            squares += answer * answer * count
+            positives += count if answer >= positive else 0
+    moments = Moments(n, float(total), float(squares))
+    share = positives / n if n else None
     bounds = (0, 1) if isinstance(question, YesNoQuestion) else (1, question.scale.points)
     return QuestionFigures(question_key, n, bounded(summarise(moments), *bounds) if n else None, share,
-                           tuple(counted), dont_know)
+                           counted, dont_know)
 
 
 def index_summary(definition: SurveyDefinition, moments: Moments) -> Summary:
@@ -646,9 +653,9 @@ def bounded(summary: Summary, lowest: float, highest: float) -> Summary:
     there, so the interval is shown up to the end - and still says the
     estimate is uncertain.
     """
-    if summary.low is None or summary.high is None:
+    if summary.low is None or summary.high is None or (lowest <= summary.low and summary.high <= highest):
         return summary
-    return replace(summary, low=max(lowest, summary.low), high=min(highest, summary.high))
+    return Summary(summary.n, summary.mean, summary.sd, max(lowest, summary.low), min(highest, summary.high))
 
 
 # ---------------------------------------------------------------- several campaigns pooled
