@@ -103,10 +103,18 @@ def migrated(database_url) -> str:
 
 
 def _empty_all_tables(database: Database) -> None:
+    """Every table empty and every id counting from 1 again, as a fresh database."""
     with database.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in metadata.sorted_tables)
-            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            # TRUNCATE makes new files for each table it names (milliseconds each, ~30 tables, every test):
+            # only the tables a test wrote to are truncated, and every sequence is reset.
+            probe = " UNION ALL ".join(f"SELECT '{t.name}' WHERE EXISTS (SELECT 1 FROM {t.name})"
+                                       for t in metadata.sorted_tables)
+            used = connection.execute(text(probe)).scalars().all()
+            if used:
+                connection.execute(text(f"TRUNCATE {', '.join(used)} CASCADE"))
+            connection.execute(text("SELECT setval(oid::regclass, 1, false) FROM pg_class"
+                                    " WHERE relkind = 'S' AND relnamespace = 'public'::regnamespace"))
         else:
             for table in reversed(metadata.sorted_tables):
                 connection.execute(table.delete())

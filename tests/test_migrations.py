@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from datetime import date
 
 import pytest
@@ -222,14 +223,25 @@ def _three_responses_at_0008(database: Database) -> None:
             " ('r3', 'a', 2, NULL, NULL, false), ('r3', 'gender', NULL, 'man', NULL, false)"))
 
 
-def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, tmp_path):
-    # 0009 fills response.index_score and answer_count from the stored answers, in SQL of its own:
-    # the figures are the hand-counted ones, and the same as the mixing step's own counting.
-    url, cleanup = _fresh_database(migrated, tmp_path)
+@contextmanager
+def _three_responses_at_head(migrated: str, tmp_path, options: str = ""):
+    """A fresh database holding `_three_responses_at_0008`'s data, upgraded to head (0009 and later fill their
+    tables from it); disposed and dropped afterwards."""
+    url, cleanup = _fresh_database(migrated, tmp_path, options=options)
     database = Database(url)
     try:
         _three_responses_at_0008(database)
         upgrade(database)
+        yield database
+    finally:
+        database.dispose()
+        cleanup()
+
+
+def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, tmp_path):
+    # 0009 fills response.index_score and answer_count from the stored answers, in SQL of its own:
+    # the figures are the hand-counted ones, and the same as the mixing step's own counting.
+    with _three_responses_at_head(migrated, tmp_path) as database:
         with database.engine.connect() as connection:
             scores = dict(connection.execute(text("SELECT id, index_score FROM response")).all())
             counts = {tuple(row) for row in connection.execute(text(
@@ -268,19 +280,12 @@ def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, t
             response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
         kept = counted(responses, answers, parse_definition(json.loads(_survey_json())))
         assert {key[1:] + (n,) for key, n in kept.items()} == counts
-    finally:
-        database.dispose()
-        cleanup()
 
 
 def test_the_response_tally_migration_tallies_what_is_stored(migrated, tmp_path):
     # 0010 fills response_tally from the stored responses (and 0009's scores), in SQL of its own: the
     # hand-counted figures, and the same as the mixing step's own tallies.
-    url, cleanup = _fresh_database(migrated, tmp_path)
-    database = Database(url)
-    try:
-        _three_responses_at_0008(database)
-        upgrade(database)
+    with _three_responses_at_head(migrated, tmp_path) as database:
         with database.engine.connect() as connection:
             tallies = {(row[0], row[1]): tuple(row[2:]) for row in connection.execute(text(
                 "SELECT dimension, group_value, complete, partial, scored, score_sum, score_squares"
@@ -307,9 +312,6 @@ def test_the_response_tally_migration_tallies_what_is_stored(migrated, tmp_path)
             response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
         kept = tallied(responses, answers, parse_definition(json.loads(_survey_json())))
         assert {key[1:]: tuple(tally) for key, tally in kept.items()} == tallies
-    finally:
-        database.dispose()
-        cleanup()
 
 
 def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_servers_datestyle(migrated, tmp_path):
@@ -317,11 +319,7 @@ def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_serv
     # SQL, DMY), and the results read the month back with date.fromisoformat.
     if migrated.startswith("sqlite"):
         pytest.skip("PostgreSQL only: SQLite keeps dates as ISO text")
-    url, cleanup = _fresh_database(migrated, tmp_path, options="%20-cdatestyle%3DSQL%2CDMY")
-    database = Database(url)
-    try:
-        _three_responses_at_0008(database)
-        upgrade(database)
+    with _three_responses_at_head(migrated, tmp_path, options='%20-cdatestyle%3DSQL%2CDMY') as database:
         with database.engine.connect() as connection:
             assert connection.scalar(text("SHOW datestyle")) == "SQL, DMY"
             months = set(connection.scalars(text(
@@ -329,6 +327,3 @@ def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_serv
             tallied_months = set(connection.scalars(text(
                 "SELECT DISTINCT group_value FROM response_tally WHERE dimension IN ('month', 'provider|month')")))
         assert months == tallied_months == {"2027-03-01", "", "1|2027-03-01", "|"}
-    finally:
-        database.dispose()
-        cleanup()
