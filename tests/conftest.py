@@ -51,6 +51,25 @@ def stockholm_today() -> date:
 def pytest_configure(config):
     # The app reads compiled catalogs; compiling takes a fraction of a second.
     compile_catalogs()
+    _cheap_password_hashing()
+
+
+def _cheap_password_hashing() -> None:
+    """argon2id with argon2-cffi's CHEAPEST parameters (the library's profile for tests) in this process.
+
+    The maintained defaults cost 64 MiB and ~0.2 s a hash and as much a
+    check, and hundreds of tests create an account and sign in: minutes of
+    every CI pass. The algorithm, the library and every code path stay
+    the same; only the cost parameters differ (servers the tests start as
+    processes of their own keep the defaults, and rehash on sign-in).
+    tests/test_accounts.py checks the defaults the app itself uses.
+    """
+    from argon2 import PasswordHasher, profiles
+
+    from app.accounts import passwords
+
+    passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    passwords._DUMMY_HASH = passwords._hasher.hash("kundrost-no-such-user")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from sqlalchemy import select
@@ -12,7 +14,7 @@ from app.accounts.policy import Permission, allows
 from app import limits
 from app.db import db_session
 
-from .conftest import PASSWORD, csrf_token_from, login
+from .conftest import PASSWORD, ROOT, csrf_token_from, login
 from .forms import hidden_fields
 from .helpers import translated
 
@@ -56,6 +58,15 @@ def test_login_form_requires_a_csrf_token(client, make_user):
     refused = client.post("/staff/login", data={"username": "root", "password": PASSWORD})
     assert refused.status_code == 400
     assert client.get("/staff/campaigns/").status_code == 302
+
+
+def test_the_app_hashes_with_argon2s_maintained_defaults():
+    # The tests hash with argon2-cffi's CHEAPEST parameters (conftest._cheap_password_hashing); the app,
+    # imported afresh, uses the library's defaults: RFC 9106's low-memory profile, 64 MiB, 3 passes, 4 lanes.
+    made = subprocess.run(
+        [sys.executable, "-c", "from app.accounts.passwords import hash_password; print(hash_password('x' * 12))"],
+        capture_output=True, text=True, check=True, cwd=ROOT)
+    assert made.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$"), made.stdout
 
 
 def test_passwords_are_stored_as_argon2id(app, make_user):
