@@ -32,6 +32,7 @@ from .conftest import login
 from .helpers import translated
 from .results_fixtures import add, build_results_world, survey_document
 from .test_api import assert_conforms
+from .test_exports import pdf_text
 
 K = 5
 
@@ -221,7 +222,7 @@ def test_the_overview_offers_the_pool_and_shows_it(app, make_user, two_campaigns
     text = page.get_data(as_text=True)
     assert f'value="{second}" checked' in text
     notes = text.split('id="pool-notes"', 1)[1].split("</div>", 1)[0]
-    assert "2027, 2028" in notes
+    assert "2027; 2028" in notes
     # Ek pooled: 22 responses, NKI 68 / 22 = 3.09 -> "3,1"; Bro (13 pooled, 3 of them hidden in 2027) not shown.
     ek = summary_row(text, "Ek")
     assert ">22<" in ek and ">3,1<" in ek
@@ -293,7 +294,7 @@ def test_a_pooled_export_says_what_it_pools_and_holds_the_pooled_figures(app, ma
     response = client.get(f"/staff/results/{first}/tables/summary.csv?campaigns={second}")
     assert response.status_code == 200
     text = response.get_data().decode("utf-8")
-    assert "2027, 2028" in text
+    assert "2027; 2028" in text
     ek = next(line for line in text.split("\r\n") if line.startswith('"Ek"'))
     assert ";22;" in ek and "3,1" in ek
 
@@ -316,3 +317,46 @@ def test_the_api_pools_and_names_the_campaigns(app, client, two_campaigns):
                             "/api/v1/campaigns/{campaign_id}/summary")
     assert (alone["pooled_campaigns"], alone["left_out_campaigns"]) == ([first], [])
     assert client.get(f"/api/v1/campaigns/{first}/results?campaigns=abc", headers=headers).status_code == 400
+
+
+def test_the_pooled_pages_pdf_report_is_the_pools(app, make_user, two_campaigns):
+    # The new user's case: every link of a pooled overview kept the pool but the PDF report's, and the
+    # report was the one campaign's without saying so.
+    world = two_campaigns
+    first, second = world.campaigns["2027"], world.campaigns["2028"]
+    client = signed_in(app, make_user)
+    text = client.get(f"/staff/results/{first}?campaigns={second}").get_data(as_text=True)
+    downloads = text.split('id="downloads-heading"', 1)[1]
+    assert f"/staff/results/{first}/report.pdf?campaigns={second}" in downloads
+    assert f"({sv('this campaign only')})" in downloads  # the anonymised answers stay one campaign's
+    alone = pdf_text(client.get(f"/staff/results/{first}/report.pdf"))
+    pooled = pdf_text(client.get(f"/staff/results/{first}/report.pdf?campaigns={second}"))
+    assert "2027; 2028" not in alone and "2027; 2028" in pooled
+    # The title page's answers: 25 in 2027 alone, 25 + 30 = 55 pooled.
+    assert re.search(r"Svar:\s+25\b", alone) and re.search(r"Svar:\s+55\b", pooled)
+    assert client.get(f"/staff/results/{first}/report.pdf?campaigns=x").status_code == 400
+
+
+def test_a_pooled_page_offers_the_pools_periods_and_keeps_the_pool_in_its_language_links(app, make_user,
+                                                                                        two_campaigns):
+    world = two_campaigns
+    first, second = world.campaigns["2027"], world.campaigns["2028"]
+    client = signed_in(app, make_user)
+    alone = client.get(f"/staff/results/{first}").get_data(as_text=True)
+    pooled = client.get(f"/staff/results/{first}?campaigns={second}&by=month").get_data(as_text=True)
+    # 2028's months are filter choices once 2028 is pooled (the new user's case: only 2027's were).
+    assert '<option value="2028-03">' not in alone and '<option value="2028-03">' in pooled
+    # Choosing a language keeps the pool and the breakdown (it used to drop the whole query string).
+    assert f'href="?campaigns={second}&amp;by=month&amp;lang=ar"' in pooled
+
+
+def test_a_background_questions_unanswered_row_says_so(app, make_user):
+    # The new user's case: the row of responses without a gender answer read "small groups merged",
+    # although most had simply not answered the question.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "gender": "woman"}, times=6)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=6)
+    client = signed_in(app, make_user)
+    text = client.get(f"/staff/results/{world.campaigns['2027']}?by=background:gender").get_data(as_text=True)
+    assert sv("No answer, or merged to keep answers anonymous") in text
+    assert sv("Small groups merged to keep answers anonymous") not in text

@@ -61,7 +61,7 @@ def synthesize_command(responses: int, providers: int, programmes: int, campaign
 @analytics_cli.command("recount")
 @click.argument("campaign_ids", nargs=-1, type=int)
 def recount_command(campaign_ids: tuple[int, ...]) -> None:
-    """Rebuild the answer counts and personal index scores of CAMPAIGN_IDS (default: every campaign).
+    """Rebuild the answer counts, response tallies and personal index scores of CAMPAIGN_IDS (default: all).
 
     From the stored answers, one campaign per transaction; the results
     pages read these instead of the answers (app/analytics/summaries.py).

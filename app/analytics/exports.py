@@ -534,8 +534,16 @@ def answers_xlsx(campaign_id: int) -> Response:
 @bp.get("/<int:campaign_id>/report.pdf")
 @login_required
 def report_pdf(campaign_id: int) -> Response:
-    """The campaign's PDF report (report.py) in the staff member's language; a provider gets its own page only."""
+    """The campaign's PDF report (report.py) in the staff member's language; a provider gets its own page only.
+
+    `campaigns` pools other campaigns as the pages do (400 for one that cannot be pooled, 404 for one
+    the user may not open)."""
     from .report import report_response
 
     campaign = access.campaign_for(db_session, current_user, campaign_id)
-    return report_response(db_session, campaign, access.own_provider(current_user), _k())
+    try:
+        pooled = access.pooled_campaigns(db_session, current_user, campaign, request.args)
+    except access.ParameterError as error:
+        raise ExportRefused(_refused_page(400, str(error))) from error
+    return report_response(db_session, campaign, access.own_provider(current_user), _k(),
+                           [other.id for other in pooled[1:]])

@@ -222,27 +222,30 @@ def breakdown_choice(definition: SurveyDefinition, labels: Labels, args: Mapping
     return Choice("by", _("Break down by"), tuple(options), args.get("by", default))
 
 
-def filter_choices(campaign: Campaign, definition: SurveyDefinition, labels: Labels, args: Mapping[str, str],
-                   with_provider: bool) -> list[Choice]:
-    """The filter selects of a campaign (access.py's query names), each with "all" first as "".
+def filter_choices(campaigns: Sequence[Campaign], definition: SurveyDefinition, labels: Labels,
+                   args: Mapping[str, str], with_provider: bool) -> list[Choice]:
+    """The filter selects of a campaign and those pooled with it (access.py's query names), "all" first as "".
 
-    Providers and programmes of the campaign, its languages, the channels,
-    the years, tertials and months its period touches, and each background
-    question's options. `with_provider` leaves the provider select out
-    (the provider page, the provider role).
+    Providers and programmes of the campaigns, their languages, the
+    channels, the years, tertials and months their periods touch, and each
+    background question's options. `with_provider` leaves the provider
+    select out (the provider page, the provider role).
     """
     every = ("", _("All"))
-    months = _months(campaign)
+    months = sorted({month for campaign in campaigns for month in _months(campaign)})
     tertials = sorted({(m.year, (m.month - 1) // 4 + 1) for m in months})
+    providers = {p.id: p for campaign in campaigns for p in campaign.providers}.values()
+    programmes = {p.id: p for campaign in campaigns for p in campaign.programmes}.values()
+    languages = dict.fromkeys(code for campaign in campaigns for code in campaign.languages if code in LANGUAGES)
     choices = []
     if with_provider:
         choices.append(Choice("provider", _("Provider"), (every, *(
-            (str(p.id), p.name) for p in sorted(campaign.providers, key=lambda p: p.name.casefold())))))
+            (str(p.id), p.name) for p in sorted(providers, key=lambda p: p.name.casefold())))))
     choices += [
         Choice("programme", _("Programme"), (every, *(
-            (str(p.id), f"{p.code} {p.name}") for p in sorted(campaign.programmes, key=lambda p: p.code)))),
+            (str(p.id), f"{p.code} {p.name}") for p in sorted(programmes, key=lambda p: p.code)))),
         Choice("language", _("Language answered in"), (every, *(
-            (code, labels.group(Breakdown("language"), code)) for code in campaign.languages if code in LANGUAGES))),
+            (code, labels.group(Breakdown("language"), code)) for code in languages))),
         Choice("channel", _("Channel"), (every, *((c, str(CHANNEL_LABELS.get(c, c))) for c in CHANNELS))),
         Choice("year", _("Year"), (every, *((str(y), str(y)) for y in sorted({m.year for m in months})))),
         Choice("tertial", _("Tertial"), (every, *(

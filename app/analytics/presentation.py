@@ -96,6 +96,9 @@ class Labels:
         """The row label of `key` in a table broken down by `breakdown`."""
         if key == TOTAL:
             return _("All")
+        if key is None and breakdown.dimension == "background":
+            # Not only merged: a background question may be skipped or answered "don't know" too.
+            return _("No answer, or merged to keep answers anonymous")
         if key is None:
             return _("Small groups merged to keep answers anonymous")
         dimension = breakdown.dimension
@@ -344,6 +347,7 @@ def pool_notes(session: Session, result: ResultTable) -> list[str]:
     The campaigns pooled and how (each figure added up from what every
     campaign shows on its own, results._pooled_table), then those left out
     because their own answers refuse the selection (ResultTable.left_out).
+    Names are joined by semicolons: a campaign's name may hold a comma.
     """
     if len(result.selection.campaign_ids) + len(result.left_out) < 2:
         return []
@@ -351,8 +355,8 @@ def pool_notes(session: Session, result: ResultTable) -> list[str]:
         select(Campaign).where(Campaign.id.in_((*result.selection.campaign_ids, *result.left_out))))}
     notes = [_("Pooled campaigns: %(names)s. Each figure adds up what every one of them shows on its own; "
                "a figure hidden in one of them is hidden here too.",
-               names=", ".join(names[campaign_id] for campaign_id in result.selection.campaign_ids))]
+               names="; ".join(names[campaign_id] for campaign_id in result.selection.campaign_ids))]
     if result.left_out:
         notes.append(_("Left out, with too few answers for this selection: %(names)s.",
-                       names=", ".join(names[campaign_id] for campaign_id in result.left_out)))
+                       names="; ".join(names[campaign_id] for campaign_id in result.left_out)))
     return notes

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
@@ -60,8 +61,9 @@ from .. import pdftext
 from ..campaigns.models import Campaign
 from ..clock import local_today
 from ..i18n import LANGUAGES, current_language
-from ..mixing.queries import waiting_count
-from .presentation import Labels, Table, level_text, ordered_rows, question_cells, question_columns, rates_table, summary_table
+from ..mixing.queries import waiting_in
+from .presentation import (Labels, Table, level_text, ordered_rows, pool_notes, question_cells, question_columns,
+                           rates_table, summary_table)
 from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
 from .scope import Breakdown, Filter, Selection
 
@@ -481,39 +483,47 @@ def _refused(reason: str, k: int, styles: _Styles) -> list:
     return [PageBreak(), _text(refusal_text(reason, k), styles.body, styles)]
 
 
-def build_report(session: Session, campaign: Campaign, own_provider: int | None, k: int, language: str) -> bytes:
+def build_report(session: Session, campaign: Campaign, own_provider: int | None, k: int, language: str,
+                 pooled: Sequence[int] = ()) -> bytes:
     """The report's PDF bytes for `campaign`, written in `report_language(language)` (module docstring).
 
     `own_provider` (a provider role's provider id, or None for analysts)
-    limits the report to that provider's own page. A selection the results
-    layer refuses (results.SelectionRefused) gives the title page and a
-    sentence saying why, never an error.
+    limits the report to that provider's own page. `pooled` are the ids of
+    other campaigns of the same survey and index pooled with it (as the
+    pages pool them, access.pooled_campaigns; the title page names them).
+    A selection the results layer refuses (results.SelectionRefused)
+    gives the title page and a sentence saying why, never an error.
     """
     written = report_language(language)
+    campaign_ids = (campaign.id, *pooled)
     with force_locale(LANGUAGES[written].babel_locale):
         styles = _styles(LANGUAGES[written].direction)
         definition = campaign.survey_version.definition
         labels = Labels(session, definition, written)
-        waiting = waiting_count(session, campaign)
         flowables: list = []
+        notes: list[str] = []
         try:
             if own_provider is None:
-                result = result_table(session, Selection((campaign.id,)), Breakdown("provider"), k, compare=True)
+                result = result_table(session, Selection(campaign_ids), Breakdown("provider"), k, compare=True)
                 flowables = _analyst_pages(result, labels, styles)
             else:
-                selection = Selection((campaign.id,), (Filter(Breakdown("provider"), own_provider),))
+                selection = Selection(campaign_ids, (Filter(Breakdown("provider"), own_provider),))
                 result = result_table(session, selection, Breakdown("programme"), k)
                 name = labels.group(Breakdown("provider"), own_provider)
                 flowables = [PageBreak(), *provider_flowables(result, labels, result.total, name, styles)]
             answers = result.total.responses
+            notes = pool_notes(session, result)
         except SelectionRefused as refused:
             flowables, answers = _refused(refused.reason, k, styles), None
-        story = [*_title_page(campaign, written, answers, waiting, k, styles, language), *flowables]
+        waiting = waiting_in(session, campaign_ids)
+        story = [*_title_page(campaign, written, answers, waiting, k, styles, language),
+                 *(_text(note, styles.note, styles) for note in notes), *flowables]
         buffer = io.BytesIO()
         document = SimpleDocTemplate(buffer, pagesize=A4, leftMargin=2 * cm, rightMargin=2 * cm, topMargin=2 * cm,
                                      bottomMargin=2 * cm, title=campaign.name, author="Kundröst",
                                      lang=LANGUAGES[written].html_lang)
-        footer = f"{campaign.name} · {_('Page')}"
+        page = _("Page")  # outside the f-string: Babel's extractor does not look inside one
+        footer = f"{campaign.name} · {page}"
         document.build(story, onFirstPage=lambda c, d: None,
                        onLaterPages=lambda canvas, doc: _footer(canvas, doc, footer, styles.direction))
         return buffer.getvalue()
@@ -553,9 +563,11 @@ def _analyst_pages(result: ResultTable, labels: Labels, styles: _Styles) -> list
     return flowables
 
 
-def report_response(session: Session, campaign: Campaign, own_provider: int | None, k: int) -> Response:
-    """The report as a download (report-<campaign id>.pdf), never cached, in the current staff member's language."""
-    pdf = build_report(session, campaign, own_provider, k, current_language().code)
+def report_response(session: Session, campaign: Campaign, own_provider: int | None, k: int,
+                    pooled: Sequence[int] = ()) -> Response:
+    """The report as a download (report-<campaign id>.pdf), never cached, in the current staff member's
+    language; `pooled` as for build_report."""
+    pdf = build_report(session, campaign, own_provider, k, current_language().code, pooled)
     return Response(pdf, mimetype=PDF_MIMETYPE, headers={
         "Content-Disposition": f'attachment; filename="kundrost-{campaign.id}-report.pdf"',
         "Cache-Control": "no-store"})

@@ -83,19 +83,28 @@ def _refusal(reason: str, filtered: bool) -> str:
 
 def _campaign_context(campaign: Campaign, args: dict[str, str]) -> dict:
     """What every results page of a campaign shows at the top: the campaign, its survey, what waits to be
-    mixed, and the campaigns it may be pooled with (`pool`: the choices and those chosen in `args`)."""
+    mixed, and the campaigns it may be pooled with (`pool`: the choices, those chosen in `args`, and the
+    campaigns the filter selects offer values of: this one and those chosen)."""
     chosen = set(access.pool_values(args))
-    choices = [(str(other.id), other.name) for other in access.poolable_campaigns(db_session, current_user, campaign)]
+    poolable = access.poolable_campaigns(db_session, current_user, campaign)
     return {"campaign": campaign, "definition": campaign.survey_version.definition,
             "waiting": waiting_count(db_session, campaign), "k": _k(),
-            "pool": {"choices": choices, "chosen": chosen}, "pool_notes": []}
+            "pool": {"choices": [(str(other.id), other.name) for other in poolable], "chosen": chosen,
+                     "campaigns": [campaign, *(other for other in poolable if str(other.id) in chosen)]},
+            "pool_notes": []}
+
+
+def _pooled_args(asked: access.TableRequest) -> dict[str, str]:
+    """The query string of the pool alone ({} or {"campaigns": "7,9"}): the downloads that take no filters
+    (the workbook of a provider's page, the PDF report) keep the pool the page shows."""
+    return {name: value for name, value in access.filter_args(asked).items() if name == access.POOL}
 
 
 def _pool_notes(result: ResultTable) -> list[str]:
     """What a pooled page says of its campaigns (presentation.pool_notes) and their answers still waiting."""
     notes = pool_notes(db_session, result)
-    if notes:
-        waiting = waiting_in(db_session, (*result.selection.campaign_ids, *result.left_out))
+    waiting = waiting_in(db_session, (*result.selection.campaign_ids, *result.left_out)) if notes else 0
+    if waiting:
         notes.append(_("Answers still waiting to be mixed into the results: %(n)d.", n=waiting))
     return notes
 
@@ -131,7 +140,8 @@ def campaign(campaign_id: int):
     definition, labels = context["definition"], _labels(context["definition"])
     sees_all = access.sees_all(current_user)
     context.update(by=pages.breakdown_choice(definition, labels, args, sees_all),
-                   choices=pages.filter_choices(found, definition, labels, args, with_provider=sees_all))
+                   choices=pages.filter_choices(context["pool"]["campaigns"], definition, labels, args,
+                                                with_provider=sees_all))
     try:
         asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
@@ -159,6 +169,7 @@ def campaign(campaign_id: int):
         rate_chart=pages.rate_chart("rate-chart", rates),
         questions=questions, question_headings=_question_headings(definition, labels),
         links=links, provider_links=_provider_links(found, result, links), downloads=access.filter_args(asked),
+        pooled=_pooled_args(asked),
     )
 
 
@@ -213,7 +224,8 @@ def provider(campaign_id: int, provider_id: int):
     context = _campaign_context(found, args)
     definition, labels = context["definition"], _labels(context["definition"])
     context.update(provider_id=provider_id, provider_name=labels.group(Breakdown("provider"), provider_id),
-                   choices=pages.filter_choices(found, definition, labels, args, with_provider=False),
+                   choices=pages.filter_choices(context["pool"]["campaigns"], definition, labels, args,
+                                                with_provider=False),
                    sees_all=own is None)
     try:
         asked = access.table_request(db_session, found, args, current_user)
@@ -233,8 +245,7 @@ def provider(campaign_id: int, provider_id: int):
     own_table = not selection.filters and selection.campaign_ids == (found.id,)
     trend = _trend(found, provider_id, definition, labels, made=result if own_table else None)
     context["pool_notes"] = _pool_notes(result)
-    # The downloads keep the pool (the workbook of the pooled campaigns), not the page's filters.
-    context["pooled"] = {name: value for name, value in access.filter_args(asked).items() if name == access.POOL}
+    context["pooled"] = _pooled_args(asked)
     return render_template("analytics/provider.html", **context, **trend,
                            **_provider_figures(result, provider_id, definition, labels))
 
@@ -406,7 +417,8 @@ def question(campaign_id: int, question_key: str):
     labels = _labels(definition)
     context.update(question_key=question_key, question_text=labels.question(question_key),
                    by=pages.breakdown_choice(definition, labels, args, True),
-                   choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
+                   choices=pages.filter_choices(context["pool"]["campaigns"], definition, labels, args,
+                                                with_provider=True))
     try:
         asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:
@@ -449,7 +461,8 @@ def comments(campaign_id: int):
     search = args.get("q", "")[:pages.SEARCH_MAX].strip()
     context = _campaign_context(found, args)
     labels = _labels(definition)
-    context.update(search=search, choices=pages.filter_choices(found, definition, labels, args, with_provider=True))
+    context.update(search=search, choices=pages.filter_choices(context["pool"]["campaigns"], definition, labels,
+                                                               args, with_provider=True))
     try:
         asked = access.table_request(db_session, found, args, current_user)
     except access.ParameterError as error:

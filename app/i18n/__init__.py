@@ -178,4 +178,12 @@ def _template_context() -> dict:
     return {
         "current_language": current_language(),
         "languages": list(LANGUAGES.values()),
+        "in_language": in_language,
     }
+
+
+def in_language(code: str) -> str:
+    """The staff language menu's link: this page's query string (filters, breakdown, pooled campaigns -
+    repeated parameters kept) with `lang=<code>` instead of any `lang` it had, e.g. "?by=month&lang=ar"."""
+    kept = [(name, value) for name, value in request.args.items(multi=True) if name != SWITCH_PARAMETER]
+    return "?" + urlencode([*kept, (SWITCH_PARAMETER, code)])
