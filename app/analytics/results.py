@@ -43,7 +43,7 @@ from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition
 from . import aggregates
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
 from .denominators import HandedOut, link_counts
-from .scope import Breakdown, Selection
+from .scope import PERIOD_DIMENSIONS, Breakdown, Selection, period_of
 from .statistics import Comparison, Moments, Summary, compare_each_with_rest, moments_of, summarise
 from .suppression import Line, hidden_cells, period_lines
 
@@ -289,6 +289,7 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
     lines = _period_lines(breakdown, keys)
     crossed = _crossed_seeds(session, selection, breakdown, keys, k, definition, tallied, parents_seen)
+    months = _month_seeds(session, selection, breakdown, k, tallied, parents_seen)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The groups hidden in one column: primary (own count or complement), then secondary."""
@@ -297,7 +298,8 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
         own = tallies.counts(column)
         counts = {key: own.get(key, 0) for key in keys}
         failing = _complement_failures(counts, [parent.counts(column) for parent in parents], k)
-        return hidden_cells(counts, k, lines, already_hidden={*seed, *failing, *crossed.get(column, ())})
+        return hidden_cells(counts, k, lines, already_hidden={*seed, *failing, *crossed.get(column, ()),
+                                                              *months.get(column, ())})
 
     hidden = _hidden_by_column(hide, tallied, linked, with_links=tallies.links is not None)
     hidden_rows, hidden_links, hidden_index = hidden["responses"], hidden["links"], hidden["index"]
@@ -320,6 +322,58 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     total = _total_figures(session, selection, definition, questions, tallies, k,
                            inherited | _index_total_hidden(tallies, linked, k, inherited))
     return ResultTable(selection, breakdown, definition, rows, total, k, hidden_groups=len(hidden_rows))
+
+
+#: Periods made of months: their figures are shown only where the months' own table lets them be.
+COARSE_PERIODS = ("tertial", "year")
+
+
+def _month_seeds(session: Session, selection: Selection, breakdown: Breakdown, k: int, tallied: tuple[str, ...],
+                 memo: dict) -> dict[str, set]:
+    """Column -> the tertials or years (rows of a table by `breakdown`) holding a month that the same
+    selection's table by month hides in that column; {} for other breakdowns.
+
+    The second breaker's case: a tertial whose answers all fell in March
+    was a row of its own in "tertial 1 by provider", suppressed apart from
+    "P2 by month", and each table hid other complements - the tertial's
+    total minus one provider shown here and another's March shown there
+    left one answer. A coarser period is a sum of months; hiding it
+    wherever one of its months is hidden makes every coarser figure shown
+    a sum of months shown, so a table by tertial or year tells nothing the
+    table by month does not (docs/analytics.md, "Periods").
+    """
+    if breakdown.dimension not in COARSE_PERIODS:
+        return {}
+    by_month = _one_way(session, selection, Breakdown("month"), k, tallied, memo)
+    seeds: dict[str, set] = defaultdict(set)
+    if isinstance(by_month, SelectionRefused):
+        return seeds  # the same selection: this table is refused too
+    for row in by_month.rows:
+        for column in _hidden_columns(row, tallied):
+            seeds[column].add(period_of(row.key, breakdown.dimension))
+    return seeds
+
+
+def _one_way(session: Session, selection: Selection, breakdown: Breakdown, k: int, tallied: tuple[str, ...],
+             memo: dict) -> ResultTable | SelectionRefused:
+    """The selection's table by `breakdown` (every column of `tallied`), or its refusal, made once per call tree."""
+    key = (frozenset(selection.filters), breakdown, tallied)
+    if key not in memo:
+        try:
+            memo[key] = _result_table(session, selection, breakdown, k, False, tallied, memo)
+        except SelectionRefused as refused:
+            memo[key] = refused
+    return memo[key]
+
+
+def _hidden_columns(row: GroupFigures, tallied: tuple[str, ...]) -> set[str]:
+    """The columns ("responses", "index", "links", question keys of `tallied`) a table's row hides."""
+    if row.responses is HIDDEN:
+        return {"responses"}  # hidden in every column with it
+    columns = {"index"} if row.nki is HIDDEN else set()
+    if row.answered is HIDDEN:
+        columns.add("links")
+    return columns | {question for question in tallied if row.questions.get(question) is HIDDEN}
 
 
 def _period_lines(breakdown: Breakdown, keys: Iterable) -> list[Line]:
@@ -386,25 +440,16 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
                 lines.append(Line(frozenset(cell for cell in members if cell[1 - axis] in period.members)))
     seeds: dict[str, set] = defaultdict(set)
     for axis, one_way in enumerate(pair):
-        parent_key = (frozenset(base.filters), one_way, tallied)
-        if parent_key not in memo:
-            try:
-                memo[parent_key] = _result_table(session, base, one_way, k, False, tallied, memo)
-            except SelectionRefused as refused:
-                memo[parent_key] = refused
-        parent = memo[parent_key]
+        parent = _one_way(session, base, one_way, k, tallied, memo)
+        rows = {} if isinstance(parent, SelectionRefused) else {row.key: row for row in parent.rows}
         for cell in cells:
-            row = None if isinstance(parent, SelectionRefused) else next(
-                (row for row in parent.rows if row.key == cell[axis]), None)
-            if isinstance(parent, SelectionRefused) or (row is not None and row.responses is HIDDEN):
+            if isinstance(parent, SelectionRefused):
                 seeds["responses"].add(cell)
-            elif row is not None and row.nki is HIDDEN:
-                seeds["index"].add(cell)
-            if row is not None and row.answered is HIDDEN:
-                seeds["links"].add(cell)
-            for question in tallied:
-                if row is not None and row.questions.get(question) is HIDDEN:
-                    seeds[question].add(cell)
+            elif cell[axis] in rows:
+                for column in _hidden_columns(rows[cell[axis]], tallied):
+                    seeds[column].add(cell)
+    for column, hidden_cells_ in _crossed_month_seeds(session, base, pair, k, definition, tallied, memo).items():
+        seeds[column] |= hidden_cells_
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The crossed cells hidden in one column: `seed` and the one-way seeds, then primary and secondary."""
@@ -416,6 +461,29 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
                                with_links=tallies.links is not None)
     memo[memo_key] = hidden
     return hidden
+
+
+def _crossed_month_seeds(session: Session, base: Selection, pair: tuple[Breakdown, Breakdown], k: int,
+                         definition: SurveyDefinition, tallied: tuple[str, ...], memo: dict) -> dict[str, set]:
+    """Column -> cells of a crossing with a tertial or year that hold a cell its crossing with months hides.
+
+    As `_month_seeds`, for the crossed tables: "tertial 1 by provider" and
+    "P2 by month" show cells of provider x tertial and provider x month;
+    a provider's tertial is hidden wherever one of its months is. {} when
+    neither axis is a tertial or year, or both are periods.
+    """
+    coarse = [part for part in pair if part.dimension in COARSE_PERIODS]
+    if not coarse or all(part.dimension in PERIOD_DIMENSIONS for part in pair):
+        return {}
+    month = Breakdown("month")
+    finer = _canonical_pair(*(month if part.dimension in COARSE_PERIODS else part for part in pair))
+    seeds: dict[str, set] = defaultdict(set)
+    for column, cells in _crossed_hidden(session, base, finer, k, definition, tallied, memo).items():
+        for cell in cells:
+            values = dict(zip(finer, cell))
+            seeds[column].add(tuple(period_of(values[month], part.dimension) if part.dimension in COARSE_PERIODS
+                                    else values[part] for part in pair))
+    return seeds
 
 
 def _hidden_by_column(hide: Callable[[str, Iterable], frozenset], tallied: tuple[str, ...],
