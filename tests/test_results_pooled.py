@@ -360,3 +360,90 @@ def test_a_background_questions_unanswered_row_says_so(app, make_user):
     text = client.get(f"/staff/results/{world.campaigns['2027']}?by=background:gender").get_data(as_text=True)
     assert sv("No answer, or merged to keep answers anonymous") in text
     assert sv("Small groups merged to keep answers anonymous") not in text
+
+
+# --- the breaker's cases -----------------------------------------------------------------------------
+
+
+def detail_rows(text: str, key: str) -> list[str]:
+    table = text.split(f'id="detail-{key}"', 1)[1].split("</table>", 1)[0]
+    return [re.sub(r"<[^>]+>", "|", row) for row in re.findall(r"<tr>.*?</tr>", table, re.S)]
+
+
+def others_row(text: str, key: str):
+    return next((row for row in detail_rows(text, key) if sv("All other providers") in row), None)
+
+
+def test_a_provider_account_never_gets_one_other_providers_answers_from_a_pool(app, make_user):
+    # 2027: Nordljus 6 and Bro 7 (all a = 1), Ek none; 2028: all three, 6 each. 2027's page shows no
+    # "all other providers" (Bro alone); the pool's was 19 answers, and 19 minus 2028's 12 was Bro's seven 1s.
+    world = build_results_world(app, providers=("Nordljus", "Bro", "Ek"), campaigns=("2027", "2028"))
+    add(app, world, "Nordljus", {"a": 4, "b": 4}, times=6, campaign="2027")
+    add(app, world, "Bro", {"a": 1, "b": 1}, times=7, campaign="2027")
+    for name, score in (("Nordljus", 4), ("Bro", 3), ("Ek", 5)):
+        add(app, world, name, {"a": score, "b": score}, times=6, campaign="2028", month=date(2028, 3, 1))
+    own = world.providers["Nordljus"]
+    first, second = world.campaigns["2027"], world.campaigns["2028"]
+    client = signed_in(app, make_user, Role.PROVIDER, provider_id=own)
+    alone_2027 = client.get(f"/staff/results/{first}/providers/{own}").get_data(as_text=True)
+    alone_2028 = client.get(f"/staff/results/{second}/providers/{own}").get_data(as_text=True)
+    pooled = client.get(f"/staff/results/{first}/providers/{own}?campaigns={second}").get_data(as_text=True)
+    assert others_row(alone_2027, "a") is None
+    assert others_row(alone_2028, "a") is not None  # Bro and Ek: shown
+    assert others_row(pooled, "a") is None
+    # Nor the others' average NKI (Bro's 1.0 and Ek's 5.0 pooled would be told apart by 2028's page alone).
+    assert re.search(r'id="nki-average">\d', alone_2028) and not re.search(r'id="nki-average">\d', pooled)
+
+
+def test_a_provider_account_never_gets_one_other_providers_answers_by_filtering(app, make_user):
+    # One campaign: tertial 1 Nordljus 6 and Bro 7 (a = 1); tertial 2 all three, 6 each. The page minus
+    # its copy filtered on tertial 2 was Bro's tertial 1: what the filter leaves out is one provider.
+    world = build_results_world(app, providers=("Nordljus", "Bro", "Ek"))
+    add(app, world, "Nordljus", {"a": 4, "b": 4}, times=6, month=date(2027, 3, 1))
+    add(app, world, "Bro", {"a": 1, "b": 1}, times=7, month=date(2027, 3, 1))
+    for name, score in (("Nordljus", 4), ("Bro", 3), ("Ek", 5)):
+        add(app, world, name, {"a": score, "b": score}, times=6, month=date(2027, 6, 1))
+    own = world.providers["Nordljus"]
+    client = signed_in(app, make_user, Role.PROVIDER, provider_id=own)
+    base = f"/staff/results/{world.campaigns['2027']}/providers/{own}"
+    whole = client.get(base).get_data(as_text=True)
+    second = client.get(f"{base}?tertial=2027-2").get_data(as_text=True)
+    first = client.get(f"{base}?tertial=2027-1").get_data(as_text=True)
+    assert others_row(whole, "a") is not None  # Bro and Ek, the whole campaign: shown
+    assert others_row(first, "a") is None      # Bro alone
+    assert others_row(second, "a") is None     # shown, it would give Bro's tertial 1 as whole minus it
+
+
+def test_a_pool_by_language_knows_no_links_handed_out(app):
+    # A link's language is not the one answered in: by language, no denominator is known ("not known",
+    # None) - in one campaign and in a pool alike (the pool said 0 were handed out).
+    world = build_results_world(app, campaigns=("2027", "2028"))
+    for campaign in ("2027", "2028"):
+        for name in ("Nordljus AB", "Bro Coachning"):
+            add(app, world, name, {"a": 4, "b": 4}, times=6, campaign=campaign)
+    pooled = table_of(app, world, breakdown=Breakdown("language"))
+    assert [(row.handed_out, row.answered, row.response_rate) for row in pooled.rows] == [(None, None, None)]
+
+
+def test_a_pool_breaks_down_only_by_questions_every_version_marks_background(app, make_user):
+    # Version 3 of the survey asks gender as an ordinary question: its campaign alone refuses a breakdown by
+    # it, and so does a pool with a campaign whose version marks it (the breaker's case answered 200).
+    world = build_results_world(app, campaigns=("2027",))
+    with app.app_context():
+        plain = survey_document()
+        plain["version"] = 3
+        for question in plain["sections"][0]["questions"]:
+            question.pop("background", None)
+        version, _ = store_version(db_session, plain)
+        old = db_session.get(Campaign, world.campaigns["2027"])
+        other = create_campaign(db_session, name="2030", survey_version=version, starts_on=date(2030, 1, 1),
+                                ends_on=date(2030, 12, 31), providers=list(old.providers),
+                                programmes=list(old.programmes), languages=["sv"]).id
+        db_session.commit()
+    client = signed_in(app, make_user)
+    message = sv("This survey has no background question %(key)s.") % {"key": "gender"}
+    for path in (f"/staff/results/{other}?by=background:gender",
+                 f"/staff/results/{world.campaigns['2027']}?by=background:gender&campaigns={other}",
+                 f"/staff/results/{world.campaigns['2027']}?background:gender=woman&campaigns={other}"):
+        answer = client.get(path)
+        assert answer.status_code == 400 and message in answer.get_data(as_text=True), path

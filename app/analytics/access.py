@@ -36,6 +36,7 @@ from ..campaigns.models import Campaign
 from ..i18n import LANGUAGES
 from ..respond.models import CHANNELS
 from ..surveys.definition import SurveyDefinition
+from .results import same_question
 from .scope import Breakdown, Filter, Selection
 
 #: The most filters one address may combine (a provider account's own provider counts). Each filter
@@ -131,6 +132,13 @@ def table_request(session: Session, campaign: Campaign, args: Mapping[str, str],
             continue
         dimension = parse_breakdown(name, definition)
         filters[dimension] = Filter(dimension, parse_value(dimension, raw, definition))
+    for other in campaigns[1:]:
+        # A pooled campaign's version must mark the background questions asked for as such too: a
+        # breakdown by an ordinary question is one the anonymity sets were never built for.
+        marked = {question.key for question in other.survey_version.definition.background_questions}
+        for part in (breakdown, *filters):
+            if part.dimension == "background" and part.question_key not in marked:
+                raise ParameterError(_("This survey has no background question %(key)s.", key=part.question_key[:40]))
     if provider is not None:
         asked = filters.get(Breakdown("provider"))
         if asked is not None and asked.value != provider:
@@ -153,8 +161,10 @@ def pooled_campaigns(session: Session, user, campaign: Campaign, args: Mapping[s
     """`campaign` first, then each campaign the address pools with it (`campaigns`), once each, in id order.
 
     Raises ParameterError for a malformed list, more than MAX_POOLED
-    campaigns, or one of another survey or index (its figures would not be
-    comparable); aborts 404 for one the user may not open (campaign_for).
+    campaigns, or one of another survey or index, or whose index questions
+    are answered otherwise (other scale points or positive end: its scores
+    would not be comparable); aborts 404 for one the user may not open
+    (campaign_for).
     """
     ids = set()
     for raw in pool_values(args):
@@ -169,7 +179,8 @@ def pooled_campaigns(session: Session, user, campaign: Campaign, args: Mapping[s
     for campaign_id in sorted(ids):
         other = campaign_for(session, user, campaign_id)
         other_definition = other.survey_version.definition
-        if other_definition.key != definition.key or other_definition.index != definition.index:
+        if (other_definition.key != definition.key or other_definition.index != definition.index
+                or not all(same_question(definition, other_definition, key) for key in definition.index.questions)):
             raise ParameterError(_("%(name)s uses another survey or index and cannot be pooled with this campaign.",
                                    name=other.name[:80]))
         pooled.append(other)

@@ -49,6 +49,7 @@ from ..organisation.models import Programme, Provider
 from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
+from .pages import clean_args
 from .presentation import Labels, Table, pool_notes, question_table, rates_table, summary_table
 from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection, period_of
@@ -116,7 +117,8 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
     """
     campaign = access.campaign_for(session, user, campaign_id)
     try:
-        table_request = access.table_request(session, campaign, args, user)
+        # As the pages read it: an empty value ("all" in the filter form) is no filter.
+        table_request = access.table_request(session, campaign, clean_args(args), user)
     except access.ParameterError as error:
         raise ExportRefused(_refused_page(400, str(error))) from error
     definition = campaign.survey_version.definition

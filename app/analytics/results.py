@@ -42,7 +42,7 @@ from ..campaigns.models import Campaign
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, TextQuestion, YesNoQuestion
 from . import aggregates
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
-from .denominators import HandedOut, link_counts
+from .denominators import RATE_DIMENSIONS, HandedOut, link_counts
 from .scope import PERIOD_DIMENSIONS, Breakdown, Selection, period_of
 from .statistics import Comparison, Moments, Summary, compare_each_with_rest, moments_of, summarise
 from .suppression import Line, hidden_cells, period_lines
@@ -139,7 +139,8 @@ class ResultTable:
     used; `hidden_groups` how many rows are hidden (pages say so). A
     pooled table (several campaigns) holds in `selection` the campaigns
     pooled, and in `left_out` those of the asked selection whose own table
-    refuses it (too few answers in or outside it there): they are in no figure.
+    refuses it (too few answers in or outside it there): they are in no
+    figure; `parts` are the pooled campaigns' own tables ((): not pooled).
     """
 
     selection: Selection
@@ -150,6 +151,7 @@ class ResultTable:
     k: int
     hidden_groups: int = field(default=0)
     left_out: tuple[int, ...] = field(default=())
+    parts: tuple[ResultTable, ...] = field(default=())
 
 
 def figure_questions(definition: SurveyDefinition) -> tuple[str, ...]:
@@ -333,7 +335,7 @@ def _month_seeds(session: Session, selection: Selection, breakdown: Breakdown, k
     """Column -> the tertials or years (rows of a table by `breakdown`) holding a month that the same
     selection's table by month hides in that column; {} for other breakdowns.
 
-    The second breaker's case: a tertial whose answers all fell in March
+    The third breaker's case: a tertial whose answers all fell in March
     was a row of its own in "tertial 1 by provider", suppressed apart from
     "P2 by month", and each table hid other complements - the tertial's
     total minus one provider shown here and another's March shown there
@@ -750,7 +752,9 @@ def _pooled_table(session: Session, selection: Selection, breakdown: Breakdown, 
     for campaign_id in selection.campaign_ids:
         own = replace(selection, campaign_ids=(campaign_id,))
         own_definition = selection_definition(session, own)
-        poolable = tuple(question for question in questions if _same_question(definition, own_definition, question))
+        if not all(same_question(definition, own_definition, key) for key in definition.index.questions):
+            raise ValueError(f"campaign {campaign_id} answers the index questions on other scales")
+        poolable = tuple(question for question in questions if same_question(definition, own_definition, question))
         try:
             tables.append(_result_table(session, own, breakdown, k, False, poolable, {}))
         except SelectionRefused as refused:
@@ -761,7 +765,10 @@ def _pooled_table(session: Session, selection: Selection, breakdown: Breakdown, 
     by_key = [{row.key: row for row in table.rows} for table in tables]
     keys = sorted({key for rows in by_key for key in rows if key is not None}, key=_sort_key)
     keys += [None] if any(None in rows for rows in by_key) else []
-    rows = [_pooled_row(key, [(rows.get(key), table) for rows, table in zip(by_key, tables)], definition, questions)
+    # Links handed out are known per group for breakdowns and filters of RATE_DIMENSIONS only (denominators.py).
+    rows_know_links = breakdown.dimension in RATE_DIMENSIONS and all(
+        item.breakdown.dimension in RATE_DIMENSIONS for item in selection.filters)
+    rows = [_pooled_row(key, [rows.get(key) for rows in by_key], rows_know_links, definition, questions)
             for key in keys]
     if compare:
         shown = {row.key: moments_of(row.nki) for row in rows
@@ -769,15 +776,18 @@ def _pooled_table(session: Session, selection: Selection, breakdown: Breakdown, 
         if len(shown) >= 2:
             comparisons = compare_each_with_rest(shown)
             rows = [replace(row, comparison=comparisons.get(row.key)) for row in rows]
-    total = _pooled_row(TOTAL, [(table.total, table) for table in tables], definition, questions)
+    total = _pooled_row(TOTAL, [table.total for table in tables],
+                        all(table.total.handed_out is not None for table in tables), definition, questions)
     pooled = replace(selection, campaign_ids=tuple(table.selection.campaign_ids[0] for table in tables))
     return ResultTable(pooled, breakdown, definition, tuple(rows), total, k,
-                       hidden_groups=sum(1 for row in rows if row.responses is HIDDEN), left_out=tuple(left_out))
+                       hidden_groups=sum(1 for row in rows if row.responses is HIDDEN), left_out=tuple(left_out),
+                       parts=tuple(tables))
 
 
-def _same_question(pooled: SurveyDefinition, own: SurveyDefinition, question_key: str) -> bool:
-    """Whether `own`'s version asks `question_key` with the answers of the pool's version (same kind,
-    scale points and positive end, or option keys): only then are its answers pooled."""
+def same_question(pooled: SurveyDefinition, own: SurveyDefinition, question_key: str) -> bool:
+    """Whether `own`'s version asks `question_key` with the answers of `pooled`'s version (same kind,
+    scale points and positive end, or option keys): only then are its answers pooled (False when
+    `own` has no figures for it)."""
     if question_key not in figure_questions(own):
         return False
     first, second = pooled.question(question_key), own.question(question_key)
@@ -790,17 +800,17 @@ def _same_question(pooled: SurveyDefinition, own: SurveyDefinition, question_key
     return True
 
 
-def _pooled_row(key, parts: Sequence[tuple[GroupFigures | None, ResultTable]], definition: SurveyDefinition,
+def _pooled_row(key, parts: Sequence[GroupFigures | None], links_known: bool, definition: SurveyDefinition,
                 questions: tuple[str, ...]) -> GroupFigures:
     """One pooled row from each campaign's row of it (None: the group has no answer there, a known 0).
 
     Reads only what the rows show: a figure is HIDDEN where any campaign's
-    is, a count the sum, a rate answered over handed out summed (not known
-    where one campaign's channels have no denominator), the NKI and each
-    question made again from the added moments and distributions.
+    is, a count the sum, a rate answered over handed out summed (None,
+    "not known", unless `links_known`: every campaign knows this row's
+    denominator), the NKI and each question made again from the added
+    moments and distributions.
     """
-    rows = [row for row, _table in parts if row is not None]
-    links_known = all(table.total.handed_out is not None for _row, table in parts)
+    rows = [row for row in parts if row is not None]
     answered = _pooled_count([row.answered for row in rows])
     handed_out = sum(row.handed_out or 0 for row in rows) if links_known else None
     if not links_known or answered is None:

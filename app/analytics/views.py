@@ -244,10 +244,11 @@ def provider(campaign_id: int, provider_id: int):
     # Without filters this is the campaign's own by-provider table: the trend's row for this campaign.
     own_table = not selection.filters and selection.campaign_ids == (found.id,)
     trend = _trend(found, provider_id, definition, labels, made=result if own_table else None)
+    others = _others_may_be_shown(result, provider_id, selection)
     context["pool_notes"] = _pool_notes(result)
     context["pooled"] = _pooled_args(asked)
     return render_template("analytics/provider.html", **context, **trend,
-                           **_provider_figures(result, provider_id, definition, labels))
+                           **_provider_figures(result, provider_id, definition, labels, others))
 
 
 def _references(definition: SurveyDefinition) -> dict[str, list[ReferenceValue]]:
@@ -259,13 +260,61 @@ def _references(definition: SurveyDefinition) -> dict[str, list[ReferenceValue]]
     return found
 
 
-def _provider_figures(result, provider_id: int, definition: SurveyDefinition, labels: Labels) -> dict:
-    """What the provider page shows of a by-provider result: this provider's figures and the others' summaries."""
+def _others_may_be_shown(result: ResultTable, provider_id: int, selection: Selection) -> bool:
+    """Whether the provider page may show any figure of "the other providers" (their average, their answers pooled).
+
+    Each such figure must stand for at least two other providers in every
+    way the page can be differenced: in each pooled campaign alone (a pool
+    minus the other campaign's page is that campaign's others), and in what
+    each filter leaves out of the same page without it (the page minus its
+    filtered copy). The breaker's cases: Bro alone among the others in one
+    campaign of a pool, and in the first tertial. Counted from the tables'
+    responses; a hidden count may be anything, so it never makes two.
+    """
+    for part in result.parts or (result,):
+        if _single_other(part, None, provider_id):
+            return False
+    for position in range(len(selection.filters)):
+        try:
+            parent = result_table(db_session, selection.without(position), Breakdown("provider"), _k(), questions=())
+        except SelectionRefused:
+            return False
+        filtered = {part.selection.campaign_ids[0]: part for part in result.parts or (result,)}
+        for part in parent.parts or (parent,):
+            if _single_other(part, filtered.get(part.selection.campaign_ids[0]), provider_id):
+                return False
+    return True
+
+
+def _single_other(table: ResultTable, narrower: ResultTable | None, provider_id: int) -> bool:
+    """Whether `table`'s other providers (less those of `narrower`, a filtered copy of it) may be one provider alone.
+
+    A provider counts when its responses (less the narrower table's) are
+    shown and more than 0; a hidden one might hold any number. Safe are
+    none at all, or at least two shown.
+    """
+    narrow = {row.key: row.responses for row in narrower.rows} if narrower is not None else {}
+    shown = unknown = 0
+    for row in table.rows:
+        if row.key is None or row.key == provider_id:
+            continue
+        inner = narrow.get(row.key, 0)
+        if row.responses is HIDDEN or inner is HIDDEN:
+            unknown += 1
+        elif row.responses - inner > 0:
+            shown += 1
+    return not (shown >= 2 or shown + unknown == 0)
+
+
+def _provider_figures(result, provider_id: int, definition: SurveyDefinition, labels: Labels,
+                      others_allowed: bool = True) -> dict:
+    """What the provider page shows of a by-provider result: this provider's figures and, where
+    `others_allowed` (_others_may_be_shown), the others' summaries."""
     summary = summary_table(result, labels)
     own_row = pages.printed_rows(summary, {"nki": _("Missing")}, only=provider_id)[0]
     figures = {row.key: row for row in result.rows}
     own = figures[provider_id]
-    others = [row for key, row in figures.items() if key is not None and key != provider_id]
+    others = [row for key, row in figures.items() if key is not None and key != provider_id] if others_allowed else []
     references = _references(definition)
     nki_kind = index_shown(definition, 0.0)[0]
     nki_average = pages.average_of_others((pages.nki_shown(definition, row) for row in others), nki_kind)

@@ -28,7 +28,7 @@ from ..analytics.results import SelectionRefused, result_table
 from ..db import db_session
 from ..i18n import current_language
 from ..limits import limit
-from ..mixing.queries import waiting_count
+from ..mixing.queries import waiting_in
 from .figures import campaign_json, results_json, summary_table_json
 from .models import ApiToken
 from .responses import json_error, unauthorized
@@ -139,7 +139,8 @@ def _table(campaign_id: int, summary: bool) -> Response:
     labels = Labels(db_session, table.definition, current_language().code)
     filters = {name: value for name, value in filter_args(asked).items() if name not in ("by", POOL)}
     make = summary_table_json if summary else results_json
-    return jsonify(make(table, labels, campaign, filters, waiting_count(db_session, campaign)))
+    waiting = waiting_in(db_session, (*table.selection.campaign_ids, *table.left_out))
+    return jsonify(make(table, labels, campaign, filters, waiting))
 
 
 def _refusal(reason: str, k: int) -> str:
