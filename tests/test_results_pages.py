@@ -285,21 +285,6 @@ def test_the_overview_and_question_pages_link_to_their_exports_with_the_same_fil
     assert f"/staff/results/{cid}/tables/question_a.csv?by=programme" in question
 
 
-def test_more_than_three_filters_are_refused_with_a_reason(app, client, make_user):
-    # Each filter makes the results layer check its parent's table, and the checks multiply: four
-    # filters are a 400 with the reason, three are answered.
-    world = build_results_world(app)
-    add(app, world, "Nordljus AB", {"a": 5, "gender": "woman"}, times=6)
-    make_user(Role.ANALYST, "karin")
-    login(client, "karin")
-    base = f"/staff/results/{campaign_id(world)}?by=programme&language=sv&channel=sms&background:gender=woman"
-    assert client.get(base).status_code == 200
-    four = client.get(base + "&year=2027")
-    assert four.status_code == 400
-    assert translated("Choose at most %(count)d filters at a time.", "sv").replace("%(count)d", "3") in \
-        four.get_data(as_text=True)
-
-
 def test_the_trend_flags_a_significant_change_from_the_previous_campaign_only(app, client, make_user):
     # Nordljus: 2027 ten 5s and ten 4s (mean 4.5, sd 0.513), 2028 ten 1s and ten 2s (mean 1.5, sd 0.513):
     # t = 3 / sqrt(2 x 0.263 / 20) = 18.5 on 38 df, p far below 0.05 -> "Lower" on 2028.

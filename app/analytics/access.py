@@ -7,7 +7,8 @@ A results address carries its table in the query string:
   never gets "provider" - that would list the others);
 - filters: `provider=<id>`, `programme=<id>`, `language=<code>`,
   `channel=<sms|qr|paper|web>`, `month=YYYY-MM`, `tertial=YYYY-N` (N 1-3),
-  `year=YYYY`, `background:<question key>=<option key>`;
+  `year=YYYY`, `background:<question key>=<option key>` (parsed here; the
+  results layer shows at most results.MAX_FILTERS of them at a time);
 - `campaigns`: other campaigns of the same survey and index to pool with
   this one, as ids separated by commas or the parameter repeated
   (`campaigns=7,9`); at most MAX_POOLED, each one the viewer may open.
@@ -38,11 +39,6 @@ from ..respond.models import CHANNELS
 from ..surveys.definition import SurveyDefinition
 from .results import same_question
 from .scope import Breakdown, Filter, Selection
-
-#: The most filters one address may combine (a provider account's own provider counts). Each filter
-#: makes the results layer check its parent's table (results._hidden_in_parents), and those checks
-#: multiply with every filter; three cover what the reports break down by (provider x gender x year).
-MAX_FILTERS = 3
 
 #: The most campaigns one address may pool (the one asked for and those in `campaigns`): each is
 #: tabled on its own before they are pooled (results._pooled_table). Twelve cover a survey's
@@ -144,8 +140,6 @@ def table_request(session: Session, campaign: Campaign, args: Mapping[str, str],
         if asked is not None and asked.value != provider:
             abort(404)
         filters[Breakdown("provider")] = Filter(Breakdown("provider"), provider)
-    if len(filters) > MAX_FILTERS:
-        raise ParameterError(_("Choose at most %(count)d filters at a time.", count=MAX_FILTERS))
     return TableRequest(Selection(tuple(c.id for c in campaigns), tuple(filters.values())), breakdown, provider)
 
 

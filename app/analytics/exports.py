@@ -50,7 +50,7 @@ from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
 from .pages import clean_args
-from .presentation import Labels, Table, pool_notes, question_table, rates_table, summary_table
+from .presentation import Labels, Table, pool_notes, question_table, rates_table, refusal_text, summary_table
 from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection, period_of
 
@@ -129,14 +129,6 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
     labels = Labels(session, definition, current_language().code)
     waiting = waiting_in(session, (*result.selection.campaign_ids, *result.left_out))
     return TableContext(campaign, table_request, labels, result, waiting, pool_notes(session, result))
-
-
-def refusal_text(reason: str, k: int) -> str:
-    """The sentence for a refused selection (results.SelectionRefused.reason "too_few" or "complement")."""
-    if reason == "too_few":
-        return _("This selection holds fewer than %(k)d answers: nothing from it can be shown.", k=k)
-    return _("What this selection leaves out holds fewer than %(k)d answers: showing it would give those away. "
-             "Choose fewer filters.", k=k)
 
 
 def table_by_name(context: TableContext, name: str) -> Table:

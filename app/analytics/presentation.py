@@ -360,3 +360,24 @@ def pool_notes(session: Session, result: ResultTable) -> list[str]:
         notes.append(_("Left out, with too few answers for this selection: %(names)s.",
                        names="; ".join(names[campaign_id] for campaign_id in result.left_out)))
     return notes
+
+
+def refusal_text(reason: str, k: int, filtered: bool = True) -> str:
+    """The sentence every page, export, report and API answer gives for a refused selection, in the
+    staff member's language: what happened and what to do.
+
+    `reason` is results.SelectionRefused's ("too_few", "complement" or
+    "filters"); `filtered` says whether the selection has filters (an
+    unfiltered campaign with too few answers has none to widen).
+    """
+    if reason == "filters":
+        return _("A table can be filtered on one thing at a time (a provider's account is already filtered to "
+                 "its own provider). Choose one filter, and break the table down by the other instead: "
+                 "with two filters, comparing tables could give single answers away.")
+    if reason == "complement":
+        return _("Too few answers lie outside this selection (fewer than %(k)d): showing it would reveal them "
+                 "by subtraction. Widen the filter.", k=k)
+    if filtered:
+        return _("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
+                 k=k)
+    return _("This campaign has fewer than %(k)d answers so far: no figures can be shown yet.", k=k)

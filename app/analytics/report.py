@@ -63,7 +63,7 @@ from ..clock import local_today
 from ..i18n import LANGUAGES, current_language
 from ..mixing.queries import waiting_in
 from .presentation import (Labels, Table, level_text, ordered_rows, pool_notes, question_cells, question_columns,
-                           rates_table, summary_table)
+                           rates_table, refusal_text, summary_table)
 from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
 from .scope import Breakdown, Filter, Selection
 
@@ -478,8 +478,6 @@ def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int
 
 
 def _refused(reason: str, k: int, styles: _Styles) -> list:
-    from .exports import refusal_text
-
     return [PageBreak(), _text(refusal_text(reason, k), styles.body, styles)]
 
 

@@ -7,6 +7,9 @@ this module: no template, export or API response ever holds the value, so
 none can show it by mistake.
 
 What is hidden, with k = MIN_CELL_SIZE (>= 5):
+- a selection with more than MAX_FILTERS filters - nothing of it is shown
+  (a provider account's own provider is a filter: its figures are broken
+  down, not filtered further);
 - a selection (the campaigns and filters asked for) with fewer than k
   responses, or whose complement within any one-filter-less parent holds
   1..k-1 responses (filter "women" leaves 3 men: refused, or the total
@@ -72,12 +75,22 @@ HIDDEN = Hidden()
 TOTAL = "total"
 
 
+#: The most filters a table may have: with its breakdown, every figure shown is then a cell of a two-way
+#: table (provider x gender, within the campaign), suppressed once with all its rows and columns.
+#: A second filter would publish three-way cells (Bro x tertial 1 x women), and the four tables
+#: "Bro", "Bro in tertial 1", "Bro among women" and "Bro among women in tertial 1" give by
+#: inclusion-exclusion Bro's answers outside both filters (16 - 10 - 10 + 5 = 1 respondent: the second
+#: breaker's attack), which no check of one table or one filter at a time sees (docs/analytics.md).
+MAX_FILTERS = 1
+
+
 class SelectionRefused(Exception):
     """The selection itself (or its complement in a parent) holds too few responses to show anything.
 
-    `reason` is "too_few" (the selection holds 1..k-1 responses) or
+    `reason` is "too_few" (the selection holds 1..k-1 responses),
     "complement" (what a filter leaves out holds 1..k-1: showing this would
-    give those away by subtraction).
+    give those away by subtraction) or "filters" (more than MAX_FILTERS
+    filters: the table would be a slice of a three-way table).
     """
 
     def __init__(self, reason: str):
@@ -265,9 +278,12 @@ def result_table(session: Session, selection: Selection, breakdown: Breakdown, k
     asking for fewer changes nothing in the figures asked for.
     Several campaigns are pooled from each one's own table (`_pooled_table`).
     Raises SelectionRefused when the selection cannot be shown at all (for
-    a pool: in none of its campaigns), and ValueError for campaigns without
-    one shared definition.
+    a pool: in none of its campaigns; "filters" for more than MAX_FILTERS
+    filters, before any SQL), and ValueError for campaigns without one
+    shared definition.
     """
+    if len(selection.filters) > MAX_FILTERS:
+        raise SelectionRefused("filters")
     if len(selection.campaign_ids) > 1:
         return _pooled_table(session, selection, breakdown, k, compare, questions)
     return _result_table(session, selection, breakdown, k, compare, questions, {})

@@ -36,7 +36,7 @@ from .charts import Interval, interval_chart
 from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
 from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, pool_notes, question_cells,
-                           question_columns, question_table, rates_table, summary_table)
+                           question_columns, question_table, rates_table, refusal_text, summary_table)
 from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .statistics import Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
@@ -70,15 +70,8 @@ def _labels(definition: SurveyDefinition) -> Labels:
 
 
 def _refusal(reason: str, filtered: bool) -> str:
-    """The sentence a refused selection shows, in the staff member's language."""
-    k = _k()
-    if reason == "complement":
-        return _("Too few answers lie outside this selection (fewer than %(k)d): showing it would reveal them "
-                 "by subtraction. Widen the filter.", k=k)
-    if filtered:
-        return _("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
-                 k=k)
-    return _("This campaign has fewer than %(k)d answers so far: no figures can be shown yet.", k=k)
+    """The sentence a refused selection shows (presentation.refusal_text) with this instance's k."""
+    return refusal_text(reason, _k(), filtered)
 
 
 def _campaign_context(campaign: Campaign, args: dict[str, str]) -> dict:

@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 
 from ..accounts.models import Role
 from ..analytics.access import POOL, ParameterError, campaign_for, filter_args, table_request, visible_campaigns
-from ..analytics.presentation import Labels
+from ..analytics.presentation import Labels, refusal_text
 from ..analytics.results import SelectionRefused, result_table
 from ..db import db_session
 from ..i18n import current_language
@@ -135,19 +135,12 @@ def _table(campaign_id: int, summary: bool) -> Response:
     try:
         table = result_table(db_session, asked.selection, asked.breakdown, k, compare=summary)
     except SelectionRefused as refused:
-        return json_error(422, refused.reason, _refusal(refused.reason, k))
+        return json_error(422, refused.reason, refusal_text(refused.reason, k, bool(asked.selection.filters)))
     labels = Labels(db_session, table.definition, current_language().code)
     filters = {name: value for name, value in filter_args(asked).items() if name not in ("by", POOL)}
     make = summary_table_json if summary else results_json
     waiting = waiting_in(db_session, (*table.selection.campaign_ids, *table.left_out))
     return jsonify(make(table, labels, campaign, filters, waiting))
-
-
-def _refusal(reason: str, k: int) -> str:
-    if reason == "too_few":
-        return _("Fewer than %(k)d responses match this selection, so none of its figures can be shown.", k=k)
-    return _("The responses this filter leaves out number fewer than %(k)d: showing the selection would give "
-             "them away by subtraction.", k=k)
 
 
 @cache
