@@ -2,7 +2,8 @@
 
 Six providers, the programmes from the domain, two running campaigns in
 all ten languages and one finished (finalised) campaign from the spring,
-an admin account, and a printed list of URLs - among them one fresh
+an admin account, an analyst's and a provider's (the three ways results
+are seen), and a printed list of URLs - among them one fresh
 invitation link per language.
 
 The synthetic answers take the real way in: each is sealed and stored by
@@ -60,6 +61,10 @@ from .surveys.services import load_builtin
 #: RUN_ENV sets MUNICIPALITY_NAME and MUNICIPALITY_LOGO to these).
 DEMO_MUNICIPALITY = "Sjöviks kommun"
 DEMO_LOGO = Path(__file__).parent / "static" / "demo" / "logo.svg"
+
+#: The demo's staff accounts (username, role): one per way of seeing results. The provider
+#: account is the first provider's.
+DEMO_ACCOUNTS = (("admin", Role.ADMIN), ("analytiker", Role.ANALYST), ("anordnare", Role.PROVIDER))
 
 PROVIDERS = [
     # (name, how satisfied its customers tend to be on 1-5, share of invitations answered)
@@ -121,22 +126,23 @@ def demo_command(reset: bool, seed: int | None) -> None:
                 _erase_keys(database, config)
                 _empty_database(database)
             upgrade(database)
-            password = secrets.token_urlsafe(12)
+            passwords = {username: secrets.token_urlsafe(12) for username, _role in DEMO_ACCOUNTS}
             mixer.start()
             mixer.publish_key()
-            links = build_demo(rng, password)
+            links = build_demo(rng, passwords)
             report = mixer.round()
     except MixerError as error:
         raise click.ClickException(f"{error}. Stop the server that uses this database (and its mixer) first.")
     click.echo(f"Mixer: {report.summary()}")
-    _print_welcome(password, links)
+    _print_welcome(passwords, links)
 
 
-def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
-    """Fill an empty, migrated database whose mixer has published a key.
+def build_demo(rng: random.Random, passwords: dict[str, str]) -> dict[str, str]:
+    """Fill an empty, migrated database whose mixer has published a key; `passwords` by DEMO_ACCOUNTS username.
 
     Returns the URLs to print: one fresh invitation link per language, an
-    open link, and the staff pages of the campaigns.
+    open link, the staff pages of the campaigns, and ("provider") the name
+    of the provider the provider account sees.
     """
     session = db_session
     versions = {version.key: version for version in load_builtin(session)}
@@ -144,7 +150,9 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
     programmes = [Programme(code=code, name=name, active=True) for code, name in PROGRAMMES]
     session.add_all(providers + programmes)
     session.flush()
-    create_user(session, "admin", admin_password, Role.ADMIN)
+    for username, role in DEMO_ACCOUNTS:
+        create_user(session, username, passwords[username], role,
+                    provider=providers[0] if role is Role.PROVIDER else None)
 
     today = local_today()
     spring = create_campaign(
@@ -203,6 +211,7 @@ def build_demo(rng: random.Random, admin_password: str) -> dict[str, str]:
     fresh["campaign"] = _public_url(f"/staff/campaigns/{labour.id}")
     fresh["results"] = _public_url(f"/staff/results/{civic.id}")
     fresh["finalised"] = _public_url(f"/staff/results/{spring.id}")
+    fresh["provider"] = providers[0].name
     session.commit()
     return fresh
 
@@ -309,14 +318,16 @@ def _public_url(path: str) -> str:
     return current_app.config["KUNDROST"].public_url + path
 
 
-def _print_welcome(password: str, links: dict[str, str]) -> None:
+def _print_welcome(passwords: dict[str, str], links: dict[str, str]) -> None:
     echo = click.echo
     echo("")
     echo("Kundröst demo is ready.")
     echo("")
     echo(f"  Staff sign-in   {_public_url('/staff/login')}")
     echo("  Username        admin")
-    echo(f"  Password        {password}")
+    echo(f"  Password        {passwords['admin']}")
+    echo(f"  Analyst         analytiker / {passwords['analytiker']}   (every provider's results, comments, exports)")
+    echo(f"  Provider        anordnare / {passwords['anordnare']}   ({links['provider']}'s results only)")
     echo(f"  Campaign        {links['campaign']}   (labour market, running)")
     echo(f"  Results         {links['results']}   (civic orientation, running: large groups mixed, the rest waits)")
     echo(f"  Finalised       {links['finalised']}   (spring: every answer mixed)")

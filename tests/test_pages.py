@@ -11,6 +11,7 @@ from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 from app.i18n import LANGUAGES
 from app.mixing.models import WaitingAnswer
+from app.organisation.models import Provider
 from app.respond.models import Response
 
 from .helpers import LANGUAGE_FACTS, html_tag, translated
@@ -109,6 +110,20 @@ def test_demo_command_prints_a_fresh_link_per_language(app, runner, tmp_path):
     from .conftest import login
 
     assert login(staff, "admin", password).status_code == 303
+    # The analyst and the provider account see results as their roles do: every provider, or their own.
+    analyst_password = re.search(r"Analyst\s+analytiker / (\S+)", output).group(1)
+    provider_password = re.search(r"Provider\s+anordnare / (\S+)", output).group(1)
+    analyst, provider = app.test_client(), app.test_client()
+    assert login(analyst, "analytiker", analyst_password).status_code == 303
+    assert login(provider, "anordnare", provider_password).status_code == 303
+    finalised_path = re.search(r"Finalised\s+https://enkat\.example\.se(\S+)", output).group(1)
+    assert analyst.get(finalised_path).status_code == 200
+    own = provider.get(finalised_path)
+    assert own.status_code == 302 and "/providers/" in own.headers["Location"]
+    with app.app_context():
+        first, second = db_session.scalars(select(Provider.id).order_by(Provider.id).limit(2)).all()
+    assert own.headers["Location"].split("/providers/")[1].split("?")[0] == str(first)
+    assert provider.get(f"{finalised_path}/providers/{second}").status_code == 404
     results = staff.get(re.search(r"Results\s+https://enkat\.example\.se(\S+)", output).group(1))
     assert results.status_code == 200
     assert 'id="waiting-note"' in results.get_data(as_text=True)  # a running campaign says what waits

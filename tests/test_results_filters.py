@@ -34,10 +34,13 @@ from .results_fixtures import add, build_results_world
 BRO, NORDLJUS = "Bro Coachning", "Nordljus AB"
 MARCH, JUNE = date(2027, 3, 1), date(2027, 6, 1)  # tertial 2027-1 and tertial 2027-2
 
-#: The refusal every route gives, in Swedish (the test client's staff language).
-REFUSED = "A table can be filtered on one thing at a time (a provider's account is already filtered to its own " \
-          "provider). Choose one filter, and break the table down by the other instead: with two filters, " \
-          "comparing tables could give single answers away."
+#: The refusal every route gives (the msgid; looked up in Swedish, the test client's staff language).
+REFUSED = "A table can be filtered on one thing at a time. Choose one filter, and break the table down by the " \
+          "other instead: with two filters, comparing tables could give single answers away."
+#: Its wording for a provider account's exports and a provider token, whose own provider is the one filter.
+REFUSED_OWN = "Your account's results are always those of your own provider, and that is already their one " \
+              "filter: a download or an API answer cannot be filtered further. Break the table down instead, " \
+              "or use the filter on your provider page."
 
 
 def breaker_world(app):
@@ -156,12 +159,18 @@ def test_a_provider_accounts_own_provider_is_its_one_filter(app, client, make_us
     filtered = client.get(f"/staff/results/{campaign}/tables/summary.csv?by=programme&tertial=2027-1",
                           headers={"Accept-Language": "sv"})
     assert filtered.status_code == 409
-    assert translated(REFUSED, "sv") in filtered.get_data(as_text=True).replace("&#39;", "'")
+    assert translated(REFUSED_OWN, "sv") in filtered.get_data(as_text=True).replace("&#39;", "'")
     headers = analyst_token(app, provider_id=bro)
     assert client.get(f"/api/v1/campaigns/{campaign}/results?by=programme", headers=headers).status_code == 200
     limited = client.get(f"/api/v1/campaigns/{campaign}/results?by=programme&tertial=2027-1", headers=headers)
     assert limited.status_code == 422
     assert limited.get_json()["error"] == "filters"
+    assert limited.get_json()["message"] == translated(REFUSED_OWN, "sv")  # Swedish: the default language
+    # Its page says what its filter leaves aside: the trend (each campaign whole) and the downloads.
+    text = page.get_data(as_text=True).replace("&#39;", "'")
+    assert 'id="trend-unfiltered"' in text and 'id="downloads-unfiltered"' in text
+    plain_page = client.get(f"/staff/results/{campaign}/providers/{bro}").get_data(as_text=True)
+    assert 'id="trend-unfiltered"' not in plain_page and 'id="downloads-unfiltered"' not in plain_page
 
 
 def _values(world) -> dict[Breakdown, tuple[object, int]]:
@@ -202,3 +211,56 @@ def test_the_results_layer_refuses_every_pair_of_filters_before_any_sql(app):
             table = result_table(db_session, Selection((world.campaigns["2027"],), (Filter(first, value),)),
                                  Breakdown("channel"), 5, questions=())
             assert table.total.responses == responses, first
+
+
+@pytest.mark.parametrize("route", ["page", "provider", "csv", "results"])
+def test_a_filter_given_twice_is_a_400_not_its_first_value(app, client, make_user, route):
+    """programme=JPG&programme=SO once gave the JPG table (the first value) as if SO were not asked for
+    (the new user's finding): now 400 with the reason. The same value twice is one filter."""
+    world = breaker_world(app)
+    campaign, jpg, so, bro = world.campaigns["2027"], world.programmes["JPG"], world.programmes["SO"], world.providers[BRO]
+    twice, same = f"programme={jpg}&programme={so}", f"programme={jpg}&programme={jpg}"
+    if route == "results":
+        headers = analyst_token(app)
+        answer = client.get(f"/api/v1/campaigns/{campaign}/results?{twice}", headers=headers)
+        assert answer.status_code == 400 and answer.get_json()["error"] == "parameter"
+        assert client.get(f"/api/v1/campaigns/{campaign}/results?{same}", headers=headers).status_code == 200
+        return
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    base = {"page": f"/staff/results/{campaign}?", "provider": f"/staff/results/{campaign}/providers/{bro}?",
+            "csv": f"/staff/results/{campaign}/tables/summary.csv?"}[route]
+    answer = client.get(base + twice, headers={"Accept-Language": "sv"})
+    assert answer.status_code == 400
+    reason = translated("Give %(name)s one value: a table takes one value of a filter at a time.", "sv")
+    assert reason.replace("%(name)s", "programme") in answer.get_data(as_text=True)
+    assert client.get(base + same).status_code == 200
+
+
+@pytest.mark.parametrize("query", ["provider=99999", "programme=99999", "provider=0"])
+def test_a_provider_or_programme_outside_the_campaign_is_a_400(app, client, make_user, query):
+    """provider=99 answered an empty table as if the provider had no answers; a programme id named as a
+    provider likewise. Now 400: the value is not one this campaign has (the new user's finding)."""
+    world = breaker_world(app)
+    campaign = world.campaigns["2027"]
+    query = query.format(so=world.programmes["SO"])
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    assert client.get(f"/staff/results/{campaign}?{query}").status_code == 400
+    answer = client.get(f"/api/v1/campaigns/{campaign}/summary?{query}", headers=analyst_token(app))
+    assert answer.status_code == 400 and answer.get_json()["error"] == "parameter"
+
+
+def test_comments_of_an_unmixed_campaign_ask_for_no_wider_filter(app, client, make_user):
+    """A campaign whose answers all still wait: the comments page said 'Widen the filter' with no filter set
+    (the new user's finding); it says the campaign has too few answers so far."""
+    world = build_results_world(app, providers=(NORDLJUS, BRO))
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get(f"/staff/results/{world.campaigns['2027']}/comments", headers={"Accept-Language": "sv"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    so_far = translated("This campaign has fewer than %(k)d answers so far: no figures can be shown yet.", "sv")
+    assert so_far.replace("%(k)d", "5") in text
+    assert translated("Too few answers are in this selection (fewer than %(k)d) to show any figures. Widen the filter.",
+                      "sv").replace("%(k)d", "5") not in text

@@ -107,15 +107,33 @@ def campaign_for(session: Session, user, campaign_id: int) -> Campaign:
     return campaign
 
 
+def clean_args(args: Mapping[str, str]) -> dict[str, str]:
+    """The query string as one text per name: empty values left out (the filter form sends "" for "all",
+    which is no filter), and a parameter given more than once - the pooled campaigns' checkboxes, or a
+    filter repeated by hand - as its distinct values separated by commas (a filter's value holds no
+    comma, so table_request refuses a repeated filter instead of reading its first value)."""
+    names = args.keys() if hasattr(args, "getlist") else list(args)
+    cleaned = {}
+    for name in dict.fromkeys(names):
+        values = args.getlist(name) if hasattr(args, "getlist") else [args[name]]
+        values = list(dict.fromkeys(value for value in values if value != ""))
+        if values:
+            cleaned[name] = ",".join(values)
+    return cleaned
+
+
 def table_request(session: Session, campaign: Campaign, args: Mapping[str, str], user) -> TableRequest:
     """Read a results address's query string (module docstring) for this campaign and this user.
 
     The selection holds `campaign` and the campaigns pooled with it
     (`pooled_campaigns`). Raises ParameterError for an unknown breakdown or
-    filter, a malformed value, the same dimension filtered twice, or a
-    campaign that cannot be pooled; aborts 404 when a provider-role account
-    names another provider, or a campaign the user may not open.
+    filter, a malformed value, a filter given more than one value, a
+    provider or programme the campaigns do not include, or a campaign that
+    cannot be pooled; aborts 404 when a provider-role account names another
+    provider, or a campaign the user may not open. `args` may be a
+    request's MultiDict or clean_args' dict.
     """
+    args = clean_args(args)
     campaigns = pooled_campaigns(session, user, campaign, args)
     definition = campaign.survey_version.definition
     provider = own_provider(user)
@@ -127,7 +145,14 @@ def table_request(session: Session, campaign: Campaign, args: Mapping[str, str],
         if name in NON_FILTERS:
             continue
         dimension = parse_breakdown(name, definition)
+        if "," in raw:
+            raise ParameterError(_("Give %(name)s one value: a table takes one value of a filter at a time.",
+                                   name=name[:40]))
         filters[dimension] = Filter(dimension, parse_value(dimension, raw, definition))
+        if dimension.dimension in ("provider", "programme") and not _in_campaigns(campaigns, filters[dimension]):
+            if provider is not None and dimension.dimension == "provider":
+                abort(404)
+            raise ParameterError(_("The filter value %(value)s is not one this survey has.", value=raw[:40]))
     for other in campaigns[1:]:
         # A pooled campaign's version must mark the background questions asked for as such too: a
         # breakdown by an ordinary question is one the anonymity sets were never built for.
@@ -141,6 +166,12 @@ def table_request(session: Session, campaign: Campaign, args: Mapping[str, str],
             abort(404)
         filters[Breakdown("provider")] = Filter(Breakdown("provider"), provider)
     return TableRequest(Selection(tuple(c.id for c in campaigns), tuple(filters.values())), breakdown, provider)
+
+
+def _in_campaigns(campaigns: list[Campaign], item: Filter) -> bool:
+    """Whether a provider or programme filter names one that some of `campaigns` include."""
+    return any(item.value in {member.id for member in getattr(campaign, item.breakdown.dimension + "s")}
+               for campaign in campaigns)
 
 
 def poolable_campaigns(session: Session, user, campaign: Campaign) -> list[Campaign]:
@@ -183,7 +214,7 @@ def pooled_campaigns(session: Session, user, campaign: Campaign, args: Mapping[s
 
 def pool_values(args: Mapping[str, str]) -> list[str]:
     """The texts of the `campaigns` parameter: every value when it is repeated, each split at commas."""
-    values = args.getlist(POOL) if hasattr(args, "getlist") else [args.get(POOL, "")]
+    values = args.getlist(POOL) if hasattr(args, "getlist") else [args.get(POOL) or ""]
     return [part.strip() for value in values for part in (value or "").split(",") if part.strip()]
 
 

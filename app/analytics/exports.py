@@ -49,7 +49,6 @@ from ..organisation.models import Programme, Provider
 from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
-from .pages import clean_args
 from .presentation import Labels, Table, pool_notes, question_table, rates_table, refusal_text, summary_table
 from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .scope import Breakdown, Selection, period_of
@@ -118,14 +117,16 @@ def table_context(session: Session, user, campaign_id: int, args: Mapping[str, s
     campaign = access.campaign_for(session, user, campaign_id)
     try:
         # As the pages read it: an empty value ("all" in the filter form) is no filter.
-        table_request = access.table_request(session, campaign, clean_args(args), user)
+        table_request = access.table_request(session, campaign, args, user)
     except access.ParameterError as error:
         raise ExportRefused(_refused_page(400, str(error))) from error
     definition = campaign.survey_version.definition
     try:
         result = result_table(session, table_request.selection, table_request.breakdown, _k(), compare=compare)
     except SelectionRefused as refused:
-        raise ExportRefused(_refused_page(409, refusal_text(refused.reason, _k()))) from refused
+        raise ExportRefused(_refused_page(409, refusal_text(
+            refused.reason, _k(), bool(table_request.selection.filters),
+            own_provider=table_request.own_provider is not None))) from refused
     labels = Labels(session, definition, current_language().code)
     waiting = waiting_in(session, (*result.selection.campaign_ids, *result.left_out))
     return TableContext(campaign, table_request, labels, result, waiting, pool_notes(session, result))

@@ -61,16 +61,6 @@ SEARCH_MAX = 200
 PLACES = {"integer": 0, "decimal1": 1, "decimal2": 2, "percent": 2, "percent1": 3}
 
 
-def clean_args(args: Mapping[str, str]) -> dict[str, str]:
-    """The query string without empty values (the filter form sends "" for "all", which is no filter), and
-    the pooled campaigns - one checkbox each, so a repeated parameter - as one list separated by commas."""
-    cleaned = {name: value for name, value in args.items() if value != "" and name != access.POOL}
-    pooled = access.pool_values(args)
-    if pooled:
-        cleaned[access.POOL] = ",".join(pooled)
-    return cleaned
-
-
 # ---------------------------------------------------------------- formatting
 
 

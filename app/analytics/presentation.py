@@ -362,18 +362,23 @@ def pool_notes(session: Session, result: ResultTable) -> list[str]:
     return notes
 
 
-def refusal_text(reason: str, k: int, filtered: bool = True) -> str:
+def refusal_text(reason: str, k: int, filtered: bool = True, own_provider: bool = False) -> str:
     """The sentence every page, export, report and API answer gives for a refused selection, in the
     staff member's language: what happened and what to do.
 
     `reason` is results.SelectionRefused's ("too_few", "complement" or
     "filters"); `filtered` says whether the selection has filters (an
-    unfiltered campaign with too few answers has none to widen).
+    unfiltered campaign with too few answers has none to widen);
+    `own_provider` whether one of them is a provider account's own provider
+    (its exports and API answers: that filter is not the reader's to drop).
     """
+    if reason == "filters" and own_provider:
+        return _("Your account's results are always those of your own provider, and that is already their one "
+                 "filter: a download or an API answer cannot be filtered further. Break the table down instead, "
+                 "or use the filter on your provider page.")
     if reason == "filters":
-        return _("A table can be filtered on one thing at a time (a provider's account is already filtered to "
-                 "its own provider). Choose one filter, and break the table down by the other instead: "
-                 "with two filters, comparing tables could give single answers away.")
+        return _("A table can be filtered on one thing at a time. Choose one filter, and break the table down by "
+                 "the other instead: with two filters, comparing tables could give single answers away.")
     if reason == "complement":
         return _("Too few answers lie outside this selection (fewer than %(k)d): showing it would reveal them "
                  "by subtraction. Widen the filter.", k=k)

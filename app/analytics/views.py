@@ -128,7 +128,7 @@ def campaign(campaign_id: int):
     the same filters; asking it for another provider or `by=provider` is 404.
     """
     found = access.campaign_for(db_session, current_user, campaign_id)
-    args = pages.clean_args(request.args)
+    args = access.clean_args(request.args)
     context = _campaign_context(found, args)
     definition, labels = context["definition"], _labels(context["definition"])
     sees_all = access.sees_all(current_user)
@@ -213,7 +213,7 @@ def provider(campaign_id: int, provider_id: int):
     own = access.own_provider(current_user)
     if (own is not None and own != provider_id) or provider_id not in {p.id for p in found.providers}:
         abort(404)
-    args = {name: value for name, value in pages.clean_args(request.args).items() if name not in ("by", "provider")}
+    args = {name: value for name, value in access.clean_args(request.args).items() if name not in ("by", "provider")}
     context = _campaign_context(found, args)
     definition, labels = context["definition"], _labels(context["definition"])
     context.update(provider_id=provider_id, provider_name=labels.group(Breakdown("provider"), provider_id),
@@ -229,6 +229,7 @@ def provider(campaign_id: int, provider_id: int):
     # and only this row, the total's difference and averages of the others' shown values reach the page.
     selection = Selection(asked.selection.campaign_ids,
                           tuple(f for f in asked.selection.filters if f.breakdown.dimension != "provider"))
+    context["filtered"] = bool(selection.filters)
     try:
         result = result_table(db_session, selection, Breakdown("provider"), _k(), compare=True)
     except SelectionRefused as refused:
@@ -454,7 +455,7 @@ def question(campaign_id: int, question_key: str):
     definition = found.survey_version.definition
     if question_key not in figure_questions(definition):
         abort(404)
-    args = pages.clean_args(request.args)
+    args = access.clean_args(request.args)
     context = _campaign_context(found, args)
     labels = _labels(definition)
     context.update(question_key=question_key, question_text=labels.question(question_key),
@@ -499,7 +500,7 @@ def comments(campaign_id: int):
     """
     found = access.campaign_for(db_session, current_user, campaign_id)
     definition = found.survey_version.definition
-    args = pages.clean_args(request.args)
+    args = access.clean_args(request.args)
     search = args.get("q", "")[:pages.SEARCH_MAX].strip()
     context = _campaign_context(found, args)
     labels = _labels(definition)
@@ -515,7 +516,8 @@ def comments(campaign_id: int):
         return render_template("analytics/comments.html",
                                refused=_refusal(refused.reason, bool(asked.selection.filters)), **context)
     if result.total.responses is HIDDEN or result.total.responses < _k():
-        return render_template("analytics/comments.html", refused=_refusal("too_few", True), **context)
+        return render_template("analytics/comments.html", refused=_refusal("too_few", bool(asked.selection.filters)),
+                               **context)
     context["pool_notes"] = _pool_notes(result)
     by_question: dict[str, list] = {key: [] for key in text_questions(definition)}
     # A pool's comments: those of the campaigns whose own answers accept the selection (result.selection).

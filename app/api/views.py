@@ -135,7 +135,8 @@ def _table(campaign_id: int, summary: bool) -> Response:
     try:
         table = result_table(db_session, asked.selection, asked.breakdown, k, compare=summary)
     except SelectionRefused as refused:
-        return json_error(422, refused.reason, refusal_text(refused.reason, k, bool(asked.selection.filters)))
+        text = refusal_text(refused.reason, k, bool(asked.selection.filters), asked.own_provider is not None)
+        return json_error(422, refused.reason, text)
     labels = Labels(db_session, table.definition, current_language().code)
     filters = {name: value for name, value in filter_args(asked).items() if name not in ("by", POOL)}
     make = summary_table_json if summary else results_json
