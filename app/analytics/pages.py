@@ -39,7 +39,6 @@ from ..surveys.definition import (
     SurveyDefinition,
     YesNoQuestion,
 )
-from . import access
 from .aggregates import DONT_KNOW
 from .charts import (
     Bar,
