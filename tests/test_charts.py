@@ -435,6 +435,18 @@ def test_distribution_table_prints_the_callers_text_when_given():
     assert (segment.get("width"), segment.get("fill")) == ("261", charts.BAR_COLOUR)
 
 
+def test_a_group_without_answers_is_missing_not_hidden():
+    # The new user's finding: a provider with no answers read "0 0 0" in the figures and "not shown" in the
+    # distribution beside them. Hidden (None) and empty (all counts 0) rows now say different things.
+    rows = [("Nordljus", [Segment("Yes", 3), Segment("Don't know", 1)]),
+            ("Bro", None),
+            ("Lärkan", [Segment("Yes", 0), Segment("Don't know", 0)])]
+    figure = parse(distribution_chart(chart_id="d", title="t", description="d", rows=rows, hidden_text="not shown",
+                                      empty_text="missing"))
+    assert table_rows(figure) == [["Nordljus", "3", "1"], ["Bro", "not shown"], ["Lärkan", "missing"]]
+    assert sorted(text.text for text in group(svg_of(figure), "notes")) == ["missing", "not shown"]
+
+
 # ---------------------------------------------------------------- refusals
 
 

@@ -291,6 +291,7 @@ def distribution_chart(
     hidden_text: str,
     rtl: bool = False,
     label_heading: str = "",
+    empty_text: str | None = None,
 ) -> Markup:
     """One 100 % stacked bar per row (e.g. per provider): each answer's share, "don't know" apart.
 
@@ -300,8 +301,9 @@ def distribution_chart(
     to their counts; the last segment stands after a gap with a hatched
     fill and an outline. Scale values are coloured from `SCALE_STOPS`
     (lowest answer orange, highest blue) and explained in a legend under
-    the bars. A row whose segments are None, or count no answer at all,
-    shows `hidden_text` instead. The table has one column per answer
+    the bars. A row whose segments are None (hidden) shows `hidden_text`
+    instead, one whose segments count no answer at all `empty_text`
+    (default: `hidden_text`). The table has one column per answer
     option with each segment's `shown` text (or its count).
 
     Raises ValueError for a bad `chart_id`, rows with fewer than two
@@ -309,6 +311,7 @@ def distribution_chart(
     count.
     """
     _check_id(chart_id)
+    empty_text = empty_text or hidden_text
     options = _options(rows)
     kinds = len(options)
     colours = scale_colours(kinds - 1)
@@ -320,7 +323,7 @@ def distribution_chart(
         top = TOP + i * ROW_HEIGHT
         total = sum(segment.count for segment in row) if row is not None else 0
         if total == 0:
-            notes.append(_text(PLOT_X + 4, top + 15, hidden_text))
+            notes.append(_text(PLOT_X + 4, top + 15, hidden_text if row is None else empty_text))
             continue
         y = top + (ROW_HEIGHT - BAR_HEIGHT) // 2
         unit = (DISTRIBUTION_WIDTH - DONT_KNOW_GAP) / total
@@ -348,7 +351,7 @@ def distribution_chart(
         _legend(chart_id, options, colours, bars_bottom + 12, rtl),
         "</svg>",
     ]
-    table = _distribution_table(label_heading, options, rows, hidden_text)
+    table = _distribution_table(label_heading, options, rows, hidden_text, empty_text)
     return _figure(chart_id, title, "".join(parts), table)
 
 
@@ -517,12 +520,13 @@ def _distribution_table(
     options: Sequence[str],
     rows: Sequence[tuple[str, Sequence[Segment] | None]],
     hidden_text: str,
+    empty_text: str,
 ) -> str:
     head = "".join(f'<th scope="col" class="num">{_esc(option)}</th>' for option in options)
     body = []
     for label, row in rows:
         if row is None or sum(segment.count for segment in row) == 0:
-            cells = f'<td colspan="{len(options)}">{_esc(hidden_text)}</td>'
+            cells = f'<td colspan="{len(options)}">{_esc(hidden_text if row is None else empty_text)}</td>'
         else:
             cells = "".join(
                 f'<td class="num">{_esc(segment.shown or str(segment.count))}</td>' for segment in row

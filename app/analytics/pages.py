@@ -345,7 +345,7 @@ def distribution(chart_id: str, title: str, rows: Sequence[tuple[str, list[Segme
         chart_id=chart_id, title=title,
         description=_("Each bar is %(whole)s of a group's answers to the question, lowest answer first; "
                       "\"don't know\" stands apart at the end.", whole=format_percent(1)),
-        rows=rows, hidden_text=hidden_text(), label_heading=label_heading)
+        rows=rows, hidden_text=hidden_text(), label_heading=label_heading, empty_text=_("Missing"))
 
 
 # ---------------------------------------------------------------- the provider page
