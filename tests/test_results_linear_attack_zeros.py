@@ -1,0 +1,134 @@
+"""The third breaker's linear attacker, widened: programme as a fourth dimension, many empty cells, and the
+zeros the tables show (a group a table does not list has no answers; providers and programmes of the
+campaign are listed with 0) as equations too. Every one-filter table of one campaign by provider,
+programme, gender, month, tertial and year. A hidden count of 1..k-1 whose least and most possible values
+agree (scipy HiGHS) is given away. BREAKER_SEEDS ("104-107" by default: 104 and 107 leak; 0-69 with BREAKER_SIZES=0,0,0,0,0,0,1,2,3,4,5,6,8,10,12 find none), BREAKER_SIZES, BREAKER_EXPLAIN=1. Seed 104: (JPG, woman) = 1 from SO = 16 (no man in SO) and 17 women; seed 107: P3 x October = 4 as P3 10 - tertial 1 (only P3 answered then) 6.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from datetime import date
+
+import numpy as np
+import pytest
+from scipy.optimize import linprog
+
+from app.analytics.results import HIDDEN, SelectionRefused, result_table
+from app.analytics.scope import Breakdown, Filter, Selection, period_of
+from app.db import db_session
+
+from .results_fixtures import add, build_results_world
+
+PROVIDERS = ("P1", "P2", "P3")
+PROGRAMMES = ("JPG", "SO")
+GENDERS = ("woman", "man")
+MONTHS = (date(2027, 3, 1), date(2027, 6, 1), date(2027, 10, 1))
+SIZES = tuple(int(s) for s in os.environ.get("BREAKER_SIZES", "0,0,0,0,0,0,0,0,0,0,1,2,3,4,6,9,12").split(","))
+
+
+#: Seeds whose fixture the results layer still leaks (linked tables: docs/analytics.md, "Known leaks"); their
+#: tests are xfail(strict=True), so closing the leak turns the run red until the seed leaves this set.
+LEAKING_SEEDS = {104, 107}
+
+
+def _seeds() -> list:
+    first, _, last = os.environ.get("BREAKER_SEEDS", "104-107").partition("-")
+    known = pytest.mark.xfail(strict=True, reason="known leak: linked tables (docs/analytics.md, 'Known leaks')")
+    return [pytest.param(seed, marks=known) if seed in LEAKING_SEEDS else seed
+            for seed in range(int(first), int(last or first) + 1)]
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_no_hidden_count_is_pinned_with_programmes_and_zeros(app, seed):
+    k = 5
+    rng = random.Random(seed)
+    world = build_results_world(app, providers=PROVIDERS)
+    cells = []
+    for provider in PROVIDERS:
+        for programme in PROGRAMMES:
+            for gender in GENDERS:
+                for month in MONTHS:
+                    n = rng.choice(SIZES)
+                    cells.append(((provider, programme, gender, month), n))
+                    if n:
+                        add(app, world, provider, {"a": rng.randint(1, 5), "b": 3, "gender": gender}, times=n,
+                            programme=programme, month=month)
+    keys = [cell for cell, _n in cells]
+    truth = np.array([n for _cell, n in cells], dtype=float)
+
+    def value_of(dimension, cell):
+        provider, programme, gender, month = cell
+        if dimension == "provider":
+            return world.providers[provider]
+        if dimension == "programme":
+            return world.programmes[programme]
+        if dimension == "background":
+            return gender
+        if dimension == "month":
+            return month
+        return period_of(month, dimension)
+
+    breakdowns = [Breakdown("provider"), Breakdown("programme"), Breakdown("background", "gender"),
+                  Breakdown("month"), Breakdown("tertial"), Breakdown("year")]
+    filters = [()]
+    for breakdown in breakdowns:
+        values = sorted({value_of(breakdown.dimension, cell) for cell in keys}, key=str)
+        filters += [((breakdown, value),) for value in values]
+    equations, targets = [], []
+
+    def mask(filters_, dimension=None, key=None):
+        return np.array([1.0 if all(value_of(b.dimension, cell) == v for b, v in filters_)
+                         and (dimension is None or value_of(dimension, cell) == key) else 0.0 for cell in keys])
+
+    campaign = world.campaigns["2027"]
+    with app.app_context():
+        for filters_ in filters:
+            for breakdown in breakdowns:
+                selection = Selection((campaign,), tuple(Filter(b, v) for b, v in filters_))
+                try:
+                    table = result_table(db_session, selection, breakdown, k, questions=())
+                except SelectionRefused:
+                    continue
+                equations.append((mask(filters_), table.total.responses, (filters_, "total")))
+                listed = set()
+                for row in table.rows:
+                    listed.add(row.key)
+                    m = mask(filters_, breakdown.dimension, row.key)
+                    if row.responses is HIDDEN:
+                        targets.append((m, (filters_, breakdown, row.key)))
+                    else:
+                        equations.append((m, row.responses, (filters_, breakdown, row.key)))
+                for value in {value_of(breakdown.dimension, cell) for cell in keys} - listed:
+                    equations.append((mask(filters_, breakdown.dimension, value), 0, (filters_, breakdown, value)))
+    a_eq = np.array([m for m, _v, _w in equations])
+    b_eq = np.array([v for _m, v, _w in equations], dtype=float)
+    assert np.allclose(a_eq @ truth, b_eq)
+    leaks, seen = [], set()
+    for m, where in targets:
+        signature = tuple(m)
+        if signature in seen or not m.any():
+            continue
+        seen.add(signature)
+        true = float(m @ truth)
+        if true == 0 or true >= k:
+            continue
+        low = linprog(m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
+        high = -linprog(-m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
+        if high - low < 0.5:
+            leaks.append((where, true))
+    print(f"seed {seed}: {len(equations)} shown, {len(seen)} hidden, leaks {len(leaks)}")
+    if leaks and os.environ.get("BREAKER_EXPLAIN"):
+        print("cells:", [(cell, n) for cell, n in cells if n])
+        target = next(m for m, where in targets if where == leaks[0][0])
+        needed = list(range(len(equations)))
+        for index in list(needed):
+            trial = [i for i in needed if i != index]
+            lo = linprog(target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
+            hi = linprog(-target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
+            if lo.status == 0 and hi.status == 0 and -hi.fun - lo.fun < 0.5:
+                needed = trial
+        for i in needed:
+            print("  uses", equations[i][2], "=", equations[i][1])
+    assert not leaks, leaks[:3]
