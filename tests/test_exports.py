@@ -113,6 +113,10 @@ def test_tabell_1_in_csv_xlsx_and_pdf(app, make_user, tabell_1):
     text = pdf_text(swedish.get(f"/staff/results/{campaign}/report.pdf"))
     assert "B Fyren" in text and number_in(text, "4,8") and number_in(text, "5,0")
     assert "D Hamnen" in text
+    # Column headings break at spaces only: "95 %-intervall," (a no-break space after 95) stays whole.
+    assert "95\u00a0%-intervall," in text or "95 %-intervall," in text
+    heading = next(line for line in text.splitlines() if line.startswith("Anordnare") and "NKI" in line).split()
+    assert {"NKI", "Svarande", "Svarsfrekvens"} <= set(heading), heading  # once "NK / I", "Svarand / e"
     # A page per provider: B Fyren's question a, mean (4 x 5 + 4) / 5 = 4.8, 80 %... share positive 100 % (>= 4).
     assert text.count("B Fyren") >= 3  # summary, rates, its own page
 

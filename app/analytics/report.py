@@ -186,9 +186,11 @@ def _column_widths(headings: list[str], first_width: float) -> list[float]:
     left evenly above their minimum.
     """
     available = A4[0] - 4 * cm
-    padding = 8
-    minimum = [max((pdfmetrics.stringWidth(word, fonts()["bold"], 8) for word in heading.split()), default=0) + padding
-               for heading in headings[1:]]
+    padding = 13  # the cell paddings (6 + 6 points, TableStyle defaults) and a point for rounding
+    # Words as ReportLab breaks them: at spaces only. str.split() would also split at the no-break space
+    # of "95 %" (Swedish), and "95 %-intervall," then broke inside ("interva / ll").
+    minimum = [max((pdfmetrics.stringWidth(word, fonts()["bold"], 8) for word in heading.split(" ")), default=0)
+               + padding for heading in headings[1:]]
     label = max(3 * cm, min(first_width, available - sum(minimum)))
     spare = max(0.0, available - label - sum(minimum))
     return [label] + [width + spare / len(minimum) for width in minimum]
