@@ -67,8 +67,10 @@ def _api_error(error: HTTPException, status: int):
         text, headers["Retry-After"] = _wait_text()
     elif status >= 500:
         text = _messages(status)[1]
+    elif error.description and error.description != type(error).description:
+        text = error.description  # a sentence the code gave (already in the reader's language)
     else:
-        text = error.description or _messages(status)[1]
+        text = _messages(status)[1]  # not werkzeug's English default: the reader's language
     allowed = getattr(error, "valid_methods", None)
     if status == 405 and allowed:
         headers["Allow"] = ", ".join(allowed)

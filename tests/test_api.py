@@ -35,6 +35,7 @@ from app.limits import limiter
 from app.organisation.models import Provider
 
 from .conftest import login
+from .helpers import translated
 from .results_fixtures import add, build_results_world
 
 NORDLJUS, BRO = "Nordljus AB", "Bro Coachning"
@@ -189,6 +190,9 @@ def test_the_api_takes_no_csrf_token_and_answers_errors_in_json(app, client, fig
     missing = client.get(RESULTS.format(campaign_id=987654), headers=bearer(token))
     assert missing.status_code == 404
     assert assert_conforms(missing, RESULTS)["error"] == "not_found"
+    # In the reader's language, not werkzeug's English default ("The requested URL was not found ...").
+    swedish = client.get(RESULTS.format(campaign_id=987654), headers={**bearer(token), "Accept-Language": "sv"})
+    assert swedish.get_json()["message"] == translated("Check the address, or go back to where you came from.", "sv")
 
 
 def test_each_token_is_rate_limited(app, client, figures_world):
