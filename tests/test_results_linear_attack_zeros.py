@@ -2,8 +2,12 @@
 zeros the tables show (a group a table does not list has no answers; providers and programmes of the
 campaign are listed with 0) as equations too. Every one-filter table of one campaign by provider,
 programme, gender, month, tertial and year. A hidden count of 1..k-1 whose least and most possible values
-agree (scipy HiGHS) is given away. BREAKER_SEEDS ("104-107" by default: 104 and 107 leak; 0-69 with BREAKER_SIZES=0,0,0,0,0,0,1,2,3,4,5,6,8,10,12 find none), BREAKER_SIZES, BREAKER_EXPLAIN=1. Seed 104: (JPG, woman) = 1 from SO = 16 (no man in SO) and 17 women; seed 107: P3 x October = 4 as P3 10 - tertial 1 (only P3 answered then) 6.
-"""
+agree (scipy HiGHS) is given away.
+
+Before the linked suppression (app/analytics/linked.py) seeds 104 and 107 leaked - seed 104: (JPG, woman)
+= 1 from SO = 16 (no man in SO) and 17 women; seed 107: P3 x October = 4 as P3 10 - tertial 1 (only P3
+answered then) 6 - and seeds 100-130 hold after it. BREAKER_SEEDS ("104-107" by default), BREAKER_SIZES,
+BREAKER_EXPLAIN=1 (the shown figures a leak needs)."""
 
 from __future__ import annotations
 
@@ -28,16 +32,9 @@ MONTHS = (date(2027, 3, 1), date(2027, 6, 1), date(2027, 10, 1))
 SIZES = tuple(int(s) for s in os.environ.get("BREAKER_SIZES", "0,0,0,0,0,0,0,0,0,0,1,2,3,4,6,9,12").split(","))
 
 
-#: Seeds whose fixture the results layer still leaks (linked tables: docs/analytics.md, "Known leaks"); their
-#: tests are xfail(strict=True), so closing the leak turns the run red until the seed leaves this set.
-LEAKING_SEEDS = {104, 107}
-
-
-def _seeds() -> list:
+def _seeds() -> list[int]:
     first, _, last = os.environ.get("BREAKER_SEEDS", "104-107").partition("-")
-    known = pytest.mark.xfail(strict=True, reason="known leak: linked tables (docs/analytics.md, 'Known leaks')")
-    return [pytest.param(seed, marks=known) if seed in LEAKING_SEEDS else seed
-            for seed in range(int(first), int(last or first) + 1)]
+    return list(range(int(first), int(last or first) + 1))
 
 
 @pytest.mark.parametrize("seed", _seeds())

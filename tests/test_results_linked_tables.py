@@ -1,21 +1,19 @@
-"""KNOWN LEAKS (issue 9 stays open): linked tables, found by the third breaker on 2026-12-01.
+"""Linked tables (docs/analytics.md, "Linked tables"): the third breaker's attacks of 2026-12-01.
 
-Tables of different dimensions are suppressed apart, and a group of one
+Tables of different dimensions were suppressed apart, and a group of one
 dimension can be the very same answers as a group of another (a programme
 only one provider gives; a month only one provider answered in): a
-complement hidden in one table is then shown in the other, and the primary
-cell comes back by subtraction. Within one two-way table, the complement
-chosen for a small cell can be the only answered cell of its other line,
-so it equals a total shown elsewhere. And the NKI (mean of personal
-scores) beside its index questions' means gives the answers of the few
-who answered only some of them. docs/analytics.md, "Known leaks", says
-what would close them: one suppression of every one-way and two-way table
-of a campaign together, margins included.
+complement hidden in one table was shown in the other, and the primary
+cell came back by subtraction. Within one two-way table, the complement
+chosen for a small cell could be the only answered cell of its other line,
+so it equalled a total shown elsewhere. app/analytics/linked.py suppresses
+a campaign's tables together; these tests failed before it.
 
-Each test fails while the leak is there: it is marked xfail(strict=True),
-so the day a change closes a leak the test passes, the run turns red, and
-the marker must come off. Expected values are worked out by hand from the
-fixture, never taken from the results layer.
+Still a leak, and marked xfail(strict=True) so that closing it turns the
+run red until the marker comes off: the NKI (mean of personal scores)
+beside its index questions' means gives the answers of the few who
+answered only some of them. Expected values are worked out by hand from
+the fixture, never taken from the results layer.
 """
 
 from __future__ import annotations
@@ -27,13 +25,10 @@ import pytest
 from .results_fixtures import add, build_results_world
 from .test_results_attacks import api, group, nki_sum, question, token
 
-#: The marker of every known leak here (module docstring).
-known_leak = pytest.mark.xfail(strict=True, reason="known leak: linked tables (docs/analytics.md, 'Known leaks')")
-
 P1, P2, P3 = "Ett AB", "Två AB", "Tre AB"
 
 
-@known_leak
+
 def test_provider_complement_is_shown_as_the_programme_only_it_gives(app, client):
     """P1 gives programme SO only, and only P1 gives SO; P2 and P3 give JPG.
     P1: 9 responses (a = b = 4, NKI 4.0), P2: 3 (a = b = 1, NKI 1.0), P3: 10 (a = b = 5, NKI 5.0).
@@ -66,7 +61,7 @@ def test_provider_complement_is_shown_as_the_programme_only_it_gives(app, client
     assert (n2, round(mean2, 6)) != (3, 1.0), "P2's 3 hidden responses and NKI 1.0 recovered via programme SO = P1"
 
 
-@known_leak
+
 def test_provider_complement_is_shown_as_the_month_only_it_answered_in(app, client):
     """The same with months: P1's 9 answers all fell in May and nobody else answered in May (tertial 2027-2
     holds May only); P2 3 and P3 10 answered in March.
@@ -92,7 +87,7 @@ def test_provider_complement_is_shown_as_the_month_only_it_answered_in(app, clie
     assert (n2, round(mean2, 6)) != (3, 1.0), "P2's 3 hidden responses and NKI 1.0 recovered via May = P1"
 
 
-@known_leak
+
 def test_comments_of_a_provider_below_k_are_attributed_through_the_programme_only_its_sibling_gives(app, make_user):
     """Comments page (analysts): P1 (9, programme SO only, the only provider of SO), P2 (3, JPG), P3 (10, JPG).
     ?provider=P2 is refused (3 < k) and by=provider hides P1 as P2's complement, so ?provider=P1 is refused
@@ -119,39 +114,35 @@ def test_comments_of_a_provider_below_k_are_attributed_through_the_programme_onl
     assert not attributed, "P2's comment (3 respondents) attributed: on the campaign, not in SO (= P1), not P3's"
 
 
-@known_leak
-def test_crossed_complement_is_the_only_cell_of_its_row(app, client):
-    """Within ONE two-way table (programme x gender, one filter at a time). Found by
-    tests/test_breaker_linear_attack.py (seed 104 with many empty cells), reduced by hand:
-    JPG: 10 men (a = b = 3) and 1 woman (a = b = 1, NKI 1.0); SO: 12 women (a = b = 5), no man.
 
-    Crossing programme x gender: (JPG, woman) = 1 is hidden (primary) and, in the women's column, its
-    complement is the smallest shown cell, (SO, woman) = 12. But (SO, woman) is the only cell of row SO, so
-    it equals SO's total, shown by by=programme and by ?programme=SO (which lists no man). The complement
-    hides nothing. ?background:gender=woman&by=programme shows the women's total 13, NKI (1 + 60) / 13;
-    13 - 12 = 1 woman in JPG, her NKI 61 - 60 = 1.0 (her answers a = 1, b = 1).
+def test_crossed_complement_is_the_only_cell_of_its_row(app, client):
+    """Within ONE two-way table (programme x gender). Found by tests/test_results_linear_attack_zeros.py
+    (seed 104, many empty cells), reduced by hand: JPG: 10 men (a = b = 3) and 1 woman (a = b = 1, NKI 1.0);
+    SO: 12 women (a = b = 5), no man.
+
+    Suppressed per table, (JPG, woman) = 1 was hidden and its complement in the women's column was
+    (SO, woman) = 12 - the only cell of row SO, so equal to SO's total: ?background:gender=woman&by=programme
+    showed the women's 13 (NKI (1 + 60) / 13) and 13 - 12 = 1 woman in JPG with NKI 1.0. Even without a
+    filter, women 13 - SO 12 (which has no man) is that woman: the programme or the gender totals must go.
+    Linked: SO's total is hidden with (SO, woman), then JPG's (the programme table's line), then - (JPG, man)
+    being alone in the men's column - both genders. So both selections are refused, and the tables by
+    programme and by gender show no group.
     """
     world = build_results_world(app, providers=(P1,))
     add(app, world, P1, {"a": 3, "b": 3, "gender": "man"}, times=10, programme="JPG")
     add(app, world, P1, {"a": 1, "b": 1, "gender": "woman"}, times=1, programme="JPG")
     add(app, world, P1, {"a": 5, "b": 5, "gender": "woman"}, times=12, programme="SO")
     headers, campaign = token(app), world.campaigns["2027"]
-    so_id, jpg_id = world.programmes["SO"], world.programmes["JPG"]
     women = api(client, headers, campaign, "background:gender=woman&by=programme")
-    assert women.status_code == 200
-    women = women.get_json()
-    assert group(women, jpg_id)["responses"]["suppressed"]
-    so = api(client, headers, campaign, f"programme={so_id}&by=background:gender").get_json()
-    assert not any(g["key"] == "man" and g["responses"]["total"] for g in so["groups"])  # SO has no man
-    so_total = so["total"]
-    if women["total"]["nki"]["suppressed"] or so_total["nki"]["suppressed"]:
-        return
-    n = women["total"]["responses"]["total"] - so_total["responses"]["total"]
-    mean = (nki_sum(women["total"]) - nki_sum(so_total)) / n
-    assert (n, round(mean, 6)) != (1, 1.0), "the one woman in JPG and her NKI 1.0 recovered"
+    so = api(client, headers, campaign, f"programme={world.programmes['SO']}&by=background:gender")
+    assert (women.status_code, so.status_code) == (422, 422)
+    for query in ("by=programme", "by=background:gender"):
+        groups = api(client, headers, campaign, query).get_json()["groups"]
+        answered = [g for g in groups if g["responses"]["total"] != 0]
+        assert answered and all(g["responses"]["suppressed"] for g in answered), (query, groups)
 
 
-@pytest.mark.xfail(strict=True, reason="known leak: the NKI beside its index questions (docs/analytics.md, 'Known leaks')")
+@pytest.mark.xfail(strict=True, reason="known leak: the NKI beside its index questions (docs/analytics.md, 'Linked tables')")
 def test_a_partial_respondents_answer_comes_out_of_nki_a_and_b(app, client):
     """A personal score is the mean of the index questions answered, so in any row 2 x NKI sum - sum(a) - sum(b)
     is the sum of the answers of those who answered only one of a and b, and 2 x NKI n - n(a) - n(b) how many.

@@ -22,7 +22,11 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
   in every column; the NKI and its index questions hide together;
 - what a filter's parent table hides in the filtered row, and what the
   crossed table of a filter with the breakdown hides (one suppression for
-  "women by provider" and "P2 by gender"); totals of 1..k-1 answers.
+  "women by provider" and "P2 by gender"); totals of 1..k-1 answers;
+- first of all, in the responses and the NKI, what the campaign's linked
+  suppression hides (linked.py: every one-way and two-way table of the
+  campaign suppressed together, so that a group hidden in one table is
+  not the very answers of a group shown in another).
 
 Several campaigns are pooled from each campaign's own table, figure by
 figure, and only from what those tables show (`_pooled_table`): a pooled
@@ -43,10 +47,10 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, TextQuestion, YesNoQuestion
-from . import aggregates
+from . import aggregates, linked
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
 from .denominators import RATE_DIMENSIONS, HandedOut, link_counts
-from .scope import PERIOD_DIMENSIONS, Breakdown, Selection, period_of
+from .scope import PERIOD_DIMENSIONS, Breakdown, Selection, canonical_pair, period_of
 from .statistics import Comparison, Moments, Summary, compare_each_with_rest, moments_of, summarise
 from .suppression import Line, hidden_cells, period_lines
 
@@ -307,6 +311,9 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
     lines = _period_lines(breakdown, keys)
     crossed = _crossed_seeds(session, selection, breakdown, keys, k, definition, tallied, parents_seen)
+    plan = _linked_plan(session, selection, definition, k, parents_seen)
+    for column, planned in _planned_seeds(plan, selection, breakdown).items():
+        crossed[column] |= planned
     months = _month_seeds(session, selection, breakdown, k, tallied, parents_seen)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
@@ -394,6 +401,34 @@ def _hidden_columns(row: GroupFigures, tallied: tuple[str, ...]) -> set[str]:
     return columns | {question for question in tallied if row.questions.get(question) is HIDDEN}
 
 
+def _linked_plan(session: Session, selection: Selection, definition: SurveyDefinition, k: int,
+                 memo: dict) -> linked.LinkedPlan:
+    """The linked suppression of the selection's one campaign (linked.plan), made once per call tree."""
+    key = ("linked", selection.campaign_ids)
+    if key not in memo:
+        memo[key] = linked.plan(session, selection.campaign_ids[0], definition, k)
+    return memo[key]
+
+
+def _planned_seeds(plan: linked.LinkedPlan, selection: Selection, breakdown: Breakdown) -> dict[str, set]:
+    """Column -> rows of this table that the campaign's linked suppression hides (linked.py): a one-way
+    table's hidden rows, or, under a filter, the hidden cells of its crossing in the filter's column."""
+    seeds: dict[str, set] = defaultdict(set)
+    for column in linked.LINKED_COLUMNS:
+        if not selection.filters:
+            seeds[column] |= plan.rows(column, breakdown)
+            continue
+        (item,) = selection.filters
+        if item.breakdown == breakdown:
+            seeds[column] |= plan.rows(column, breakdown) & {item.value}
+            continue
+        pair = canonical_pair(item.breakdown, breakdown)
+        filter_axis = pair.index(item.breakdown)
+        seeds[column] |= {cell[1 - filter_axis] for cell in plan.crossed(column, pair)
+                          if cell[filter_axis] == item.value}
+    return seeds
+
+
 def _period_lines(breakdown: Breakdown, keys: Iterable) -> list[Line]:
     """The published sums among a table's rows: each tertial's and year's months, each year's tertials."""
     keys = [key for key in keys if key is not None]
@@ -418,7 +453,7 @@ def _crossed_seeds(session: Session, selection: Selection, breakdown: Breakdown,
     for position, item in enumerate(selection.filters):
         if item.breakdown == breakdown:
             continue
-        pair = _canonical_pair(item.breakdown, breakdown)
+        pair = canonical_pair(item.breakdown, breakdown)
         hidden = _crossed_hidden(session, selection.without(position), pair, k, definition, tallied, memo)
         filter_axis = pair.index(item.breakdown)
         for key in keys:
@@ -427,11 +462,6 @@ def _crossed_seeds(session: Session, selection: Selection, breakdown: Breakdown,
                 if cell in cells:
                     seeds[column].add(key)
     return seeds
-
-
-def _canonical_pair(first: Breakdown, second: Breakdown) -> tuple[Breakdown, Breakdown]:
-    """Two breakdowns in one fixed order, so that "A filtered, by B" and "B filtered, by A" cross alike."""
-    return tuple(sorted((first, second), key=lambda b: (b.dimension, b.question_key or "")))
 
 
 def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Breakdown], k: int,
@@ -451,7 +481,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
     cells = sorted(set(tallies.statuses) | set(tallies.links or {}), key=lambda cell: tuple(map(_sort_key, cell)))
     lines: list[Line] = []
     for axis in (0, 1):
-        for value in {cell[axis] for cell in cells}:
+        for value in sorted({cell[axis] for cell in cells}, key=_sort_key):  # one order in every process
             members = [cell for cell in cells if cell[axis] == value]
             lines.append(Line(frozenset(members)))
             for period in _period_lines(pair[1 - axis], [cell[1 - axis] for cell in members]):
@@ -468,6 +498,10 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
                     seeds[column].add(cell)
     for column, hidden_cells_ in _crossed_month_seeds(session, base, pair, k, definition, tallied, memo).items():
         seeds[column] |= hidden_cells_
+    if not base.filters:
+        plan = _linked_plan(session, base, definition, k, memo)
+        for column in linked.LINKED_COLUMNS:
+            seeds[column] |= plan.crossed(column, pair)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
         """The crossed cells hidden in one column: `seed` and the one-way seeds, then primary and secondary."""
@@ -494,7 +528,7 @@ def _crossed_month_seeds(session: Session, base: Selection, pair: tuple[Breakdow
     if not coarse or all(part.dimension in PERIOD_DIMENSIONS for part in pair):
         return {}
     month = Breakdown("month")
-    finer = _canonical_pair(*(month if part.dimension in COARSE_PERIODS else part for part in pair))
+    finer = canonical_pair(*(month if part.dimension in COARSE_PERIODS else part for part in pair))
     seeds: dict[str, set] = defaultdict(set)
     for column, cells in _crossed_hidden(session, base, finer, k, definition, tallied, memo).items():
         for cell in cells:

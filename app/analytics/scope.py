@@ -76,6 +76,11 @@ class Selection:
         return replace(self, filters=(*self.filters, added))
 
 
+def canonical_pair(first: Breakdown, second: Breakdown) -> tuple[Breakdown, Breakdown]:
+    """Two breakdowns in one fixed order, so that "A filtered, by B" and "B filtered, by A" are one crossing."""
+    return tuple(sorted((first, second), key=lambda b: (b.dimension, b.question_key or "")))
+
+
 def period_of(month: date | None, dimension: str):
     """The period a response's month falls in, as a key: the month (date), (year, tertial) or the year (int).
 

@@ -1,0 +1,228 @@
+"""Linked tables: a campaign's one-way and two-way tables suppressed together (responses and the NKI).
+
+Every table the results layer shows is a one-way table of a campaign (by
+provider, by programme, ...) or a slice of a two-way table (provider x
+gender within the campaign: "women by provider" and "Bro by gender"). They
+are not independent: a two-way table's rows add up to the one-way table of
+its first dimension, its columns to that of its second, and an empty cell
+(Bro gave no SO) makes a row equal a column. Suppressed one table at a
+time, a complement hidden in one was shown in another (the third
+breaker's cases, tests/test_results_linked_tables.py): by provider, P1 (9)
+hid P2 (3), but SO - which only P1 gives - showed P1's 9 answers by
+programme; and in programme x gender, SO's 12 women hid JPG's one woman,
+but SO has no men, so SO's total showed them.
+
+`plan` suppresses them together, per column (responses, then the NKI's
+answers), by the threshold rule with complementary suppression
+(suppression.py) over every published sum at once (Hundepool et al.,
+*Statistical Disclosure Control*, Wiley 2012, §4.4.3 "linked tables"):
+
+- cells: each one-way table's rows (margins) and each two-way table's
+  cells with answers; primary: 1..k-1 answers;
+- lines: each one-way table's total and period sums (a tertial's and a
+  year's months); each row and each column of a two-way table, whose total
+  is a margin that is itself a cell (hideable), and the period sums within
+  them;
+- a line whose total is shown needs none or at least two hidden cells with
+  answers, holding k or more together; another cell is hidden until it
+  does, or its total (the margin), which is then protected in its own
+  one-way table's lines - whichever opens the fewest other lines;
+- a hidden margin needs a hidden cell in each row or column it totals (or
+  the cells would add up to it).
+
+Empty cells are shown as empty (an attacker may know who gives what): they
+are never hidden and never protect. The results layer (results.py) takes
+the plan's hidden margins and cells as seeds of its own per-table passes,
+so what one table hides every table hides. The questions' own columns are
+still suppressed per table (docs/analytics.md, "Known leaks").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from itertools import combinations
+
+from sqlalchemy.orm import Session
+
+from ..surveys.definition import SurveyDefinition
+from . import aggregates
+from .scope import Breakdown, Selection, canonical_pair
+from .suppression import period_lines
+
+#: The columns planned together: a group's responses, and the answers its NKI is made of.
+LINKED_COLUMNS = ("responses", "index")
+
+#: The dimensions linked (tertials and years are sums of months: results.py hides them from the months').
+SCOPE_DIMENSIONS = ("provider", "programme", "language", "channel", "month")
+
+
+@dataclass(frozen=True)
+class LinkedPlan:
+    """What the linked suppression hides: per column, one-way rows and two-way cells.
+
+    `margins[column][breakdown]` are the hidden group keys of the one-way
+    table; `cells[column][pair]` the hidden (first, second) keys of the
+    two-way table of a canonical pair (scope.canonical_pair).
+    """
+
+    margins: Mapping[str, Mapping[Breakdown, frozenset]]
+    cells: Mapping[str, Mapping[tuple[Breakdown, Breakdown], frozenset]]
+
+    def rows(self, column: str, breakdown: Breakdown) -> frozenset:
+        """The hidden keys of the one-way table by `breakdown` in `column`; empty for a dimension not linked."""
+        return self.margins.get(column, {}).get(breakdown, frozenset())
+
+    def crossed(self, column: str, pair: tuple[Breakdown, Breakdown]) -> frozenset:
+        """The hidden cells of the two-way table of canonical `pair` in `column`; empty for a pair not linked."""
+        return self.cells.get(column, {}).get(pair, frozenset())
+
+
+def linked_dimensions(definition: SurveyDefinition) -> list[Breakdown]:
+    """The dimensions a campaign's linked tables are broken down by: scope, month, each background question."""
+    return [Breakdown(name) for name in SCOPE_DIMENSIONS] + [
+        Breakdown("background", question.key) for question in definition.background_questions]
+
+
+def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int) -> LinkedPlan:
+    """The linked suppression of one campaign's tables (module docstring): one SQL query per dimension and
+    per pair of dimensions, read from the kept tallies where they hold the table."""
+    selection = Selection((campaign_id,))
+    dimensions = linked_dimensions(definition)
+    one_way = {dimension: aggregates.response_tallies(session, selection, dimension) for dimension in dimensions}
+    pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
+    two_way = {pair: aggregates.response_tallies(session, selection, pair) for pair in pairs}
+    margins: dict[str, dict] = {}
+    cells: dict[str, dict] = {}
+    seeds: set = set()
+    for column in LINKED_COLUMNS:
+        counts = _counts(column, one_way, two_way)
+        hidden = solve(counts, published_lines(counts, dimensions, pairs), k, seeds)
+        margins[column] = {d: frozenset(key for kind, part, key in hidden if kind == "m" and part == d)
+                           for d in dimensions}
+        cells[column] = {p: frozenset(key for kind, part, key in hidden if kind == "x" and part == p) for p in pairs}
+        seeds = hidden  # a group hidden for its responses is hidden in its NKI
+    return LinkedPlan(margins, cells)
+
+
+def _counts(column: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
+    """Cell id -> its count in `column`: ("m", breakdown, key) for margins, ("x", pair, (a, b)) for cells."""
+    def count(tallies) -> int:
+        statuses, scores = tallies
+        return statuses.responses if column == "responses" else scores.n
+
+    counts = {("m", breakdown, key): count(value) for breakdown, table in one_way.items()
+              for key, value in table.items()}
+    counts.update({("x", pair, key): count(value) for pair, table in two_way.items() for key, value in table.items()})
+    # One order whatever order the database returned the groups in: ties are broken by it, and two
+    # processes (or SQLite and PostgreSQL) must hide the same cells.
+    return {cell: counts[cell] for cell in sorted(counts, key=cell_order) if counts[cell] > 0}
+
+
+def cell_order(cell: tuple) -> tuple:
+    """A cell id's place in the one order `plan` works in: kind, dimension(s), then the key's values."""
+    kind, part, key = cell
+    parts = part if isinstance(part, tuple) else (part,)
+    return kind, tuple((b.dimension, b.question_key or "") for b in parts), _value_order(key)
+
+
+def _value_order(value) -> tuple:
+    """Group keys of one dimension (ids, codes, dates, tertials, None for merged) in a total order; pairs by part."""
+    if isinstance(value, tuple):
+        return tuple(_value_order(part) for part in value)
+    return (value is None, type(value).__name__, 0 if value is None else value)
+
+
+@dataclass(frozen=True)
+class SumLine:
+    """A published sum: `members` (cells with answers) add up to `total`, a margin cell, or a shown sum (None)."""
+
+    members: tuple
+    total: tuple | None = None
+
+
+def published_lines(counts: Mapping[tuple, int], dimensions: list[Breakdown], pairs: list) -> list[SumLine]:
+    """Every published sum among the planned cells (module docstring), finest first."""
+    lines: list[SumLine] = []
+    for dimension in dimensions:
+        keys = sorted((cell[2] for cell in counts if cell[0] == "m" and cell[1] == dimension), key=_value_order)
+        if dimension.dimension == "month":
+            lines += [SumLine(tuple(("m", dimension, month) for month in line.members))
+                      for line in period_lines(keys) if len(line.members) < len(keys)]
+        lines.append(SumLine(tuple(("m", dimension, key) for key in keys)))
+    for pair in pairs:
+        cells = [cell for cell in counts if cell[0] == "x" and cell[1] == pair]
+        for axis in (0, 1):
+            other = pair[1 - axis]
+            for value in sorted({cell[2][axis] for cell in cells}, key=_value_order):
+                members = [cell for cell in cells if cell[2][axis] == value]
+                if other.dimension == "month":
+                    # A period holding all of the line's months is the line itself, with its total (a margin).
+                    for line in period_lines(sorted((cell[2][1 - axis] for cell in members), key=_value_order)):
+                        within = tuple(cell for cell in members if cell[2][1 - axis] in line.members)
+                        if len(within) < len(members):
+                            lines.append(SumLine(within))
+                lines.append(SumLine(tuple(members), ("m", pair[axis], value)))
+    return lines
+
+
+def solve(counts: Mapping[tuple, int], lines: list[SumLine], k: int, seeds: Iterable = ()) -> frozenset:
+    """The hidden cells of `counts` (id -> answers, > 0) under `lines`, from `seeds` and the 1..k-1 cells.
+
+    Until nothing changes: a line with a shown total whose hidden members
+    are one, or hold fewer than k answers together, hides another member
+    or its total; a line whose total is hidden but whose members are all
+    shown (their sum would be the total) hides a member. The cell hidden is
+    the one that opens the fewest other lines (a line with nothing hidden
+    yet would need a second cell), then the smallest, then the first in
+    `counts` - so complements go where cells are already hidden instead of
+    spreading. Each step only hides, so it ends.
+    """
+    order = {cell: position for position, cell in enumerate(counts)}
+    hidden = {cell for cell in seeds if cell in counts} | {cell for cell, n in counts.items() if n < k}
+    member_of: dict[tuple, list[SumLine]] = {}
+    total_of: dict[tuple, list[SumLine]] = {}
+    for line in lines:
+        for cell in line.members:
+            member_of.setdefault(cell, []).append(line)
+        if line.total is not None:
+            total_of.setdefault(line.total, []).append(line)
+
+    def cost(cell, line: SumLine) -> tuple:
+        """What hiding `cell` for `line` opens elsewhere, then its size and order: each other line with
+        nothing hidden yet will need one more cell (2 where `cell` is its only member: its total must go)."""
+        opened = 0
+        for other in member_of.get(cell, ()):
+            if other is not line and not _any_hidden(other, hidden):
+                opened += 2 if other.total is not None and len(other.members) == 1 else 1
+        opened += sum(1 for other in total_of.get(cell, ()) if other is not line and not _any_hidden(other, hidden))
+        return opened, counts[cell], order[cell]
+
+    changed = True
+    while changed:
+        changed = False
+        for line in lines:
+            candidates = _candidates(line, hidden, counts, k)
+            if candidates:
+                hidden.add(min(candidates, key=lambda cell: cost(cell, line)))
+                changed = True
+    return frozenset(hidden)
+
+
+def _any_hidden(line: SumLine, hidden: set) -> bool:
+    """Whether `line` already has a hidden member or a hidden total (a second hidden cell then protects it)."""
+    return (line.total is not None and line.total in hidden) or any(cell in hidden for cell in line.members)
+
+
+def _candidates(line: SumLine, hidden: set, counts: Mapping[tuple, int], k: int) -> list:
+    """The cells one of which `line` needs hidden next; [] when it gives nothing away."""
+    shown = [cell for cell in line.members if cell not in hidden]
+    if line.total is not None and line.total in hidden:
+        # Its total is unknown - unless every member is shown, when it is their sum.
+        return shown if shown and len(shown) == len(line.members) else []
+    if line.total is None and sum(counts[cell] for cell in line.members) < k:
+        return []  # a sum of fewer than k is itself hidden: it publishes nothing
+    concealed = [cell for cell in line.members if cell in hidden]
+    if not concealed or (len(concealed) >= 2 and sum(counts[cell] for cell in concealed) >= k):
+        return []
+    return shown + ([line.total] if line.total is not None else [])  # another member, or the total itself

@@ -1,0 +1,101 @@
+"""The linked suppression of a campaign's tables (app/analytics/linked.py), on counts worked out by hand.
+
+Each case is traced step by step in its comments: the lines in the order
+`published_lines` makes them (one-way totals, then each pair's rows and
+columns), primary cells first, then each line's fix by the rule in
+`linked.solve`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+import sys
+
+from app.analytics import linked
+from app.analytics.scope import Breakdown, canonical_pair
+
+K = 5
+PROVIDER, PROGRAMME, GENDER = Breakdown("provider"), Breakdown("programme"), Breakdown("background", "gender")
+
+
+def solved(counts: dict, dimensions: list, pairs: list) -> set:
+    ordered = {cell: counts[cell] for cell in sorted(counts, key=linked.cell_order)}
+    hidden = linked.solve(ordered, linked.published_lines(ordered, dimensions, pairs), K)
+    return {(kind, key) for kind, _part, key in hidden}
+
+
+def test_a_programme_only_one_provider_gives_hides_with_it():
+    # The third breaker: P1 9 (all SO, the only SO provider), P2 3 and P3 10 (JPG).
+    # Primary: P2 (3) and (JPG, P2) (3). Provider line: P2 alone -> P1 (9, opens its column: 1) before P3
+    # (10, opens 1). JPG's row (total 13 shown): (JPG, P2) alone and 3 < 5 -> (JPG, P3) would open P3's column,
+    # of which it is the only cell (2); the total JPG opens the programme line (1): JPG. P1's column: total
+    # hidden, its one cell (SO, P1) shown, so it is P1 -> hidden. Programme line: JPG alone -> SO.
+    # P3 stays shown (10): P1 + P2 = 12 and SO + JPG = 22 leave P2 anywhere in 0..12.
+    pair = canonical_pair(PROVIDER, PROGRAMME)  # (programme, provider)
+    counts = {("m", PROVIDER, "P1"): 9, ("m", PROVIDER, "P2"): 3, ("m", PROVIDER, "P3"): 10,
+              ("m", PROGRAMME, "SO"): 9, ("m", PROGRAMME, "JPG"): 13,
+              ("x", pair, ("SO", "P1")): 9, ("x", pair, ("JPG", "P2")): 3, ("x", pair, ("JPG", "P3")): 10}
+    assert solved(counts, [PROVIDER, PROGRAMME], [pair]) == {
+        ("m", "P1"), ("m", "P2"), ("m", "SO"), ("m", "JPG"), ("x", ("JPG", "P2")), ("x", ("SO", "P1"))}
+
+
+def test_a_complement_that_is_the_only_cell_of_its_line_does_not_count():
+    # JPG: 10 men, 1 woman; SO: 12 women, no man. Primary: (woman, JPG) = 1. The women's row (total 13):
+    # (woman, SO) would open SO's column, where it is alone (2); the total "woman" opens the gender line (1):
+    # woman. JPG's column (total 11): (man, JPG) is alone in the men's row (2), the total JPG opens the
+    # programme line (1): JPG. Then the programme line hides SO, the gender line man; the men's row (its
+    # total hidden, its one cell shown) hides (man, JPG), SO's column (woman, SO). Everything is hidden:
+    # women 13 - SO 12 (no man in SO) was the one woman of JPG.
+    pair = canonical_pair(PROGRAMME, GENDER)  # (gender, programme)
+    counts = {("m", PROGRAMME, "JPG"): 11, ("m", PROGRAMME, "SO"): 12, ("m", GENDER, "man"): 10,
+              ("m", GENDER, "woman"): 13, ("x", pair, ("man", "JPG")): 10, ("x", pair, ("woman", "JPG")): 1,
+              ("x", pair, ("woman", "SO")): 12}
+    assert solved(counts, [PROGRAMME, GENDER], [pair]) == {(kind, key) for kind, _part, key in counts}
+
+
+def test_nothing_small_nothing_hidden_and_a_hidden_row_hides_a_cell_of_each_line_it_totals():
+    # Two providers x two programmes, every cell 5..7: nothing is hidden. Then P1 as a seed (as a table
+    # would hide it): its cells in the crossing are all shown, so they would add up to it - one must go.
+    pair = canonical_pair(PROVIDER, PROGRAMME)
+    counts = {("m", PROVIDER, "P1"): 11, ("m", PROVIDER, "P2"): 13, ("m", PROGRAMME, "JPG"): 12,
+              ("m", PROGRAMME, "SO"): 12, ("x", pair, ("JPG", "P1")): 5, ("x", pair, ("SO", "P1")): 6,
+              ("x", pair, ("JPG", "P2")): 7, ("x", pair, ("SO", "P2")): 6}
+    ordered = {cell: counts[cell] for cell in sorted(counts, key=linked.cell_order)}
+    lines = linked.published_lines(ordered, [PROVIDER, PROGRAMME], [pair])
+    assert linked.solve(ordered, lines, K) == frozenset()
+    hidden = {(kind, key) for kind, _part, key in linked.solve(ordered, lines, K, seeds={("m", PROVIDER, "P1")})}
+    # P1 alone on the provider line -> P2 too. P1's cells: (JPG, P1) 5 and (SO, P1) 6 each open a programme
+    # line with nothing hidden (1 each): the smaller, 5. P2's: (SO, P2) 6 opens SO's line, (JPG, P2) 7 opens
+    # none (JPG's line has (JPG, P1) now): (JPG, P2). JPG's line then hides 5 + 7 = 12 together: done.
+    assert hidden == {("m", "P1"), ("m", "P2"), ("x", ("JPG", "P1")), ("x", ("JPG", "P2"))}
+
+
+def test_the_same_cells_whatever_order_the_groups_come_in():
+    # The database returns groups in any order, and Python orders sets of text differently in every process:
+    # the plan sorts, so two gunicorn workers - and SQLite and PostgreSQL - hide the same cells.
+    pair = canonical_pair(PROVIDER, PROGRAMME)
+    counts = {("m", PROVIDER, f"P{n}"): 6 for n in range(1, 7)} | {("m", PROVIDER, "P7"): 2}
+    counts |= {("m", PROGRAMME, "JPG"): 20, ("m", PROGRAMME, "SO"): 18}
+    cells = {("JPG", "P1"): 6, ("JPG", "P2"): 6, ("JPG", "P3"): 6, ("JPG", "P7"): 2, ("SO", "P4"): 6,
+             ("SO", "P5"): 6, ("SO", "P6"): 6}
+    counts |= {("x", pair, key): n for key, n in cells.items()}
+    first = solved(counts, [PROVIDER, PROGRAMME], [pair])
+    items = list(counts.items())
+    random.Random(7).shuffle(items)
+    assert solved(dict(items), [PROVIDER, PROGRAMME], [pair]) == first
+    script = ("from tests.test_linked import _ties; print(sorted(map(repr, _ties())))")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1, outputs
+
+
+def _ties() -> set:
+    """A plan full of ties between text keys (the subprocess half of the test above)."""
+    pair = canonical_pair(PROVIDER, PROGRAMME)
+    counts = {("m", PROVIDER, name): 6 for name in ("Ek", "Al", "Bok", "Lind")} | {("m", PROVIDER, "Asp"): 1}
+    counts |= {("m", PROGRAMME, "JPG"): 13, ("m", PROGRAMME, "SO"): 12}
+    counts |= {("x", pair, ("JPG", "Ek")): 6, ("x", pair, ("JPG", "Al")): 6, ("x", pair, ("JPG", "Asp")): 1,
+               ("x", pair, ("SO", "Bok")): 6, ("x", pair, ("SO", "Lind")): 6}
+    return solved(counts, [PROVIDER, PROGRAMME], [pair])
