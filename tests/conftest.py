@@ -23,6 +23,7 @@ from app import create_app
 from app.accounts.models import Role
 from app.accounts.services import create_user
 from app.campaigns.services import create_campaign, issue_invitations
+from app.analytics.linked import forget_plans
 from app.config import Config
 from app.db import Database, db_session
 from app.i18n import LANGUAGES
@@ -158,6 +159,8 @@ def app(config, tmp_path):
     database = application.extensions["kundrost.db"]
     _empty_all_tables(database)
     limiter.reset()  # counters live in memory across apps; each test starts afresh
+    # Linked plans too: tests rebuild campaigns under the same ids, sometimes with the same one-way counts.
+    forget_plans()
     # As in production, answers are taken only once the mixer has published a key.
     mixer_of(application).publish_key()
     yield application

@@ -39,9 +39,11 @@ still suppressed per table (docs/analytics.md, "Known leaks").
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import combinations
+from threading import Lock
 
 from sqlalchemy.orm import Session
 
@@ -84,12 +86,56 @@ def linked_dimensions(definition: SurveyDefinition) -> list[Breakdown]:
         Breakdown("background", question.key) for question in definition.background_questions]
 
 
+#: Plans made in this process, by (campaign, k, the one-way counts they were made from): a campaign's
+#: responses change only when the mixing step stores a batch or finalisation merges small groups, and
+#: either changes its one-way counts, so a plan is made again once per worker after each (cold: 0.3-0.5 s
+#: at 100,000 responses, docs/performance.md; warm: the one-way counts, a few ms).
+_PLANS: OrderedDict[tuple, LinkedPlan] = OrderedDict()
+_PLANS_LOCK = Lock()
+PLANS_KEPT = 64
+
+
 def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int) -> LinkedPlan:
-    """The linked suppression of one campaign's tables (module docstring): one SQL query per dimension and
-    per pair of dimensions, read from the kept tallies where they hold the table."""
+    """The linked suppression of one campaign's tables (module docstring).
+
+    One SQL query per dimension (read from the kept tallies) and, unless
+    this process made the plan from the same one-way counts already, one
+    per pair of dimensions (the kept tallies hold the provider's pairs;
+    the others group the response rows).
+    """
     selection = Selection((campaign_id,))
     dimensions = linked_dimensions(definition)
     one_way = {dimension: aggregates.response_tallies(session, selection, dimension) for dimension in dimensions}
+    key = (campaign_id, k, _signature(one_way))
+    with _PLANS_LOCK:
+        if key in _PLANS:
+            _PLANS.move_to_end(key)
+            return _PLANS[key]
+    made = _made(session, selection, dimensions, one_way, k)
+    with _PLANS_LOCK:
+        _PLANS[key] = made
+        while len(_PLANS) > PLANS_KEPT:
+            _PLANS.popitem(last=False)
+    return made
+
+
+def forget_plans() -> None:
+    """Drop every plan this process keeps (tests that rebuild a campaign's answers under the same id)."""
+    with _PLANS_LOCK:
+        _PLANS.clear()
+
+
+def _signature(one_way: Mapping[Breakdown, Mapping]) -> tuple:
+    """The one-way counts a plan is made from, as a hashable value (responses and NKI answers per group)."""
+    return tuple((dimension.dimension, dimension.question_key,
+                  tuple(sorted(((_value_order(group), statuses.complete, statuses.partial, scores.n)
+                                for group, (statuses, scores) in table.items()))))
+                 for dimension, table in one_way.items())
+
+
+def _made(session: Session, selection: Selection, dimensions: list[Breakdown], one_way: Mapping,
+          k: int) -> LinkedPlan:
+    """`plan`'s work: the two-way counts, then each column's hidden cells."""
     pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
     two_way = {pair: aggregates.response_tallies(session, selection, pair) for pair in pairs}
     margins: dict[str, dict] = {}
