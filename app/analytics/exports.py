@@ -238,8 +238,7 @@ def workbook(campaign_id: int) -> Response:
 
 # --- Anonymised answers ----------------------------------------------------------------------------
 
-#: The scope a response stores, in the order of a cell's key (background answers follow).
-SCOPE_DIMENSIONS = ("provider", "programme", "language", "channel", "month")
+#: The scope a response stores (scope.SCOPE_DIMENSIONS), in the order of a cell's key (background answers follow).
 _SCOPE_COLUMNS = (StoredResponse.provider_id, StoredResponse.programme_id, StoredResponse.language,
                   StoredResponse.channel, StoredResponse.month)
 #: The period groupings a month is published in (results pages: month, tertial, year), or none.

@@ -49,15 +49,11 @@ from sqlalchemy.orm import Session
 
 from ..surveys.definition import SurveyDefinition
 from . import aggregates
-from .scope import Breakdown, Selection, canonical_pair
+from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair
 from .suppression import period_lines
 
 #: The columns planned together: a group's responses, and the answers its NKI is made of.
 LINKED_COLUMNS = ("responses", "index")
-
-#: The dimensions linked (tertials and years are sums of months: results.py hides them from the months').
-SCOPE_DIMENSIONS = ("provider", "programme", "language", "channel", "month")
-
 
 @dataclass(frozen=True)
 class LinkedPlan:
@@ -81,7 +77,8 @@ class LinkedPlan:
 
 
 def linked_dimensions(definition: SurveyDefinition) -> list[Breakdown]:
-    """The dimensions a campaign's linked tables are broken down by: scope, month, each background question."""
+    """The dimensions a campaign's linked tables are broken down by: scope, month, each background question
+    (tertials and years are sums of months: results.py hides them wherever a month of theirs is hidden)."""
     return [Breakdown(name) for name in SCOPE_DIMENSIONS] + [
         Breakdown("background", question.key) for question in definition.background_questions]
 

@@ -16,6 +16,10 @@ from datetime import date
 #: needs the question key of a background question (gender, age band).
 DIMENSIONS = ("provider", "programme", "language", "channel", "month", "tertial", "year", "background")
 
+#: The scope a mixed response stores (its cell, with the month): what every campaign can be broken down
+#: by besides the survey's background questions.
+SCOPE_DIMENSIONS = ("provider", "programme", "language", "channel", "month")
+
 #: Dimensions whose values come from the response's month (folded in Python: moments add up).
 PERIOD_DIMENSIONS = ("month", "tertial", "year")
 
