@@ -205,7 +205,10 @@ def published_lines(counts: Mapping[tuple, int], dimensions: list[Breakdown], pa
                         within = tuple(cell for cell in members if cell[2][1 - axis] in line.members)
                         if len(within) < len(members):
                             lines.append(SumLine(within))
-                lines.append(SumLine(tuple(members), ("m", pair[axis], value)))
+                total = ("m", pair[axis], value)
+                # Its total is the one-way row, always counted where the row has answers; should a grouping
+                # ever differ, the line still binds as a published sum.
+                lines.append(SumLine(tuple(members), total if total in counts else None))
     return lines
 
 
