@@ -15,13 +15,13 @@ from datetime import date
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 
 from app.analytics import linked
-from app.analytics.results import HIDDEN, SelectionRefused, result_table
+from app.analytics.results import SelectionRefused, result_table
 from app.analytics.scope import Breakdown, Filter, Selection, period_of
 from app.db import db_session
 
+from .lp_attack import Attack
 from .results_fixtures import add, build_results_world
 
 PROVIDERS = ("P1", "P2", "P3", "P4")
@@ -102,7 +102,7 @@ def test_no_hidden_count_is_pinned_across_every_dimension(app, seed):
     for breakdown in breakdowns:
         values = sorted({value_of(breakdown.dimension, cell) for cell in keys}, key=str)
         filters += [((breakdown, value),) for value in values]
-    equations, targets = [], []
+    attack = Attack()
 
     def mask(filters_, dimension=None, key=None):
         return np.array([1.0 if all(value_of(b.dimension, cell) == v for b, v in filters_)
@@ -120,47 +120,12 @@ def test_no_hidden_count_is_pinned_across_every_dimension(app, seed):
                     table = result_table(db_session, selection, breakdown, K, questions=())
                 except SelectionRefused:
                     continue
-                if table.total.responses is not HIDDEN:
-                    equations.append((mask(filters_), table.total.responses, (filters_, "total")))
-                listed = set()
-                for row in table.rows:
-                    listed.add(row.key)
-                    m = mask(filters_, breakdown.dimension, row.key)
-                    if row.responses is HIDDEN:
-                        targets.append((m, (filters_, breakdown, row.key)))
-                    else:
-                        equations.append((m, row.responses, (filters_, breakdown, row.key)))
-                for value in {value_of(breakdown.dimension, cell) for cell in keys} - listed:
-                    equations.append((mask(filters_, breakdown.dimension, value), 0, (filters_, breakdown, value)))
-    a_eq = np.array([m for m, _v, _w in equations])
-    b_eq = np.array([v for _m, v, _w in equations], dtype=float)
-    assert np.allclose(a_eq @ truth, b_eq)
-    leaks, seen = [], set()
-    for m, where in targets:
-        signature = tuple(m)
-        if signature in seen or not m.any():
-            continue
-        seen.add(signature)
-        true = float(m @ truth)
-        if true == 0 or true >= K:
-            continue
-        low = linprog(m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-        high = -linprog(-m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-        if high - low < 0.5:
-            leaks.append((where, true))
-    print(f"seed {seed}: {len(equations)} shown, {len(seen)} hidden, leaks {len(leaks)}")
+                attack.read(table, filters_, mask, {value_of(breakdown.dimension, cell) for cell in keys})
+    leaks = attack.leaks(truth, K)
     if leaks and os.environ.get("BREAKER_EXPLAIN"):
         print("cells:", cells)
-        target = next(m for m, where in targets if where == leaks[int(os.environ.get("BREAKER_EXPLAIN"))][0])
-        needed = list(range(len(equations)))
-        for index in list(needed):
-            trial = [i for i in needed if i != index]
-            lo = linprog(target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
-            hi = linprog(-target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
-            if lo.status == 0 and hi.status == 0 and -hi.fun - lo.fun < 0.5:
-                needed = trial
-        for i in needed:
-            print("  uses", equations[i][2], "=", equations[i][1])
-    for where, true in leaks[:5]:
+        for where, value in attack.needed(leaks[int(os.environ.get("BREAKER_EXPLAIN"))][0]):
+            print("  uses", where, "=", value)
+    for where, true, _low, _high in leaks[:5]:
         print("LEAK", where, true)
     assert not leaks, leaks[:3]

@@ -17,12 +17,12 @@ from datetime import date
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog
 
-from app.analytics.results import HIDDEN, SelectionRefused, result_table
+from app.analytics.results import SelectionRefused, result_table
 from app.analytics.scope import Breakdown, Filter, Selection, period_of
 from app.db import db_session
 
+from .lp_attack import Attack
 from .results_fixtures import add, build_results_world
 
 PROVIDERS = ("P1", "P2", "P3")
@@ -73,7 +73,7 @@ def test_no_hidden_count_is_pinned_with_programmes_and_zeros(app, seed):
     for breakdown in breakdowns:
         values = sorted({value_of(breakdown.dimension, cell) for cell in keys}, key=str)
         filters += [((breakdown, value),) for value in values]
-    equations, targets = [], []
+    attack = Attack()
 
     def mask(filters_, dimension=None, key=None):
         return np.array([1.0 if all(value_of(b.dimension, cell) == v for b, v in filters_)
@@ -88,44 +88,10 @@ def test_no_hidden_count_is_pinned_with_programmes_and_zeros(app, seed):
                     table = result_table(db_session, selection, breakdown, k, questions=())
                 except SelectionRefused:
                     continue
-                equations.append((mask(filters_), table.total.responses, (filters_, "total")))
-                listed = set()
-                for row in table.rows:
-                    listed.add(row.key)
-                    m = mask(filters_, breakdown.dimension, row.key)
-                    if row.responses is HIDDEN:
-                        targets.append((m, (filters_, breakdown, row.key)))
-                    else:
-                        equations.append((m, row.responses, (filters_, breakdown, row.key)))
-                for value in {value_of(breakdown.dimension, cell) for cell in keys} - listed:
-                    equations.append((mask(filters_, breakdown.dimension, value), 0, (filters_, breakdown, value)))
-    a_eq = np.array([m for m, _v, _w in equations])
-    b_eq = np.array([v for _m, v, _w in equations], dtype=float)
-    assert np.allclose(a_eq @ truth, b_eq)
-    leaks, seen = [], set()
-    for m, where in targets:
-        signature = tuple(m)
-        if signature in seen or not m.any():
-            continue
-        seen.add(signature)
-        true = float(m @ truth)
-        if true == 0 or true >= k:
-            continue
-        low = linprog(m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-        high = -linprog(-m, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs").fun
-        if high - low < 0.5:
-            leaks.append((where, true))
-    print(f"seed {seed}: {len(equations)} shown, {len(seen)} hidden, leaks {len(leaks)}")
+                attack.read(table, filters_, mask, {value_of(breakdown.dimension, cell) for cell in keys})
+    leaks = attack.leaks(truth, k)
     if leaks and os.environ.get("BREAKER_EXPLAIN"):
         print("cells:", [(cell, n) for cell, n in cells if n])
-        target = next(m for m, where in targets if where == leaks[0][0])
-        needed = list(range(len(equations)))
-        for index in list(needed):
-            trial = [i for i in needed if i != index]
-            lo = linprog(target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
-            hi = linprog(-target, A_eq=a_eq[trial], b_eq=b_eq[trial], bounds=(0, None), method="highs")
-            if lo.status == 0 and hi.status == 0 and -hi.fun - lo.fun < 0.5:
-                needed = trial
-        for i in needed:
-            print("  uses", equations[i][2], "=", equations[i][1])
+        for where, value in attack.needed(leaks[0][0]):
+            print("  uses", where, "=", value)
     assert not leaks, leaks[:3]

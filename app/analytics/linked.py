@@ -151,6 +151,7 @@ def _made(session: Session, selection: Selection, dimensions: list[Breakdown], o
 def _counts(column: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
     """Cell id -> its count in `column`: ("m", breakdown, key) for margins, ("x", pair, (a, b)) for cells."""
     def count(tallies) -> int:
+        """A group's count in `column` from its (StatusCounts, Moments): responses, or responses with an NKI."""
         statuses, scores = tallies
         return statuses.responses if column == "responses" else scores.n
 
