@@ -34,7 +34,7 @@ Empty cells are shown as empty (an attacker may know who gives what): they
 are never hidden and never protect. The results layer (results.py) takes
 the plan's hidden margins and cells as seeds of its own per-table passes,
 so what one table hides every table hides. The questions' own columns are
-still suppressed per table (docs/analytics.md, "Known leaks").
+still suppressed per table (docs/analytics.md, "Linked tables").
 """
 
 from __future__ import annotations

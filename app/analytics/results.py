@@ -49,6 +49,7 @@ from ..campaigns.models import Campaign
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, TextQuestion, YesNoQuestion
 from . import aggregates, linked
 from .aggregates import DONT_KNOW, TEXT, StatusCounts
+from .linked import LINKED_COLUMNS
 from .denominators import RATE_DIMENSIONS, HandedOut, link_counts
 from .scope import PERIOD_DIMENSIONS, Breakdown, Selection, canonical_pair, period_of
 from .statistics import Comparison, Moments, Summary, compare_each_with_rest, moments_of, summarise
@@ -311,9 +312,12 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     keys = _ordered_keys(breakdown, tallies, _scope_members(session, selection, breakdown))
     lines = _period_lines(breakdown, keys)
     crossed = _crossed_seeds(session, selection, breakdown, keys, k, definition, tallied, parents_seen)
-    plan = _linked_plan(session, selection, definition, k, parents_seen)
-    for column, planned in _planned_seeds(plan, selection, breakdown).items():
-        crossed[column] |= planned
+    if not selection.filters:
+        # The campaign's linked suppression hides these rows; a filtered table gets the plan's cells through
+        # its crossing (_crossed_hidden), and a filter on this table's own dimension from its parent.
+        plan = _linked_plan(session, selection, definition, k, parents_seen)
+        for column in LINKED_COLUMNS:  # (`linked` here names the index questions)
+            crossed[column] |= plan.rows(column, breakdown)
     months = _month_seeds(session, selection, breakdown, k, tallied, parents_seen)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
@@ -410,25 +414,6 @@ def _linked_plan(session: Session, selection: Selection, definition: SurveyDefin
     return memo[key]
 
 
-def _planned_seeds(plan: linked.LinkedPlan, selection: Selection, breakdown: Breakdown) -> dict[str, set]:
-    """Column -> rows of this table that the campaign's linked suppression hides (linked.py): a one-way
-    table's hidden rows, or, under a filter, the hidden cells of its crossing in the filter's column."""
-    seeds: dict[str, set] = defaultdict(set)
-    for column in linked.LINKED_COLUMNS:
-        if not selection.filters:
-            seeds[column] |= plan.rows(column, breakdown)
-            continue
-        (item,) = selection.filters
-        if item.breakdown == breakdown:
-            seeds[column] |= plan.rows(column, breakdown) & {item.value}
-            continue
-        pair = canonical_pair(item.breakdown, breakdown)
-        filter_axis = pair.index(item.breakdown)
-        seeds[column] |= {cell[1 - filter_axis] for cell in plan.crossed(column, pair)
-                          if cell[filter_axis] == item.value}
-    return seeds
-
-
 def _period_lines(breakdown: Breakdown, keys: Iterable) -> list[Line]:
     """The published sums among a table's rows: each tertial's and year's months, each year's tertials."""
     keys = [key for key in keys if key is not None]
@@ -500,7 +485,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
         seeds[column] |= hidden_cells_
     if not base.filters:
         plan = _linked_plan(session, base, definition, k, memo)
-        for column in linked.LINKED_COLUMNS:
+        for column in LINKED_COLUMNS:
             seeds[column] |= plan.crossed(column, pair)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
