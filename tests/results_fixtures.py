@@ -87,13 +87,14 @@ def store(responses: list[Response]) -> None:
         given = {a.question_key: StoredAnswer(value=a.value, choice=a.choice, text=a.text,
                                               dont_know=bool(a.dont_know)) for a in response.answers}
         response.index_score = _definition_of(response.campaign_id).personal_score(given)
+        response.partly_scored = _definition_of(response.campaign_id).partly_scored(given)
     db_session.add_all(responses)
     db_session.flush()
     for campaign_id in {response.campaign_id for response in responses}:
         own = [response for response in responses if response.campaign_id == campaign_id]
         response_rows = [{column: getattr(response, column) for column in
                           ("id", "campaign_id", "provider_id", "programme_id", "language", "channel", "month", "status",
-                           "index_score")}
+                           "index_score", "partly_scored")}
                          for response in own]
         answer_rows = [{"response_id": response.id, "question_key": a.question_key, "value": a.value,
                         "choice": a.choice, "text": a.text, "dont_know": a.dont_know}

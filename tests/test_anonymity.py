@@ -186,6 +186,7 @@ def test_respondent_columns_are_only_the_reviewed_ones():
         "id", "survey_version_id", "status", "month",
         "campaign_id", "provider_id", "programme_id", "language", "channel",
         "index_score",  # a function of the response's own answers (docs/anonymity.md, "Summary tables")
+        "partly_scored",  # likewise
     }
     # Sums over stored responses, no finer than their cells and with no time (docs/anonymity.md).
     assert set(metadata.tables["answer_count"].columns.keys()) == {
@@ -193,6 +194,7 @@ def test_respondent_columns_are_only_the_reviewed_ones():
     }
     assert set(metadata.tables["response_tally"].columns.keys()) == {
         "campaign_id", "dimension", "group_value", "complete", "partial", "scored", "score_sum", "score_squares",
+        "partly_scored",
     }
     assert set(metadata.tables["answer"].columns.keys()) == {
         "response_id", "question_key", "value", "choice", "text", "dont_know",

@@ -95,13 +95,17 @@ def invitations(app, world, provider: str, handed_out: int, answered: int) -> No
 
 @pytest.fixture
 def figures_world(app):
-    """Nordljus 6 responses, Bro 7 (one partial, by QR), links 20/10 and 10/6 (see the figures test)."""
+    """Nordljus 6 responses, Bro 7 (one partial, by QR), links 20/10 and 10/6 (see the figures test).
+
+    Nobody answers one index question but not the other (a and b): the NKI beside a's and b's figures
+    would give such a respondent's answer, and the results hide it then (test_results_linked_tables.py).
+    """
     world = build_results_world(app)
     add(app, world, NORDLJUS, {"a": 5, "b": 4, "y": 1}, times=3)
     add(app, world, NORDLJUS, {"a": 4, "b": 4, "y": 0}, times=2)
-    add(app, world, NORDLJUS, {"a": 3, "b": "dk"})
+    add(app, world, NORDLJUS, {"a": "dk", "b": "dk"}, status="complete")  # "don't know" answers a question
     add(app, world, BRO, {"a": 2, "b": 2, "y": 0}, times=6)
-    add(app, world, BRO, {"b": 1}, channel="qr")
+    add(app, world, BRO, {"y": 1}, channel="qr")
     invitations(app, world, NORDLJUS, 20, 10)
     invitations(app, world, BRO, 10, 6)
     return world
@@ -235,22 +239,22 @@ def test_results_by_provider_equal_the_figures_worked_out_by_hand(app, client, f
     nordljus, bro = group(body, NORDLJUS), group(body, BRO)
     assert nordljus["key"] == str(figures_world.providers[NORDLJUS])
 
-    # Nordljus: personal index scores (mean of a and b answered) 4.5 x 3, 4 x 2, 3 (b don't know):
-    # sum 13.5 + 8 + 3 = 24.5, n 6, mean 4.083333; squares 3 x 20.25 + 2 x 16 + 9 = 101.75;
-    # variance (101.75 - 24.5^2 / 6) / 5 = (101.75 - 100.041667) / 5 = 0.341667, sd 0.584523;
-    # t(0.975, 5) = 2.570582: half width 2.570582 x 0.584523 / sqrt 6 = 0.613420 -> 3.469913 .. 4.696753.
+    # Nordljus: personal index scores (mean of a and b answered) 4.5 x 3, 4 x 2, none for the sixth (don't
+    # know to both): sum 13.5 + 8 = 21.5, n 5, mean 4.3; squares 3 x 20.25 + 2 x 16 = 92.75;
+    # variance (92.75 - 21.5^2 / 5) / 4 = (92.75 - 92.45) / 4 = 0.075, sd 0.273861;
+    # t(0.975, 4) = 2.776445: half width 2.776445 x 0.273861 / sqrt 5 = 0.340044 -> 3.959956 .. 4.640044.
     assert nordljus["responses"] == {"suppressed": False, "total": 6, "complete": 6, "partial": 0}
     nki = nordljus["nki"]
-    assert nki["suppressed"] is False and nki["n"] == 6
-    assert nki["mean"] == pytest.approx(4.083333, abs=1e-6) and nki["sd"] == pytest.approx(0.584523, abs=1e-6)
-    assert (nki["low"], nki["high"]) == (pytest.approx(3.469913, abs=1e-5), pytest.approx(4.696753, abs=1e-5))
+    assert nki["suppressed"] is False and nki["n"] == 5
+    assert nki["mean"] == pytest.approx(4.3, abs=1e-6) and nki["sd"] == pytest.approx(0.273861, abs=1e-6)
+    assert (nki["low"], nki["high"]) == (pytest.approx(3.959956, abs=1e-5), pytest.approx(4.640044, abs=1e-5))
     # Links: 20 handed out, 10 answered: 10 / 20 = 0.5 (a share, not per cent).
     assert nordljus["response_rate"] == {"suppressed": False, "handed_out": 20, "answered": 10, "rate": 0.5}
-    # a: 5, 5, 5, 4, 4, 3 -> n 6, mean 26 / 6 = 4.333333, positive (>= 4) 5 of 6 = 0.833333.
+    # a: 5, 5, 5, 4, 4 and a don't know (apart) -> n 5, mean 23 / 5 = 4.6, positive (>= 4) 5 of 5 = 1.
     a = question(nordljus, "a")
-    assert (a["type"], a["n"], a["dont_know"]) == ("scale", 6, 0)
-    assert (a["mean"], a["share_positive"]) == (pytest.approx(26 / 6), pytest.approx(5 / 6))
-    assert [(d["answer"], d["count"]) for d in a["distribution"]] == [(1, 0), (2, 0), (3, 1), (4, 2), (5, 3)]
+    assert (a["type"], a["n"], a["dont_know"]) == ("scale", 5, 1)
+    assert (a["mean"], a["share_positive"]) == (pytest.approx(4.6), pytest.approx(1.0))
+    assert [(d["answer"], d["count"]) for d in a["distribution"]] == [(1, 0), (2, 0), (3, 0), (4, 2), (5, 3)]
     # b: 4 x 5 answers and one don't know (apart): n 5, mean 4, no spread: sd 0, interval 4 .. 4.
     b = question(nordljus, "b")
     assert (b["n"], b["dont_know"], b["mean"], b["sd"], b["low"], b["high"]) == (5, 1, 4.0, 0.0, 4.0, 4.0)
@@ -263,17 +267,17 @@ def test_results_by_provider_equal_the_figures_worked_out_by_hand(app, client, f
     assert (gender["type"], gender["n"], gender["mean"], gender["share_positive"]) == ("choice", 0, None, None)
     assert [d["answer"] for d in gender["distribution"]] == ["woman", "man", "other"]
 
-    # Bro: 6 complete (a = b = 2: score 2) and 1 partial (b = 1 only: score 1): n 7, mean 13 / 7 = 1.857143.
+    # Bro: 6 complete (a = b = 2: score 2) and 1 partial (y only: no score): n 6, mean 2.0.
     assert bro["responses"] == {"suppressed": False, "total": 7, "complete": 6, "partial": 1}
-    assert (bro["nki"]["n"], bro["nki"]["mean"]) == (7, pytest.approx(13 / 7))
+    assert (bro["nki"]["n"], bro["nki"]["mean"]) == (6, pytest.approx(2.0))
     # 10 handed out, 6 answered: 0.6.
     assert bro["response_rate"] == {"suppressed": False, "handed_out": 10, "answered": 6, "rate": 0.6}
 
-    # Total: 13 responses (12 complete, 1 partial); NKI (24.5 + 13) / 13 = 37.5 / 13 = 2.884615;
+    # Total: 13 responses (12 complete, 1 partial); NKI (21.5 + 12) / 11 = 33.5 / 11 = 3.045455;
     # links 30 handed out, 16 answered: 16 / 30 = 0.533333.
     total = body["total"]
     assert (total["key"], total["responses"]["total"], total["responses"]["partial"]) == ("total", 13, 1)
-    assert total["nki"]["mean"] == pytest.approx(37.5 / 13)
+    assert total["nki"]["mean"] == pytest.approx(33.5 / 11)
     assert total["response_rate"] == {"suppressed": False, "handed_out": 30, "answered": 16,
                                       "rate": pytest.approx(16 / 30)}
 
@@ -282,14 +286,15 @@ def test_the_summary_gives_the_mean_over_groups_and_the_comparison(app, client, 
     campaign = figures_world.campaigns["2027"]
     body = assert_conforms(client.get(SUMMARY.format(campaign_id=campaign), headers=bearer(make_token(app))),
                            SUMMARY)
-    # Unweighted over the two providers' unrounded NKI: (24.5 / 6 + 13 / 7) / 2 = (4.083333 + 1.857143) / 2 = 2.970238.
-    assert body["mean_over_groups"] == {"groups": 2, "mean": pytest.approx((24.5 / 6 + 13 / 7) / 2)}
-    # Welch: Nordljus 4.083 (var 0.3417, n 6) against Bro 1.857 (var (25 - 169 / 7) / 6 = 0.142857, n 7):
-    # t = 2.226 / sqrt(0.3417 / 6 + 0.1429 / 7) = 2.226 / 0.2781 = 8.0 - significant far beyond Holm's x 2.
+    # Unweighted over the two providers' unrounded NKI: (21.5 / 5 + 2.0) / 2 = (4.3 + 2.0) / 2 = 3.15.
+    assert body["mean_over_groups"] == {"groups": 2, "mean": pytest.approx(3.15)}
+    # Welch: Nordljus 4.3 (var 0.075, n 5) against Bro 2.0 (var 0, n 6):
+    # t = 2.3 / sqrt(0.075 / 5 + 0 / 6) = 2.3 / 0.122474 = 18.8, 4 degrees of freedom - significant far
+    # beyond Holm's x 2.
     nordljus, bro = group(body, NORDLJUS), group(body, BRO)
     assert (nordljus["comparison"]["significant"], nordljus["comparison"]["direction"]) == (True, 1)
     assert (bro["comparison"]["significant"], bro["comparison"]["direction"]) == (True, -1)
-    assert "questions" not in nordljus and body["total"]["nki"]["n"] == 13
+    assert "questions" not in nordljus and body["total"]["nki"]["n"] == 11
 
 
 @pytest.mark.parametrize("path", [RESULTS, SUMMARY])
@@ -349,11 +354,11 @@ def test_a_provider_token_sees_its_own_provider_only(app, client, figures_world)
         refused = client.get(f"{url}?{query}", headers=bearer(token))
         assert refused.status_code == 404, query
         assert_conforms(refused, RESULTS)
-    # By programme (its default), narrowed to Nordljus: JPG holds its 6 responses, mean 24.5 / 6; SO none.
+    # By programme (its default), narrowed to Nordljus: JPG holds its 6 responses, mean 21.5 / 5; SO none.
     body = assert_conforms(client.get(url, headers=bearer(token)), RESULTS)
     assert (body["by"], body["filters"]) == ("programme", {"provider": str(nordljus)})
     jpg = next(row for row in body["groups"] if row["key"] == str(figures_world.programmes["JPG"]))
-    assert (jpg["responses"]["total"], jpg["nki"]["mean"]) == (6, pytest.approx(24.5 / 6))
+    assert (jpg["responses"]["total"], jpg["nki"]["mean"]) == (6, pytest.approx(4.3))
     assert body["total"]["responses"]["total"] == 6  # Bro's 7 are in no figure
     assert f"provider={nordljus}" in client.get(f"{url}?provider={nordljus}", headers=bearer(token)).request.url
 

@@ -317,12 +317,14 @@ def test_the_report_prints_ethiopic_names_and_arabic_script_staff_get_their_own_
 
 
 def test_a_dont_know_is_exported_as_dont_know_not_as_a_value(app, make_user):
-    # Six women: b answered 5 (x5) by five and "don't know" by one; every figure of the row has 5 or more answers.
+    # Six women: a and b answered 4 and 5 by five and "don't know" to both by one (one who answered only a
+    # would be partly scored: docs/analytics.md); every figure of the row has 5 or more answers.
     world = build_results_world(app)
     add(app, world, "Nordljus AB", {"a": 4, "b": 5, "y": 1, "gender": "woman"}, times=5)
-    add(app, world, "Nordljus AB", {"a": 4, "b": "dk", "y": 1, "gender": "woman"})
+    add(app, world, "Nordljus AB", {"a": "dk", "b": "dk", "y": 1, "gender": "woman"}, status="complete")
     client = signed_in(app, make_user)
     lines = csv_lines(client.get(f"/staff/results/{world.campaigns['2027']}/answers.csv"))
     rows = [line for line in lines[1:] if line.startswith('"Nordljus AB"')]
     assert sorted(rows) == sorted(['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 5
-                                  + ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;"dont_know";1;"woman"'])
+                                  + ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";"dont_know";"dont_know";1;'
+                                     '"woman"'])

@@ -271,10 +271,17 @@ def test_the_answer_count_migration_scores_and_counts_what_is_stored(migrated, t
             ("1|man", "a", "value", "2", 1), ("1|man", "gender", "choice", "man", 1),
             ("|", "b", "dont_know", "", 1), ("|", "y", "value", "1", 1),
         }
+        # 0011: every other pair too, the response's own dimensions first: r1 (a = 5) is a woman and r3
+        # (a = 2) a man, both in March.
+        assert {row[1:] for row in counts if row[0] == "month|background:gender" and row[2] == "a"} == {
+            ("2027-03-01|woman", "a", "value", "5", 1), ("2027-03-01|man", "a", "value", "2", 1)}
         assert {row[0] for row in counts} == {
             "provider", "programme", "language", "channel", "month", "background:gender", "provider|programme",
-            "provider|language", "provider|channel", "provider|month", "provider|background:gender"}
-        assert sum(row[5] for row in counts) == 8 * 11  # every answer once per dimension and per pair
+            "provider|language", "provider|channel", "provider|month", "provider|background:gender",
+            "programme|language", "programme|channel", "programme|month", "programme|background:gender",
+            "language|channel", "language|month", "language|background:gender", "channel|month",
+            "channel|background:gender", "month|background:gender"}
+        assert sum(row[5] for row in counts) == 8 * 21  # every answer once per dimension and per pair
         # The mixing step counts the same rows alike (summaries.counted, in Python).
         for response in responses:
             response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
@@ -288,25 +295,34 @@ def test_the_response_tally_migration_tallies_what_is_stored(migrated, tmp_path)
     with _three_responses_at_head(migrated, tmp_path) as database:
         with database.engine.connect() as connection:
             tallies = {(row[0], row[1]): tuple(row[2:]) for row in connection.execute(text(
-                "SELECT dimension, group_value, complete, partial, scored, score_sum, score_squares"
+                "SELECT dimension, group_value, complete, partial, scored, score_sum, score_squares, partly_scored"
                 " FROM response_tally"))}
             responses = [dict(row._mapping) for row in connection.execute(text(
-                "SELECT id, campaign_id, provider_id, programme_id, language, channel, month, status, index_score"
-                " FROM response"))]
+                "SELECT id, campaign_id, provider_id, programme_id, language, channel, month, status, index_score,"
+                " partly_scored FROM response"))]
             answers = [dict(row._mapping) for row in connection.execute(text("SELECT * FROM answer"))]
-        # r1 complete, score (5 + 4) / 2 = 4.5; r3 complete, score 2; r2 partial, no score, provider merged.
-        # Provider 1: 2 complete, scores 4.5 + 2 = 6.5, squares 20.25 + 4 = 24.25.
-        assert tallies[("provider", "1")] == (2, 0, 2, 6.5, 24.25)
+        # r1 complete, score (5 + 4) / 2 = 4.5; r3 complete, score 2 from a alone of a and b: partly scored
+        # (0012); r2 partial, no score, provider merged.
+        # Provider 1: 2 complete, scores 4.5 + 2 = 6.5, squares 20.25 + 4 = 24.25, 1 partly scored.
+        assert {row["id"]: bool(row["partly_scored"]) for row in responses} == {"r1": False, "r2": False, "r3": True}
+        assert tallies[("provider", "1")] == (2, 0, 2, 6.5, 24.25, 1)
         assert tallies[("provider", "")] == tallies[("month", "")] == tallies[("background:gender", "")] == (
-            0, 1, 0, 0.0, 0.0)
+            0, 1, 0, 0.0, 0.0, 0)
         assert tallies[("background:gender", "woman")] == tallies[("provider|background:gender", "1|woman")] == (
-            1, 0, 1, 4.5, 20.25)
-        assert tallies[("background:gender", "man")] == (1, 0, 1, 2.0, 4.0)
-        assert tallies[("month", "2027-03-01")] == (2, 0, 2, 6.5, 24.25)
-        assert tallies[("provider|language", "|ar")] == (0, 1, 0, 0.0, 0.0)
-        # Eleven dimensions: 2 providers, 1 programme, 2 languages, 2 channels, 2 months, 3 genders, and the
-        # pairs 2 + 2 + 2 + 2 + 3.
-        assert len(tallies) == 23
+            1, 0, 1, 4.5, 20.25, 0)
+        assert tallies[("background:gender", "man")] == (1, 0, 1, 2.0, 4.0, 1)
+        assert tallies[("month", "2027-03-01")] == (2, 0, 2, 6.5, 24.25, 1)
+        assert tallies[("provider|language", "|ar")] == (0, 1, 0, 0.0, 0.0, 0)
+        # 0011's pairs without the provider: r2 (SO, ar, qr, no month, no gender) beside r1 and r3 (SO, sv, sms,
+        # March; a woman and a man).
+        assert tallies[("language|background:gender", "sv|woman")] == (1, 0, 1, 4.5, 20.25, 0)
+        assert tallies[("programme|channel", "1|qr")] == tallies[("month|background:gender", "|")] == (
+            0, 1, 0, 0.0, 0.0, 0)
+        assert tallies[("channel|month", "sms|2027-03-01")] == (2, 0, 2, 6.5, 24.25, 1)
+        # 21 dimensions: 2 providers, 1 programme, 2 languages, 2 channels, 2 months, 3 genders; the provider's
+        # pairs 2 + 2 + 2 + 2 + 3; the others' (programme, language, channel, month, gender in that order)
+        # 2 + 2 + 2 + 3, 2 + 2 + 3, 2 + 3, 3.
+        assert len(tallies) == 12 + 11 + 24
         # The mixing step tallies the same rows alike (summaries.tallied, in Python).
         for response in responses:
             response["month"] = None if response["month"] is None else date.fromisoformat(str(response["month"]))
@@ -323,7 +339,7 @@ def test_the_answer_count_migration_writes_months_as_iso_dates_whatever_the_serv
         with database.engine.connect() as connection:
             assert connection.scalar(text("SHOW datestyle")) == "SQL, DMY"
             months = set(connection.scalars(text(
-                "SELECT DISTINCT group_value FROM answer_count WHERE dimension IN ('month', 'provider|month')")))
+                "SELECT DISTINCT group_value FROM answer_count WHERE dimension IN ('month', 'provider|month', 'channel|month')")))
             tallied_months = set(connection.scalars(text(
-                "SELECT DISTINCT group_value FROM response_tally WHERE dimension IN ('month', 'provider|month')")))
-        assert months == tallied_months == {"2027-03-01", "", "1|2027-03-01", "|"}
+                "SELECT DISTINCT group_value FROM response_tally WHERE dimension IN ('month', 'provider|month', 'channel|month')")))
+        assert months == tallied_months == {"2027-03-01", "", "1|2027-03-01", "|", "sms|2027-03-01", "qr|"}

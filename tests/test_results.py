@@ -244,14 +244,16 @@ def test_a_filter_shows_nothing_its_parent_table_hides(app):
 
 def test_nki_conventions_of_the_issue(app):
     # The issue's example (one respondent answers one item with 5, another six items with 1: 3.0, 1.57
-    # or 1.33) has two respondents, below k; the same contrast with six: respondent 1 answers a = 5 only,
-    # respondents 2..6 answer a = 1 and b = 1. Respondents' scores 5, 1, 1, 1, 1, 1 -> mean 10/6 = 1.667
-    # (pooled answers would give (5 + 10 x 1) / 11 = 1.364; item means a (5 + 5)/6 = 1.667, b 1 -> 1.333).
+    # or 1.33) has two respondents, below k; the same contrast with ten (five of them answering only
+    # some of the index questions: fewer would hide the NKI, docs/analytics.md "Partly scored"):
+    # respondents 1..5 answer a = 5 only, 6..10 a = 1 and b = 1. Respondents' scores 5 x 5, 1 x 5 -> mean
+    # 30 / 10 = 3.0 (pooled answers would give (25 + 10) / 15 = 2.333; the mean of the item means a
+    # (25 + 5) / 10 = 3.0 and b 1: 2.0).
     world = build_results_world(app)
-    add(app, world, "Nordljus AB", {"a": 5})
+    add(app, world, "Nordljus AB", {"a": 5}, times=5)
     add(app, world, "Nordljus AB", {"a": 1, "b": 1}, times=5)
     table = provider_table(app, world)
-    assert (table.total.nki.n, table.total.nki.mean) == (6, pytest.approx(10 / 6))
+    assert (table.total.nki.n, table.total.nki.mean) == (10, pytest.approx(3.0))
 
 
 def test_each_provider_is_compared_with_all_others_and_flagged_only_when_significant(app):

@@ -237,7 +237,7 @@ def test_confidence_intervals_stay_on_the_scale(app, client):
     world = build_results_world(app, providers=(P1, P2))
     add(app, world, P1, {"a": 5, "b": 5, "y": 1}, times=4)
     add(app, world, P1, {"a": 5, "b": 4, "y": 0})
-    add(app, world, P1, {"a": 3, "y": "dk"})
+    add(app, world, P1, {"a": 3, "b": 3, "y": "dk"})
     add(app, world, P2, {"a": 2, "b": 2, "y": 0}, times=5)
     body = api(client, token(app), world.campaigns["2027"]).get_json()
     p1 = group(body, world.providers[P1])

@@ -115,7 +115,7 @@ def same(left, right) -> bool:
 
 
 def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_they_hold(app):
-    # Tables of one dimension, or of the provider and one other, read the counts the mixing step
+    # Tables of one or two dimensions (breakdown and filters) read the counts the mixing step
     # keeps (aggregates.kept_answer_counts); others join the answers (joined_answer_counts). Over
     # the same 170 responses - merged groups, "don't know", text, skipped background answers -
     # both give the same for every table the counts hold, and the counts do hold these.
@@ -136,6 +136,11 @@ def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_the
         (Selection(campaigns), (month, Breakdown("tertial"))),
         (Selection(campaigns, (Filter(Breakdown("programme"), world.programmes["SO"]),)),
          (provider, Breakdown("programme"))),
+        # Two dimensions without the provider (migration 0011).
+        (Selection(campaigns, (Filter(gender, "woman"),)), Breakdown("language")),
+        (Selection(campaigns), (Breakdown("language"), Breakdown("channel"))),
+        (Selection(campaigns, (Filter(Breakdown("language"), "ar"),)), Breakdown("tertial")),
+        (Selection(campaigns), (month, gender)),
     ]
     questions = ["a", "b", "y", "gender", "comment"]
     with app.app_context():
@@ -152,11 +157,11 @@ def test_the_kept_answer_counts_equal_a_count_of_the_answers_for_every_table_the
             assert all(same(_plain(kept_tallies[key]), _plain(joined_tallies[key])) for key in joined_tallies)
         everything = kept_answer_counts(db_session, Selection(campaigns), provider, questions)
         assert sum(n for group in everything.values() for answers in group.values() for n in answers.values()) > 500
-        # Neither the provider nor one dimension: not held, read from the answers.
+        # Three dimensions, or a filter on the merged background group: not held, read from the answers.
         for selection, breakdown in [
-            (Selection(campaigns, (Filter(gender, "woman"),)), Breakdown("language")),
+            (Selection(campaigns, (Filter(gender, "woman"),)), (Breakdown("language"), month)),
             (Selection(campaigns, (Filter(gender, None),)), provider),
-            (Selection(campaigns), (Breakdown("language"), Breakdown("channel"))),
+            (Selection(campaigns, (Filter(provider, bro), Filter(Breakdown("channel"), "sms"))), Breakdown("language")),
             (Selection(campaigns, (Filter(Breakdown("channel"), "qr"),)), (provider, Breakdown("programme"))),
         ]:
             assert kept_answer_counts(db_session, selection, breakdown, questions) is None, (selection, breakdown)

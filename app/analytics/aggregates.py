@@ -43,10 +43,12 @@ _COLUMNS = {
 
 @dataclass(frozen=True)
 class StatusCounts:
-    """Responses in a group: complete (every required question answered) and partial (counts)."""
+    """Responses in a group: complete (every required question answered) and partial (counts), and how many
+    have a personal index score from some but not all index questions (`partly_scored`, a count)."""
 
     complete: int
     partial: int
+    partly_scored: int = 0
 
     @property
     def responses(self) -> int:
@@ -159,9 +161,11 @@ def kept_response_tallies(session: Session, selection: Selection,
         return None
     tally = ResponseTally
     statement = _kept_where(select(tally.group_value, func.sum(tally.complete), func.sum(tally.partial),
-                                   func.sum(tally.scored), func.sum(tally.score_sum), func.sum(tally.score_squares)),
+                                   func.sum(tally.scored), func.sum(tally.score_sum), func.sum(tally.score_squares),
+                                   func.sum(tally.partly_scored)),
                             tally, selection, reading).group_by(tally.group_value)
-    rows = ((key, (StatusCounts(int(row[1]), int(row[2])), Moments(int(row[3]), float(row[4]), float(row[5]))))
+    rows = ((key, (StatusCounts(int(row[1]), int(row[2]), int(row[6])),
+                   Moments(int(row[3]), float(row[4]), float(row[5]))))
             for row in session.execute(statement) if (key := reading.key(row[0])) is not _LEFT_OUT)
     return _added_tallies(rows)
 
@@ -175,10 +179,11 @@ def joined_response_tallies(session: Session, selection: Selection,
         *keys,
         func.count().filter(Response.status == "complete"),
         func.count().filter(Response.status == "partial"),
+        func.count().filter(Response.partly_scored.is_(True)),
         func.count(score), func.sum(score), func.sum(score * score),
     ), selection).group_by(*keys)
     rows = ((_folded_key(breakdown, _key(row, len(keys))),
-             (StatusCounts(row[-5], row[-4]), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0))))
+             (StatusCounts(row[-6], row[-5], row[-4]), Moments(row[-3], float(row[-2] or 0), float(row[-1] or 0))))
             for row in session.execute(statement))
     return _added_tallies(rows)
 
@@ -189,7 +194,8 @@ def _added_tallies(rows: Iterable[tuple]) -> dict[object, tuple[StatusCounts, Mo
     for key, (statuses, scores) in rows:
         if key in added:
             before, moments = added[key]
-            statuses = StatusCounts(before.complete + statuses.complete, before.partial + statuses.partial)
+            statuses = StatusCounts(before.complete + statuses.complete, before.partial + statuses.partial,
+                                    before.partly_scored + statuses.partly_scored)
             scores = moments + scores
         added[key] = (statuses, scores)
     return added
@@ -316,8 +322,8 @@ def kept_reading(selection: Selection, breakdown) -> KeptReading | None:
     """How to read a table from the counts the mixing step keeps, or None where they do not hold it.
 
     They hold a table whose breakdown (one, or a pair) and filters touch
-    one dimension, or the provider and one other (summaries.kept_dimension;
-    month, tertial and year are all the month). Not: a filter on the
+    one or two dimensions (summaries.kept_dimension; month, tertial and
+    year are all the month). Not: a filter on the
     merged background group (None: the answers' join tells "no answer"
     from "don't know", the counts do not).
     """
@@ -369,10 +375,10 @@ def _kept_where(statement, table, selection: Selection, reading: KeptReading):
     reading's dimension and, with a provider filter, that provider's groups."""
     statement = statement.where(table.campaign_id.in_(selection.campaign_ids), table.dimension == reading.dimension)
     if reading.provider is not None:
-        # The provider is the first part of a pair's group: one provider's rows start with "<id>|".
+        # The provider is the first part of every pair it is in (summaries.pair_name): its rows start with "<id>|".
         # Compared as a prefix, not as a range: PostgreSQL orders text by the database's collation,
         # where "12|ar" may sort between "1|" and "1}".
-        if reading.dimension == summaries.PAIRED:
+        if reading.dimension == summaries.PROVIDER:
             statement = statement.where(table.group_value == reading.provider)
         else:
             prefix = reading.provider + summaries.PAIR

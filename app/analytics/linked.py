@@ -1,4 +1,4 @@
-"""Linked tables: a campaign's one-way and two-way tables suppressed together (responses and the NKI).
+"""Linked tables: a campaign's one-way and two-way tables suppressed together, in every column.
 
 Every table the results layer shows is a one-way table of a campaign (by
 provider, by programme, ...) or a slice of a two-way table (provider x
@@ -10,10 +10,12 @@ time, a complement hidden in one was shown in another (the third
 breaker's cases, tests/test_results_linked_tables.py): by provider, P1 (9)
 hid P2 (3), but SO - which only P1 gives - showed P1's 9 answers by
 programme; and in programme x gender, SO's 12 women hid JPG's one woman,
-but SO has no men, so SO's total showed them.
+but SO has no men, so SO's total showed them. The same held for a
+question's own answers (tests/test_results_question_linked.py).
 
-`plan` suppresses them together, per column (responses, then the NKI's
-answers), by the threshold rule with complementary suppression
+`plan` suppresses them together, per column - the responses, the NKI's
+respondents and each question with figures (its answers with a value or
+an option) - by the threshold rule with complementary suppression
 (suppression.py) over every published sum at once (Hundepool et al.,
 *Statistical Disclosure Control*, Wiley 2012, §4.4.3 "linked tables"):
 
@@ -30,18 +32,22 @@ answers), by the threshold rule with complementary suppression
 - a hidden margin needs a hidden cell in each row or column it totals (or
   the cells would add up to it).
 
+Each column is planned on its own (`_hidden_per_column`), but the NKI and
+its index questions hide together, as in each table (results.py,
+`_hidden_by_column`).
 Empty cells are shown as empty (an attacker may know who gives what): they
 are never hidden and never protect. The results layer (results.py) takes
 the plan's hidden margins and cells as seeds of its own per-table passes,
-so what one table hides every table hides. The questions' own columns are
-still suppressed per table (docs/analytics.md, "Linked tables").
+so what one table hides every table hides. The counts are read from the
+tallies the mixing step keeps for every dimension and pair of dimensions
+(summaries.py): no answer row is read.
 """
-
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 from threading import Lock
 
@@ -52,13 +58,15 @@ from . import aggregates
 from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair
 from .suppression import period_lines
 
-#: The columns planned together: a group's responses, and the answers its NKI is made of.
-LINKED_COLUMNS = ("responses", "index")
+#: The columns every plan holds besides its questions': a group's responses, the respondents its NKI is made
+#: of, and those of them partly scored (docs/analytics.md, "Partly scored").
+LINKED_COLUMNS = ("responses", "index", "partly_scored")
 
 @dataclass(frozen=True)
 class LinkedPlan:
     """What the linked suppression hides: per column, one-way rows and two-way cells.
 
+    Columns: LINKED_COLUMNS and each question key planned.
     `margins[column][breakdown]` are the hidden group keys of the one-way
     table; `cells[column][pair]` the hidden (first, second) keys of the
     two-way table of a canonical pair (scope.canonical_pair).
@@ -68,11 +76,13 @@ class LinkedPlan:
     cells: Mapping[str, Mapping[tuple[Breakdown, Breakdown], frozenset]]
 
     def rows(self, column: str, breakdown: Breakdown) -> frozenset:
-        """The hidden keys of the one-way table by `breakdown` in `column`; empty for a dimension not linked."""
+        """The hidden keys of the one-way table by `breakdown` in `column`; empty for a dimension or column not
+        linked."""
         return self.margins.get(column, {}).get(breakdown, frozenset())
 
     def crossed(self, column: str, pair: tuple[Breakdown, Breakdown]) -> frozenset:
-        """The hidden cells of the two-way table of canonical `pair` in `column`; empty for a pair not linked."""
+        """The hidden cells of the two-way table of canonical `pair` in `column`; empty for a pair or column not
+        linked."""
         return self.cells.get(column, {}).get(pair, frozenset())
 
 
@@ -83,32 +93,34 @@ def linked_dimensions(definition: SurveyDefinition) -> list[Breakdown]:
         Breakdown("background", question.key) for question in definition.background_questions]
 
 
-#: Plans made in this process, by (campaign, k, the one-way counts they were made from): a campaign's
-#: responses change only when the mixing step stores a batch or finalisation merges small groups, and
-#: either changes its one-way counts, so a plan is made again once per worker after each (cold: 0.3-0.5 s
-#: at 100,000 responses, docs/performance.md; warm: the one-way counts, a few ms).
+#: Plans made in this process, by (campaign, k, questions, the one-way counts they were made from): a
+#: campaign's responses change only when the mixing step stores a batch or finalisation merges small groups,
+#: and either changes its one-way counts, so a plan is made again once per worker after each (cold: see
+#: docs/performance.md; warm: the one-way counts, a few ms).
 _PLANS: OrderedDict[tuple, LinkedPlan] = OrderedDict()
 _PLANS_LOCK = Lock()
 PLANS_KEPT = 64
 
 
-def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int) -> LinkedPlan:
-    """The linked suppression of one campaign's tables (module docstring).
+def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int,
+         questions: Sequence[str]) -> LinkedPlan:
+    """The linked suppression of one campaign's tables (module docstring), in LINKED_COLUMNS and `questions`.
 
-    One SQL query per dimension (read from the kept tallies) and, unless
-    this process made the plan from the same one-way counts already, one
-    per pair of dimensions (the kept tallies hold the provider's pairs;
-    the others group the response rows).
+    `questions` are the keys of the questions with figures (every one the
+    pages may show: what one page hides, all must). One SQL query per
+    dimension over the kept tallies and, unless this process made the plan
+    from the same one-way counts already, two per pair of dimensions
+    (responses, and the questions' answers).
     """
     selection = Selection((campaign_id,))
     dimensions = linked_dimensions(definition)
     one_way = {dimension: aggregates.response_tallies(session, selection, dimension) for dimension in dimensions}
-    key = (campaign_id, k, _signature(one_way))
+    key = (campaign_id, k, tuple(questions), _signature(one_way))
     with _PLANS_LOCK:
         if key in _PLANS:
             _PLANS.move_to_end(key)
             return _PLANS[key]
-    made = _made(session, selection, dimensions, one_way, k)
+    made = _made(session, selection, dimensions, one_way, k, definition, tuple(questions))
     with _PLANS_LOCK:
         _PLANS[key] = made
         while len(_PLANS) > PLANS_KEPT:
@@ -130,37 +142,121 @@ def _signature(one_way: Mapping[Breakdown, Mapping]) -> tuple:
                  for dimension, table in one_way.items())
 
 
-def _made(session: Session, selection: Selection, dimensions: list[Breakdown], one_way: Mapping,
-          k: int) -> LinkedPlan:
-    """`plan`'s work: the two-way counts, then each column's hidden cells."""
+def _made(session: Session, selection: Selection, dimensions: list[Breakdown], one_way: Mapping, k: int,
+          definition: SurveyDefinition, questions: tuple[str, ...]) -> LinkedPlan:
+    """`plan`'s work: the two-way counts, then each column's hidden cells (`_hidden_per_column`)."""
     pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
     two_way = {pair: aggregates.response_tallies(session, selection, pair) for pair in pairs}
-    margins: dict[str, dict] = {}
-    cells: dict[str, dict] = {}
-    seeds: set = set()
-    for column in LINKED_COLUMNS:
-        counts = _counts(column, one_way, two_way)
-        hidden = solve(counts, published_lines(counts, dimensions, pairs), k, seeds)
-        margins[column] = {d: frozenset(key for kind, part, key in hidden if kind == "m" and part == d)
-                           for d in dimensions}
-        cells[column] = {p: frozenset(key for kind, part, key in hidden if kind == "x" and part == p) for p in pairs}
-        seeds = hidden  # a group hidden for its responses is hidden in its NKI
-    return LinkedPlan(margins, cells)
+    answered_one_way = {dimension: aggregates.answered_counts(session, selection, dimension, questions)
+                        for dimension in dimensions} if questions else {}
+    answered_two_way = {pair: aggregates.answered_counts(session, selection, pair, questions)
+                        for pair in pairs} if questions else {}
+
+    # Every cell with a response (a cell with an answer has one), in the one order of every column.
+    order = sorted(_counts("responses", one_way, two_way), key=cell_order)
+
+    def column(name: str) -> _Column:
+        """One column's counts, in `order`, and its published sums."""
+        if name in LINKED_COLUMNS:
+            counts = _ordered(_counts(name, one_way, two_way), order)
+        else:
+            counts = _ordered(_question_counts(name, answered_one_way, answered_two_way), order)
+        return _Column(counts, published_lines(counts, dimensions, pairs))
+
+    columns = {name: column(name) for name in (*LINKED_COLUMNS, *questions)}
+    hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions))
+    margins = {name: {d: frozenset(key for kind, part, key in cells if kind == "m" and part == d)
+                      for d in dimensions} for name, cells in hidden.items()}
+    crossed = {name: {p: frozenset(key for kind, part, key in cells if kind == "x" and part == p) for p in pairs}
+               for name, cells in hidden.items()}
+    return LinkedPlan(margins, crossed)
+
+
+@dataclass
+class _Column:
+    """One column's cells with answers (id -> count, in `cell_order`) and its published sums."""
+
+    counts: dict[tuple, int]
+    lines: list[SumLine]
+
+    def solve(self, k: int, seeds: Iterable = ()) -> frozenset:
+        """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`)."""
+        return solve(self.counts, self.lines, k, seeds)
+
+    @cached_property
+    def lone(self) -> frozenset:
+        """The cells that are the only member of a line with a total: hiding one hides that total too."""
+        return frozenset(line.members[0] for line in self.lines if line.total is not None and len(line.members) == 1)
+
+
+def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: tuple[str, ...]) -> dict[str, frozenset]:
+    """Column name -> its hidden cells: each column on its own, but the NKI with its index questions.
+
+    A column is not seeded with the cells hidden for their responses: each
+    column's plan protects its own small counts, and a cell seeded where
+    its count is large can be the only member of a line in that column,
+    whose total then goes for nothing (the API's figures: Bro's one QR
+    response hid every provider's NKI that way). The tables still hide a
+    row hidden for its responses in every column.
+
+    The NKI and its index questions (`index_questions`): a cell hidden in a
+    question, or for its partly scored respondents, is hidden in the NKI
+    (the NKI and the other questions would give it back, or a weighted sum
+    of those respondents' answers), and a cell hidden in the NKI is hidden in at least one
+    of its questions (or the questions would give the NKI back) - one in
+    which it is hidden already, else one in which it is not the only
+    member of a line with a total (hiding it there would hide that total
+    too), else the first. Repeated until no question is given another
+    cell (each pass only hides, so it ends).
+    """
+    hidden = {name: column.solve(k) for name, column in columns.items()
+              if name != "index" and name not in index_questions}
+    seeds: dict[str, set] = {question: set() for question in index_questions}
+    while True:
+        in_questions = {question: columns[question].solve(k, seeds[question]) for question in index_questions}
+        in_index = columns["index"].solve(k, hidden["partly_scored"].union(*in_questions.values()))
+        given = False
+        for cell in in_index:
+            holders = [question for question in index_questions if cell in columns[question].counts]
+            if not holders or any(cell in in_questions[question] for question in holders):
+                continue
+            chosen = min(holders, key=lambda question: cell in columns[question].lone)
+            seeds[chosen].add(cell)
+            given = True
+        if not given:
+            return {**hidden, **in_questions, "index": in_index}
 
 
 def _counts(column: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
     """Cell id -> its count in `column`: ("m", breakdown, key) for margins, ("x", pair, (a, b)) for cells."""
     def count(tallies) -> int:
-        """A group's count in `column` from its (StatusCounts, Moments): responses, or responses with an NKI."""
+        """A group's count in `column` from its (StatusCounts, Moments): responses, responses with an NKI, or
+        those partly scored."""
         statuses, scores = tallies
+        if column == "partly_scored":
+            return statuses.partly_scored
         return statuses.responses if column == "responses" else scores.n
 
     counts = {("m", breakdown, key): count(value) for breakdown, table in one_way.items()
               for key, value in table.items()}
     counts.update({("x", pair, key): count(value) for pair, table in two_way.items() for key, value in table.items()})
-    # One order whatever order the database returned the groups in: ties are broken by it, and two
-    # processes (or SQLite and PostgreSQL) must hide the same cells.
-    return {cell: counts[cell] for cell in sorted(counts, key=cell_order) if counts[cell] > 0}
+    return counts
+
+
+def _question_counts(question: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
+    """Cell id -> answers to `question` with a value or an option, as `_counts` gives a column's."""
+    counts = {("m", breakdown, key): questions.get(question, 0) for breakdown, table in one_way.items()
+              for key, questions in table.items()}
+    counts.update({("x", pair, key): questions.get(question, 0) for pair, table in two_way.items()
+                   for key, questions in table.items()})
+    return counts
+
+
+def _ordered(counts: Mapping[tuple, int], order: Sequence[tuple]) -> dict[tuple, int]:
+    """The cells of `counts` with answers, in `order` (every cell, sorted by `cell_order` once per plan): one
+    order whatever order the database returned the groups in - ties are broken by it, and two processes (or
+    SQLite and PostgreSQL) must hide the same cells."""
+    return {cell: counts[cell] for cell in order if counts.get(cell, 0) > 0}
 
 
 def cell_order(cell: tuple) -> tuple:
@@ -187,19 +283,25 @@ class SumLine:
 
 def published_lines(counts: Mapping[tuple, int], dimensions: list[Breakdown], pairs: list) -> list[SumLine]:
     """Every published sum among the planned cells (module docstring), finest first."""
+    of_part: dict[tuple, list] = {}  # (kind, dimension or pair) -> its cells, in `counts` order
+    for cell in counts:
+        of_part.setdefault(cell[:2], []).append(cell)
     lines: list[SumLine] = []
     for dimension in dimensions:
-        keys = sorted((cell[2] for cell in counts if cell[0] == "m" and cell[1] == dimension), key=_value_order)
+        keys = sorted((cell[2] for cell in of_part.get(("m", dimension), ())), key=_value_order)
         if dimension.dimension == "month":
             lines += [SumLine(tuple(("m", dimension, month) for month in line.members))
                       for line in period_lines(keys) if len(line.members) < len(keys)]
         lines.append(SumLine(tuple(("m", dimension, key) for key in keys)))
     for pair in pairs:
-        cells = [cell for cell in counts if cell[0] == "x" and cell[1] == pair]
+        cells = of_part.get(("x", pair), ())
         for axis in (0, 1):
             other = pair[1 - axis]
-            for value in sorted({cell[2][axis] for cell in cells}, key=_value_order):
-                members = [cell for cell in cells if cell[2][axis] == value]
+            of_value: dict = {}
+            for cell in cells:
+                of_value.setdefault(cell[2][axis], []).append(cell)
+            for value in sorted(of_value, key=_value_order):
+                members = of_value[value]
                 if other.dimension == "month":
                     # A period holding all of the line's months is the line itself, with its total (a margin).
                     for line in period_lines(sorted((cell[2][1 - axis] for cell in members), key=_value_order)):

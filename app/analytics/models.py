@@ -50,13 +50,13 @@ class AnswerCount(Base):
     One row per (campaign, dimension, group, question, answer): `n` stored
     answers of that question with that answer among the campaign's
     responses whose `dimension` has the value `group_value`. Every stored
-    response adds its answers once under each dimension and each provider
-    pair (summaries.py), in the transaction that writes it, so a campaign's
+    response adds its answers once under each dimension and each pair of
+    dimensions (summaries.py), in the transaction that writes it, so a campaign's
     rows of one dimension add up to its answers. The results read tables
-    of one dimension, or the provider and one other, from here
+    of one or two dimensions from here
     (aggregates.answer_counts) instead of joining every answer;
-    rebuilt from the stored answers by migration 0009 and `flask analytics
-    recount`. Nothing here is finer than the responses it counts.
+    rebuilt from the stored answers by migrations 0009 and 0011 and `flask
+    analytics recount`. Nothing here is finer than the responses it counts.
     """
 
     __tablename__ = "answer_count"
@@ -68,7 +68,7 @@ class AnswerCount(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     #: "provider", "programme", "language", "channel", "month" or "background:<question key>", or
-    #: the provider paired with one of the others: "provider|language" (summaries.PAIR).
+    #: two of them, the provider first where it is one: "provider|language" (summaries.pair_name).
     dimension: Mapped[str] = mapped_column(String(70), primary_key=True)
     #: The group's value as text: a provider's or programme's id, a language code, a channel,
     #: a month (YYYY-MM-01), a background option key; "" for the merged group (NULL in `response`);
@@ -91,11 +91,12 @@ class ResponseTally(Base):
     the group are complete and partial, how many have a personal index
     score (`Response.index_score`), and the sum and sum of squares of those
     scores (on the index scale: 1..points for "mean", 0-100 for "scb100"
-    and "share_positive"). The results read a table's status counts and
+    and "share_positive"), and how many of those are partly scored
+    (`Response.partly_scored`). The results read a table's status counts and
     NKI from here (aggregates.response_tallies) wherever they read its
     answers from AnswerCount; a background question's groups would
     otherwise join every response's answer. Rebuilt from the stored
-    responses by migration 0010 and `flask analytics recount`.
+    responses by migrations 0010, 0011 and 0012 and `flask analytics recount`.
     """
 
     __tablename__ = "response_tally"
@@ -119,3 +120,5 @@ class ResponseTally(Base):
     score_sum: Mapped[float] = mapped_column(Float)
     #: The sum of their squares (index scale, squared).
     score_squares: Mapped[float] = mapped_column(Float)
+    #: Of the scored, those scored from some but not all index questions (`Response.partly_scored`; a count).
+    partly_scored: Mapped[int] = mapped_column(Integer, server_default="0")

@@ -23,10 +23,10 @@ What is hidden, with k = MIN_CELL_SIZE (>= 5):
 - what a filter's parent table hides in the filtered row, and what the
   crossed table of a filter with the breakdown hides (one suppression for
   "women by provider" and "P2 by gender"); totals of 1..k-1 answers;
-- first of all, in the responses and the NKI, what the campaign's linked
-  suppression hides (linked.py: every one-way and two-way table of the
-  campaign suppressed together, so that a group hidden in one table is
-  not the very answers of a group shown in another).
+- first of all, in every column, what the campaign's linked suppression
+  hides (linked.py: every one-way and two-way table of the campaign
+  suppressed together, so that a group hidden in one table is not the
+  very answers of a group shown in another).
 
 Several campaigns are pooled from each campaign's own table, figure by
 figure, and only from what those tables show (`_pooled_table`): a pooled
@@ -218,7 +218,8 @@ class _Tallies:
     _counts: dict = field(default_factory=dict, repr=False)
 
     def counts(self, column: str) -> dict:
-        """Group -> the count that decides suppression in `column` ("responses", "index", "links" or a question key).
+        """Group -> the count that decides suppression in `column` ("responses", "index", "partly_scored",
+        "links" or a question key).
 
         Made once per column: suppression asks for a column's counts again on every pass.
         """
@@ -231,6 +232,8 @@ class _Tallies:
             return {key: value.responses for key, value in self.statuses.items()}
         if column == "index":
             return {key: value.n for key, value in self.index.items()}
+        if column == "partly_scored":
+            return {key: value.partly_scored for key, value in self.statuses.items()}
         if column == "links":
             return {key: value.answered for key, value in (self.links or {}).items()}
         if column in self.counted:
@@ -316,7 +319,7 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
         # The campaign's linked suppression hides these rows; a filtered table gets the plan's cells through
         # its crossing (_crossed_hidden), and a filter on this table's own dimension from its parent.
         plan = _linked_plan(session, selection, definition, k, parents_seen)
-        for column in LINKED_COLUMNS:  # (`linked` here names the index questions)
+        for column in (*LINKED_COLUMNS, *tallied):
             crossed[column] |= plan.rows(column, breakdown)
     months = _month_seeds(session, selection, breakdown, k, tallied, parents_seen)
 
@@ -407,10 +410,11 @@ def _hidden_columns(row: GroupFigures, tallied: tuple[str, ...]) -> set[str]:
 
 def _linked_plan(session: Session, selection: Selection, definition: SurveyDefinition, k: int,
                  memo: dict) -> linked.LinkedPlan:
-    """The linked suppression of the selection's one campaign (linked.plan), made once per call tree."""
+    """The linked suppression of the selection's one campaign (linked.plan) in every column a page may show
+    (the responses, the NKI, each question with figures), made once per call tree."""
     key = ("linked", selection.campaign_ids)
     if key not in memo:
-        memo[key] = linked.plan(session, selection.campaign_ids[0], definition, k)
+        memo[key] = linked.plan(session, selection.campaign_ids[0], definition, k, figure_questions(definition))
     return memo[key]
 
 
@@ -485,7 +489,7 @@ def _crossed_hidden(session: Session, base: Selection, pair: tuple[Breakdown, Br
         seeds[column] |= hidden_cells_
     if not base.filters:
         plan = _linked_plan(session, base, definition, k, memo)
-        for column in LINKED_COLUMNS:
+        for column in (*LINKED_COLUMNS, *tallied):
             seeds[column] |= plan.crossed(column, pair)
 
     def hide(column: str, seed: Iterable = ()) -> frozenset:
@@ -525,20 +529,25 @@ def _crossed_month_seeds(session: Session, base: Selection, pair: tuple[Breakdow
 
 def _hidden_by_column(hide: Callable[[str, Iterable], frozenset], tallied: tuple[str, ...],
                       linked: tuple[str, ...], with_links: bool) -> dict[str, frozenset]:
-    """Column ("responses", "links", "index", each question) -> its hidden groups, by `hide(column, seed)`.
+    """Column ("responses", "links", "index", "partly_scored", each question) -> its hidden groups, by
+    `hide(column, seed)`.
 
     A group hidden for its responses is hidden in every column. The NKI
     and its index questions (`linked`) hide together: with everyone
     answering both a and b, NKI = (a + b) / 2, so a shown NKI and a shown a
     would give a hidden b back - repeated until nothing changes (each pass
-    only hides, so it ends).
+    only hides, so it ends). So do the groups hidden for their partly
+    scored respondents (1..k-1, or a complement of such a group): the NKI
+    beside its questions gives a weighted sum of their answers
+    (docs/analytics.md, "Partly scored").
     """
     rows = hide("responses", ())
     hidden = {"responses": rows, "links": hide("links", rows) if with_links else frozenset()}
     hidden.update({question: hide(question, rows) for question in tallied})
     hidden["index"] = hide("index", rows)
+    hidden["partly_scored"] = hide("partly_scored", rows)
     while True:
-        together = hidden["index"].union(*(hidden[question] for question in linked))
+        together = hidden["index"].union(hidden["partly_scored"], *(hidden[question] for question in linked))
         again = {question: hide(question, together) for question in linked}
         index_again = hide("index", together)
         if index_again == hidden["index"] and all(again[question] == hidden[question] for question in linked):
@@ -547,9 +556,11 @@ def _hidden_by_column(hide: Callable[[str, Iterable], frozenset], tallied: tuple
 
 
 def _index_total_hidden(tallies: _Tallies, linked: tuple[str, ...], k: int, inherited: set[str]) -> set[str]:
-    """The NKI and its questions in the total row: all hidden when any of them is (1..k-1 answers or inherited)."""
+    """The NKI and its questions in the total row: all hidden when any of them is (1..k-1 answers or inherited),
+    or when 1..k-1 of its respondents are partly scored (`_hidden_by_column`)."""
     columns = ("index", *linked)
     small = any(0 < sum(tallies.counts(column).values()) < k or column in inherited for column in columns)
+    small = small or 0 < sum(tallies.counts("partly_scored").values()) < k
     return set(columns) if small else set()
 
 

@@ -40,6 +40,11 @@ class Breakdown:
             raise ValueError(f"unknown dimension {self.dimension!r}")
         if (self.dimension == "background") != (self.question_key is not None):
             raise ValueError("a background breakdown names its question, and only it does")
+        # Hashed once: the linked plan (linked.py) keys ~100,000 cells by breakdown per campaign.
+        object.__setattr__(self, "_hash", hash((self.dimension, self.question_key)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
 
 @dataclass(frozen=True)

@@ -6,13 +6,14 @@ responses the by-provider distribution of every question joins ~130,000
 answer rows (docs/performance.md, "analytics"). Every response the mixing
 step stores adds its answers here once under each dimension - provider,
 programme, language, channel, month and each background question - and
-once under each pair of the provider with another ("provider|language",
-group "12|ar"), in the same transaction (`add_to_summaries`). A table
-whose breakdown and filters touch one dimension, or the provider and one
-other, reads a few thousand counts instead (aggregates.answer_counts):
-every table without filters, every table of the provider role (always
-filtered on its provider), a provider filter, and the crossed tables of a
-filter with the provider breakdown. Other filtered tables read the answers.
+once under each pair of them ("provider|language", group "12|ar";
+"programme|background:gender", group "3|woman"), in the same transaction
+(`add_to_summaries`). A table whose breakdown and filters touch one or two
+dimensions reads a few thousand counts instead (aggregates.answer_counts):
+every table without filters or with one filter (results.MAX_FILTERS), the
+crossed tables of a filter with a breakdown, and the two-way tables of the
+linked suppression (linked.py). Only a provider account's tables with a
+filter of its own (three dimensions) read the answers.
 The same groups keep each one's responses (complete, partial) and the sum
 and sum of squares of their personal index scores (models.ResponseTally),
 so that such a table reads no response row either (aggregates.response_tallies).
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import combinations
 from datetime import date
 
 from sqlalchemy import bindparam, delete, insert, select, update
@@ -47,8 +49,9 @@ BACKGROUND = "background:"
 #: No dimension name or group text contains it: ids, dates, codes and keys are [a-z0-9_:-].
 PAIR = "|"
 
-#: The dimension every pair is made with.
-PAIRED = "provider"
+#: The provider's dimension: first in every pair it is part of (`pair_name`), so one provider's groups of a
+#: pair start with "<id>|" (aggregates reads them by that prefix).
+PROVIDER = "provider"
 
 #: An AnswerCount key: (campaign_id, dimension, group_value, question_key, kind, answer).
 CountKey = tuple[int, str, str, str, str, str]
@@ -57,8 +60,8 @@ KEY_COLUMNS = ("campaign_id", "dimension", "group_value", "question_key", "kind"
 #: A ResponseTally key: (campaign_id, dimension, group_value).
 TallyKey = tuple[int, str, str]
 TALLY_KEY_COLUMNS = ("campaign_id", "dimension", "group_value")
-#: A ResponseTally's figures, in this order: complete, partial, scored, score_sum, score_squares.
-TALLY_COLUMNS = ("complete", "partial", "scored", "score_sum", "score_squares")
+#: A ResponseTally's figures, in this order: complete, partial, scored, score_sum, score_squares, partly_scored.
+TALLY_COLUMNS = ("complete", "partial", "scored", "score_sum", "score_squares", "partly_scored")
 
 
 def dimension_of(breakdown: Breakdown) -> str:
@@ -80,21 +83,32 @@ def group_text(value) -> str:
 
 
 def pair_of(dimension: str) -> tuple[str, ...]:
-    """The dimensions an AnswerCount dimension holds: one, or the provider and another for a pair."""
+    """The dimensions an AnswerCount dimension holds: one, or two for a pair."""
     return tuple(dimension.split(PAIR))
+
+
+def dimension_rank(dimension: str) -> tuple[int, int | str]:
+    """A dimension's place in a pair's name: the response's own dimensions in RESPONSE_DIMENSIONS order
+    (the provider first), then background questions by key. Migration 0011 writes the same order."""
+    own = [column.removesuffix("_id") for column in RESPONSE_DIMENSIONS]
+    return (0, own.index(dimension)) if dimension in own else (1, dimension)
+
+
+def pair_name(first: str, second: str) -> str:
+    """The AnswerCount dimension of a pair of dimensions, in either order: "provider|language"."""
+    return PAIR.join(sorted((first, second), key=dimension_rank))
 
 
 def kept_dimension(dimensions: Iterable[str]) -> str | None:
     """The AnswerCount dimension that holds these (dimension_of names), or None when none does.
 
-    One dimension is kept alone; two when one of them is the provider
-    ("provider|<other>"); anything else is not kept.
+    One dimension is kept alone, two as their pair (`pair_name`); three or more are not kept.
     """
     wanted = set(dimensions)
     if len(wanted) == 1:
         return wanted.pop()
-    if len(wanted) == 2 and PAIRED in wanted:
-        return PAIRED + PAIR + (wanted - {PAIRED}).pop()
+    if len(wanted) == 2:
+        return pair_name(*wanted)
     return None
 
 
@@ -147,20 +161,21 @@ def counted(responses: Sequence[Mapping], answers: Iterable[Mapping],
 
 def tallied(responses: Sequence[Mapping], answers: Iterable[Mapping],
             definition: SurveyDefinition) -> dict[TallyKey, list]:
-    """What storing `responses` adds to ResponseTally: key -> [complete, partial, scored, score_sum, score_squares].
+    """What storing `responses` adds to ResponseTally: key -> [its TALLY_COLUMNS].
 
     `responses` as for `counted`, with their `status` ("complete" or
-    "partial") and `index_score` (None without one); `answers` give the
-    background groups. Each response counts once per group (`_groups`).
+    "partial"), `index_score` (None without one) and `partly_scored`;
+    `answers` give the background groups. Each response counts once per
+    group (`_groups`).
     """
     answers_of = _answers_by_response(answers)
     tallies: dict[TallyKey, list] = {}
     for response in responses:
         score = response["index_score"]
         add = (int(response["status"] == "complete"), int(response["status"] == "partial"),
-               int(score is not None), score or 0.0, (score or 0.0) ** 2)
+               int(score is not None), score or 0.0, (score or 0.0) ** 2, int(bool(response["partly_scored"])))
         for dimension, group in _groups(response, answers_of.get(response["id"], []), definition):
-            tally = tallies.setdefault((response["campaign_id"], dimension, group), [0, 0, 0, 0.0, 0.0])
+            tally = tallies.setdefault((response["campaign_id"], dimension, group), [0, 0, 0, 0.0, 0.0, 0])
             for position, value in enumerate(add):
                 tally[position] += value
     return tallies
@@ -174,7 +189,7 @@ def _answers_by_response(answers: Iterable[Mapping]) -> dict[str, list[Mapping]]
 
 
 def _groups(response: Mapping, answers: Sequence[Mapping], definition: SurveyDefinition) -> list[tuple[str, str]]:
-    """(dimension, group text) of every group a response counts in: one per dimension, one per provider pair.
+    """(dimension, group text) of every group a response counts in: one per dimension, one per pair of them.
 
     A response's group in a background dimension is its answer's option, ""
     without one (skipped, "don't know", or withheld when its cell was
@@ -184,8 +199,9 @@ def _groups(response: Mapping, answers: Sequence[Mapping], definition: SurveyDef
     choices = {row["question_key"]: row.get("choice") for row in answers}
     groups += [(BACKGROUND + question.key, group_text(choices.get(question.key)))
                for question in definition.background_questions]
-    provider = groups[0][1]
-    return groups + [(PAIRED + PAIR + dimension, provider + PAIR + group) for dimension, group in groups[1:]]
+    groups.sort(key=lambda group: dimension_rank(group[0]))  # a pair's parts in `pair_name` order
+    return groups + [(first + PAIR + second, first_group + PAIR + second_group)
+                     for (first, first_group), (second, second_group) in combinations(groups, 2)]
 
 
 def add_to_summaries(connection: Connection, responses: Sequence[Mapping], answers: Sequence[Mapping],
@@ -219,7 +235,7 @@ def _upsert(connection: Connection, table, rows: list[dict], added: Sequence[str
 def recount(connection: Connection, campaign_id: int, definition: SurveyDefinition, chunk: int = 5_000) -> int:
     """Rebuild what the mixing step keeps for a campaign from its stored answers; returns the AnswerCount rows written.
 
-    Each response's `index_score` (definition.personal_score) and the
+    Each response's `index_score` and `partly_scored` (definition.personal_score, .partly_scored) and the
     campaign's AnswerCount and ResponseTally rows, for a repair (`flask analytics recount`)
     and to check that what the mixing step keeps is what the answers give.
     Reads `chunk` responses at a time (ordered by their random id); the
@@ -243,14 +259,16 @@ def recount(connection: Connection, campaign_id: int, definition: SurveyDefiniti
         for row in answers:
             given[row["response_id"]][row["question_key"]] = StoredAnswer(
                 value=row["value"], choice=row["choice"], text=row["text"], dont_know=bool(row["dont_know"]))
-        scores = {key: definition.personal_score(value) for key, value in given.items()}
+        scores = {key: (definition.personal_score(value), definition.partly_scored(value))
+                  for key, value in given.items()}
         connection.execute(update(Response.__table__).where(Response.id == bindparam("response_id"))
-                           .values(index_score=bindparam("score")),
-                           [{"response_id": key, "score": score} for key, score in scores.items()])
+                           .values(index_score=bindparam("score"), partly_scored=bindparam("partly")),
+                           [{"response_id": key, "score": score, "partly": partly}
+                            for key, (score, partly) in scores.items()])
         for row in responses:
-            row["index_score"] = scores[row["id"]]
+            row["index_score"], row["partly_scored"] = scores[row["id"]]
         for key, tally in tallied(responses, answers, definition).items():
-            kept = tallies.setdefault(key, [0, 0, 0, 0.0, 0.0])
+            kept = tallies.setdefault(key, [0, 0, 0, 0.0, 0.0, 0])
             for position, value in enumerate(tally):
                 kept[position] += value
         after = responses[-1]["id"]

@@ -394,6 +394,7 @@ def _write_campaign(database: Database, config: Config, rng: random.Random, plan
                 "provider_id": cell.provider_id, "programme_id": cell.programme_id, "language": cell.language,
                 "channel": cell.channel, "month": cell.month, "status": definition.status_of(given),
                 "index_score": definition.personal_score(given),
+                "partly_scored": definition.partly_scored(given),
             })
             answers += [
                 {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,

@@ -631,6 +631,7 @@ def _response_rows(campaign_id: int, cell: Cell, released: list[Opened], definit
             "provider_id": cell.provider_id, "programme_id": cell.programme_id, "language": cell.language,
             "channel": cell.channel, "month": cell.month, "status": sheet.status,
             "index_score": definition.personal_score(sheet.answers),
+            "partly_scored": definition.partly_scored(sheet.answers),
         })
         answers += [
             {"response_id": response_id, "question_key": key, "value": a.value, "choice": a.choice,

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,7 +41,7 @@ class Response(Base):
         # Covers every results query's use of a campaign's responses (migrations 0008, 0009): the
         # rows themselves are never read, and the planner has one index on response to choose.
         Index("ix_response_campaign_cell", "campaign_id", "provider_id", "status", "programme_id", "language",
-              "channel", "month", "index_score"),
+              "channel", "month", "index_score", "partly_scored"),
         # Without SQLite's hidden rowid, rows are kept in random-id order, not arrival order.
         {"sqlite_with_rowid": False},
     )
@@ -67,6 +68,9 @@ class Response(Base):
     #: step; NULL without an answered index question. The NKI is the mean of these
     #: (analytics/aggregates.response_tallies), read without touching the answers.
     index_score: Mapped[float | None] = mapped_column(Float)
+    #: Whether that score is from some, not all, of the index questions (SurveyDefinition.partly_scored):
+    #: the results hide the NKI of a group with 1..k-1 such respondents (docs/analytics.md, "Partly scored").
+    partly_scored: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
 

@@ -291,6 +291,16 @@ class SurveyDefinition:
         assert isinstance(first, ScaleQuestion) and first.scale is not None
         return first.scale
 
+    def partly_scored(self, answers: Mapping[str, StoredAnswer]) -> bool:
+        """Whether a respondent's personal score (`personal_score`) is from some, not all, of the index questions.
+
+        The NKI beside its questions' figures gives a weighted sum of these
+        respondents' answers (docs/analytics.md, "Partly scored"), so the
+        results count them (`Response.partly_scored`) and suppress by them.
+        """
+        answered = sum(1 for key in self.index.questions if key in answers and answers[key].value is not None)
+        return 0 < answered < len(self.index.questions)
+
     def personal_score(self, answers: Mapping[str, StoredAnswer]) -> float | None:
         """One respondent's personal index score from their answers (question key -> answer), or None.
 

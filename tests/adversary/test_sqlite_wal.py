@@ -283,7 +283,7 @@ def test_the_apps_own_tables_read_with_their_keys(tmp_path):
     transaction(
         con,
         "UPDATE invitation SET responded = 1 WHERE id = 17",
-        ("INSERT INTO response VALUES (?, 1, 'complete', '2026-11-30', 1, 2, 3, 'sv', 'sms', NULL)", (response,)),
+        ("INSERT INTO response VALUES (?, 1, 'complete', '2026-11-30', 1, 2, 3, 'sv', 'sms', NULL, 0)", (response,)),
         ("INSERT INTO answer VALUES (?, 'q1', 4, NULL, NULL, 0)", (response,)),
         ("INSERT INTO answer VALUES (?, 'q2', NULL, NULL, ?, 0)", (response, "fritext " * 500)),
     )
