@@ -99,3 +99,37 @@ def _ties() -> set:
     counts |= {("x", pair, ("JPG", "Ek")): 6, ("x", pair, ("JPG", "Al")): 6, ("x", pair, ("JPG", "Asp")): 1,
                ("x", pair, ("SO", "Bok")): 6, ("x", pair, ("SO", "Lind")): 6}
     return solved(counts, [PROVIDER, PROGRAMME], [pair])
+
+
+def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_first_question():
+    # P1 10 (all SO), P2 10 (all JPG), P3 16 (8 SO, 8 JPG); everyone answers b, P3's JPG eight do not answer
+    # a; partly scored: P1's five and two of P3's SO eight. Index questions (a, b).
+    # "partly_scored": P3 (2) and (SO, P3) (2) primary; the provider line {P1 5, P3 2} hides P1; SO's column
+    # {(SO, P1) 5, (SO, P3) 2} takes (SO, P1), which opens nothing (P1's row has its total hidden) where SO
+    # would open the programme line. Hidden: P1, P3, (SO, P1), (SO, P3).
+    # "index" (the responses' counts, nothing small) takes those four; every line then holds two hidden
+    # cells of 10 or more, or a hidden total with a shown cell beside: nothing more.
+    # The NKI's hidden cells are in no question yet: each goes to the first question with answers there, a;
+    # in a every line is then safe as it is (P3's row in a is (SO, P3) alone, hidden with its total).
+    # b is left alone; the responses hide nothing.
+    pair = canonical_pair(PROVIDER, PROGRAMME)  # (programme, provider)
+    dimensions = [PROVIDER, PROGRAMME]
+
+    def column(margins: dict, cells: dict) -> linked._Column:
+        counts = {("m", PROVIDER if key.startswith("P") else PROGRAMME, key): n for key, n in margins.items()}
+        counts.update({("x", pair, key): n for key, n in cells.items()})
+        ordered = {cell: counts[cell] for cell in sorted(counts, key=linked.cell_order) if counts[cell] > 0}
+        return linked._Column(ordered, linked.published_lines(ordered, dimensions, [pair]))
+
+    everyone = column({"P1": 10, "P2": 10, "P3": 16, "SO": 18, "JPG": 18},
+                      {("SO", "P1"): 10, ("JPG", "P2"): 10, ("SO", "P3"): 8, ("JPG", "P3"): 8})
+    columns = {
+        "responses": everyone, "index": everyone, "b": everyone,
+        "partly_scored": column({"P1": 5, "P3": 2, "SO": 7}, {("SO", "P1"): 5, ("SO", "P3"): 2}),
+        "a": column({"P1": 10, "P2": 10, "P3": 8, "SO": 18, "JPG": 10},
+                    {("SO", "P1"): 10, ("JPG", "P2"): 10, ("SO", "P3"): 8}),
+    }
+    hidden = {name: {(kind, key) for kind, _part, key in cells}
+              for name, cells in linked._hidden_per_column(columns, K, ("a", "b")).items()}
+    four = {("m", "P1"), ("m", "P3"), ("x", ("SO", "P1")), ("x", ("SO", "P3"))}
+    assert hidden == {"responses": set(), "partly_scored": four, "index": four, "a": four, "b": set()}

@@ -47,7 +47,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from itertools import combinations
 from threading import Lock
 
@@ -183,10 +182,6 @@ class _Column:
         """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`)."""
         return solve(self.counts, self.lines, k, seeds)
 
-    @cached_property
-    def lone(self) -> frozenset:
-        """The cells that are the only member of a line with a total: hiding one hides that total too."""
-        return frozenset(line.members[0] for line in self.lines if line.total is not None and len(line.members) == 1)
 
 
 def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: tuple[str, ...]) -> dict[str, frozenset]:
@@ -203,11 +198,10 @@ def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: 
     question, or for its partly scored respondents, is hidden in the NKI
     (the NKI and the other questions would give it back, or a weighted sum
     of those respondents' answers), and a cell hidden in the NKI is hidden in at least one
-    of its questions (or the questions would give the NKI back) - one in
-    which it is hidden already, else one in which it is not the only
-    member of a line with a total (hiding it there would hide that total
-    too), else the first. Repeated until no question is given another
-    cell (each pass only hides, so it ends).
+    of its questions (or the questions would give the NKI back): the first
+    that has answers there, so that these cells gather in one question's
+    column instead of opening lines in all of them. Repeated until no
+    question is given another cell (each pass only hides, so it ends).
     """
     hidden = {name: column.solve(k) for name, column in columns.items()
               if name != "index" and name not in index_questions}
@@ -220,8 +214,7 @@ def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: 
             holders = [question for question in index_questions if cell in columns[question].counts]
             if not holders or any(cell in in_questions[question] for question in holders):
                 continue
-            chosen = min(holders, key=lambda question: cell in columns[question].lone)
-            seeds[chosen].add(cell)
+            seeds[holders[0]].add(cell)
             given = True
         if not given:
             return {**hidden, **in_questions, "index": in_index}
