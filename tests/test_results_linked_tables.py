@@ -18,9 +18,16 @@ the results layer.
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from datetime import date
 
 import pytest
+
+from app.analytics.results import HIDDEN, result_table
+from app.analytics.scope import Breakdown, Selection
+from app.campaigns.models import Invitation
+from app.db import db_session
 
 from .results_fixtures import add, build_results_world
 from .test_results_attacks import api, group, nki_sum, question, token
@@ -174,3 +181,35 @@ def test_a_partial_respondents_answer_comes_out_of_nki_a_and_b_unless_they_are_k
         a, b, nki = question(p1, "a"), question(p1, "b"), p1["nki"]
         assert 2 * nki["n"] - a["n"] - b["n"] == 5
         assert round(2 * nki["mean"] * nki["n"] - a["mean"] * a["n"] - b["mean"] * b["n"], 6) == 5.0
+
+
+def test_claimed_links_of_a_provider_below_k_do_not_come_back_as_the_programme_only_its_complement_gives(app):
+    """The question case, in the response rate's numerator (claimed links, by provider, programme and
+    channel). Links, all by SMS: P1 (SO only, the only SO provider) 20 handed out, 9 claimed; P2 (JPG) 20, 3;
+    P3 (JPG) 20, 10. Per table: by provider P2 (3) hidden with P1 (9) as its complement, but by programme SO
+    showed 9 = P1's: 22 - 10 - 9 = P2's 3 claims (found 2026-12-01, after the breaker's question case).
+    Linked (linked._links_plan): P1's row of programme x provider has one cell, (SO, P1), hidden with it;
+    SO's column has no other cell, so SO goes, and JPG with it in the programme table. The total stays."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    add(app, world, P1, {"a": 4, "b": 4}, times=9, programme="SO")
+    add(app, world, P2, {"a": 3, "b": 3}, times=9, programme="JPG")
+    add(app, world, P3, {"a": 5, "b": 5}, times=10, programme="JPG")
+    for provider, programme, claimed in ((P1, "SO", 9), (P2, "JPG", 3), (P3, "JPG", 10)):
+        with app.app_context():
+            db_session.add_all(Invitation(
+                campaign_id=world.campaigns["2027"], provider_id=world.providers[provider],
+                programme_id=world.programmes[programme], language="sv", channel="sms",
+                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), responded=number < claimed,
+                created_on=date(2027, 1, 2)) for number in range(20))
+            db_session.commit()
+    selection = Selection((world.campaigns["2027"],))
+    with app.app_context():
+        by_provider = result_table(db_session, selection, Breakdown("provider"), 5)
+        by_programme = result_table(db_session, selection, Breakdown("programme"), 5)
+    claims = {row.key: row.answered for row in by_provider.rows}
+    assert claims[world.providers[P1]] is HIDDEN and claims[world.providers[P2]] is HIDDEN
+    assert {row.key: row.answered for row in by_programme.rows} == {
+        world.programmes["SO"]: HIDDEN, world.programmes["JPG"]: HIDDEN}
+    assert by_provider.total.answered == by_programme.total.answered == 22
+    assert {row.key: row.handed_out for row in by_programme.rows} == {
+        world.programmes["SO"]: 20, world.programmes["JPG"]: 40}  # what was handed out is no one's answer

@@ -54,12 +54,16 @@ from sqlalchemy.orm import Session
 
 from ..surveys.definition import SurveyDefinition
 from . import aggregates
+from .denominators import RATE_DIMENSIONS, link_counts
 from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair
 from .suppression import period_lines
 
 #: The columns every plan holds besides its questions': a group's responses, the respondents its NKI is made
-#: of, and those of them partly scored (docs/analytics.md, "Partly scored").
-LINKED_COLUMNS = ("responses", "index", "partly_scored")
+#: of, those of them partly scored (docs/analytics.md, "Partly scored"), and its claimed links.
+LINKED_COLUMNS = ("responses", "index", "partly_scored", "links")
+
+#: Those of LINKED_COLUMNS counted from the responses the mixing step stored (the links: `_links_plan`).
+_RESPONSE_COLUMNS = ("responses", "index", "partly_scored")
 
 @dataclass(frozen=True)
 class LinkedPlan:
@@ -109,22 +113,57 @@ def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: in
     pages may show: what one page hides, all must). One SQL query per
     dimension over the kept tallies and, unless this process made the plan
     from the same one-way counts already, two per pair of dimensions
-    (responses, and the questions' answers).
+    (responses, and the questions' answers). The claimed links ("links")
+    are planned apart (`_links_plan`): a customer claims a link when they
+    answer, long before the mixing step stores the answers.
     """
     selection = Selection((campaign_id,))
     dimensions = linked_dimensions(definition)
     one_way = {dimension: aggregates.response_tallies(session, selection, dimension) for dimension in dimensions}
-    key = (campaign_id, k, tuple(questions), _signature(one_way))
+    made = _kept(("answers", campaign_id, k, tuple(questions), _signature(one_way)),
+                 lambda: _made(session, selection, dimensions, one_way, k, definition, tuple(questions)))
+    links = _links_plan(session, selection, k)
+    return LinkedPlan({**made.margins, "links": links.margins.get("links", {})},
+                      {**made.cells, "links": links.cells.get("links", {})})
+
+
+def _kept(key: tuple, make) -> LinkedPlan:
+    """The plan kept under `key` in this process, or `make()`'s, kept (the PLANS_KEPT most recent)."""
     with _PLANS_LOCK:
         if key in _PLANS:
             _PLANS.move_to_end(key)
             return _PLANS[key]
-    made = _made(session, selection, dimensions, one_way, k, definition, tuple(questions))
+    made = make()
     with _PLANS_LOCK:
         _PLANS[key] = made
         while len(_PLANS) > PLANS_KEPT:
             _PLANS.popitem(last=False)
     return made
+
+
+def _links_plan(session: Session, selection: Selection, k: int) -> LinkedPlan:
+    """The linked suppression of the claimed links (the response rate's numerator) by provider, programme and
+    channel (denominators.RATE_DIMENSIONS) and their pairs: P2's 3 claims hidden beside P1's 9 must not come
+    back as the programme only P1 gives (tests/test_results_linked_tables.py). Kept by its one-way counts,
+    which every claimed link changes."""
+    dimensions = [Breakdown(name) for name in RATE_DIMENSIONS]
+    one_way = {dimension: link_counts(session, selection, dimension) or {} for dimension in dimensions}
+    signature = tuple((d.dimension, tuple(sorted((_value_order(g), c.answered) for g, c in table.items())))
+                      for d, table in one_way.items())
+
+    def made() -> LinkedPlan:
+        pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
+        counts = {("m", d, group): claims.answered for d, table in one_way.items() for group, claims in table.items()}
+        counts.update({("x", pair, group): claims.answered for pair in pairs
+                       for group, claims in (link_counts(session, selection, pair) or {}).items()})
+        counts = _ordered(counts, sorted(counts, key=cell_order))
+        hidden = solve(counts, published_lines(counts, dimensions, pairs), k)
+        return LinkedPlan({"links": {d: frozenset(key for kind, part, key in hidden if kind == "m" and part == d)
+                                     for d in dimensions}},
+                          {"links": {p: frozenset(key for kind, part, key in hidden if kind == "x" and part == p)
+                                     for p in pairs}})
+
+    return _kept(("links", selection.campaign_ids, k, signature), made)
 
 
 def forget_plans() -> None:
@@ -156,13 +195,13 @@ def _made(session: Session, selection: Selection, dimensions: list[Breakdown], o
 
     def column(name: str) -> _Column:
         """One column's counts, in `order`, and its published sums."""
-        if name in LINKED_COLUMNS:
+        if name in _RESPONSE_COLUMNS:
             counts = _ordered(_counts(name, one_way, two_way), order)
         else:
             counts = _ordered(_question_counts(name, answered_one_way, answered_two_way), order)
         return _Column(counts, published_lines(counts, dimensions, pairs))
 
-    columns = {name: column(name) for name in (*LINKED_COLUMNS, *questions)}
+    columns = {name: column(name) for name in (*_RESPONSE_COLUMNS, *questions)}
     hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions))
     margins = {name: {d: frozenset(key for kind, part, key in cells if kind == "m" and part == d)
                       for d in dimensions} for name, cells in hidden.items()}
