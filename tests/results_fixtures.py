@@ -19,7 +19,7 @@ from app.i18n import LANGUAGES
 from app.organisation.models import Programme, Provider
 from app.analytics.summaries import add_to_summaries
 from app.respond.models import Answer, Response
-from app.surveys.definition import StoredAnswer, SurveyDefinition
+from app.surveys.definition import ChoiceQuestion, StoredAnswer, SurveyDefinition
 from app.surveys.services import store_version
 
 TEXTS = {code: f"text {code}" for code in LANGUAGES}
@@ -108,12 +108,13 @@ def response_row(world: ResultsWorld, provider: str | None, answers: dict, *, ca
     """One response as the mixer writes it (a random id, the month, no time); call inside an app context.
 
     Answer values: an int (scale or yes 1/no 0), "dk" (don't know), an option
-    key for gender, any other str for the comment. Status: complete when a
+    key for a choice question (gender), any other str for the comment. Status: complete when a
     (the one required question) is answered, unless given. None for a scope
     value: merged for anonymity.
     """
     campaign_id = world.campaigns[campaign] if campaign else next(iter(world.campaigns.values()))
-    given = {key: _stored(key, value) for key, value in answers.items()}
+    choices = {question.key for question in _definition_of(campaign_id).questions if isinstance(question, ChoiceQuestion)}
+    given = {key: _stored(key, value, key in choices) for key, value in answers.items()}
     return Response(
         id=uuid.uuid4().hex, survey_version_id=_version_of(campaign_id), campaign_id=campaign_id,
         provider_id=world.providers[provider] if provider else None,
@@ -133,11 +134,12 @@ def _definition_of(campaign_id: int) -> SurveyDefinition:
     return db_session.get(Campaign, campaign_id).survey_version.definition
 
 
-def _stored(key: str, value) -> StoredAnswer:
+def _stored(key: str, value, choice: bool) -> StoredAnswer:
+    """An answer as stored: "dk" don't know, an int a value, a str an option of a choice question, else text."""
     if value == "dk":
         return StoredAnswer(dont_know=True)
     if isinstance(value, int):
         return StoredAnswer(value=value)
-    if key == "gender":
+    if choice:
         return StoredAnswer(choice=value)
     return StoredAnswer(text=value)

@@ -7,6 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
 
+#: The longest dimension name: two background questions' (keys up to 40 characters,
+#: surveys.definition.KEY_PATTERN), "background:<key>|background:<key>" = 103 characters (migration 0011).
+DIMENSION_LENGTH = 110
+
 #: What a reference value measures: a question's mean (on its scale, e.g. 1-5), a question's
 #: share of positive answers (per cent, 0-100), or the survey's NKI (on the index's scale).
 MEASURES = ("mean", "share_positive", "index")
@@ -69,7 +73,7 @@ class AnswerCount(Base):
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     #: "provider", "programme", "language", "channel", "month" or "background:<question key>", or
     #: two of them, the provider first where it is one: "provider|language" (summaries.pair_name).
-    dimension: Mapped[str] = mapped_column(String(70), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(DIMENSION_LENGTH), primary_key=True)
     #: The group's value as text: a provider's or programme's id, a language code, a channel,
     #: a month (YYYY-MM-01), a background option key; "" for the merged group (NULL in `response`);
     #: for a pair both, joined: "12|ar".
@@ -107,7 +111,7 @@ class ResponseTally(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     #: As AnswerCount.dimension.
-    dimension: Mapped[str] = mapped_column(String(70), primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(DIMENSION_LENGTH), primary_key=True)
     #: As AnswerCount.group_value.
     group_value: Mapped[str] = mapped_column(String(100), primary_key=True)
     #: Complete responses (every required question answered; a count).

@@ -46,6 +46,13 @@ _ANSWER = ("CASE WHEN a.dont_know OR a.text IS NOT NULL THEN ''"
 
 
 def upgrade() -> None:
+    # Two background questions' pair is "background:<key>|background:<key>": up to 103 characters with
+    # 40-character keys (the breaker's case: 71 did not fit VARCHAR(70) on PostgreSQL). SQLite does not
+    # enforce the length; its batch copy keeps the tables without rowid.
+    for table in ("answer_count", "response_tally"):
+        with op.batch_alter_table(table, table_kwargs={"sqlite_with_rowid": False}) as batch:
+            batch.alter_column("dimension", type_=sa.String(110), existing_type=sa.String(70),
+                               existing_nullable=False)
     connection = op.get_bind()
     for version_id, document in connection.execute(sa.text(
             "SELECT id, document FROM survey_version WHERE id IN (SELECT survey_version_id FROM response)")).all():
@@ -93,3 +100,6 @@ def _pairs(connection, background_keys: list[str]) -> list[tuple[str, str, str, 
 def downgrade() -> None:
     for table in ("answer_count", "response_tally"):
         op.execute(f"DELETE FROM {table} WHERE dimension LIKE '%|%' AND dimension NOT LIKE 'provider|%'")
+        with op.batch_alter_table(table, table_kwargs={"sqlite_with_rowid": False}) as batch:
+            batch.alter_column("dimension", type_=sa.String(70), existing_type=sa.String(110),
+                               existing_nullable=False)
