@@ -101,7 +101,7 @@ def _ties() -> set:
     return solved(counts, [PROVIDER, PROGRAMME], [pair])
 
 
-def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_first_question():
+def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_questions():
     # P1 10 (all SO), P2 10 (all JPG), P3 16 (8 SO, 8 JPG); everyone answers b, P3's JPG eight do not answer
     # a; partly scored: P1's five and two of P3's SO eight. Index questions (a, b).
     # "partly_scored": P3 (2) and (SO, P3) (2) primary; the provider line {P1 5, P3 2} hides P1; SO's column
@@ -109,9 +109,10 @@ def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_first_qu
     # would open the programme line. Hidden: P1, P3, (SO, P1), (SO, P3).
     # "index" (the responses' counts, nothing small) takes those four; every line then holds two hidden
     # cells of 10 or more, or a hidden total with a shown cell beside: nothing more.
-    # The NKI's hidden cells are in no question yet: each goes to the first question with answers there, a;
-    # in a every line is then safe as it is (P3's row in a is (SO, P3) alone, hidden with its total).
-    # b is left alone; the responses hide nothing.
+    # Each question starts from the NKI's hidden cells, but for a cell that is the only member of a line
+    # with a total there (hiding it would hide that total for nothing): a's rows P1 and P3 and b's row P1
+    # have one cell each, so a starts from P1 and P3, b from P1, P3 and (SO, P3). Each then hides the lone
+    # cell anyway, its row's total being hidden: both end with the four. The responses hide nothing.
     pair = canonical_pair(PROVIDER, PROGRAMME)  # (programme, provider)
     dimensions = [PROVIDER, PROGRAMME]
 
@@ -132,4 +133,4 @@ def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_first_qu
     hidden = {name: {(kind, key) for kind, _part, key in cells}
               for name, cells in linked._hidden_per_column(columns, K, ("a", "b")).items()}
     four = {("m", "P1"), ("m", "P3"), ("x", ("SO", "P1")), ("x", ("SO", "P3"))}
-    assert hidden == {"responses": set(), "partly_scored": four, "index": four, "a": four, "b": set()}
+    assert hidden == {"responses": set(), "partly_scored": four, "index": four, "a": four, "b": four}

@@ -213,3 +213,27 @@ def test_claimed_links_of_a_provider_below_k_do_not_come_back_as_the_programme_o
     assert by_provider.total.answered == by_programme.total.answered == 22
     assert {row.key: row.handed_out for row in by_programme.rows} == {
         world.programmes["SO"]: 20, world.programmes["JPG"]: 40}  # what was handed out is no one's answer
+
+
+def test_a_complete_provider_keeps_its_nki_when_another_providers_question_needs_a_complement(app, client):
+    """The new user's case (2026-12-01, the demo's Bro and Stegvis): P1 has 4 partly scored respondents
+    (a only) and 1 complete, so b has 1 answer there; P4 has 2 partly scored of 8; P2 20 complete (17 JPG,
+    3 SO); P3 30 complete (20 JPG, 10 SO). P1's and P4's NKIs are hidden (partly scored 4 and 2, 6 together).
+    P1's one b answer needs a complement in b's column: P4, hidden in the NKI anyway, answered b 6 times -
+    1 + 6 = 7 >= k. The plan once took P2 there (it already hid P2's 3 in SO), and b hidden in P2 hid P2's
+    NKI and with it every index question: now each index question starts from what the NKI hides."""
+    world = build_results_world(app, providers=("P1", "P2", "P3", "P4"))
+    add(app, world, "P1", {"a": 4}, times=4)
+    add(app, world, "P1", {"a": 4, "b": 4}, times=1)
+    add(app, world, "P4", {"a": 3, "b": 3}, times=6)
+    add(app, world, "P4", {"a": 3}, times=2)
+    add(app, world, "P2", {"a": 2, "b": 2}, times=17)
+    add(app, world, "P2", {"a": 2, "b": 2}, times=3, programme="SO")
+    add(app, world, "P3", {"a": 5, "b": 5}, times=20)
+    add(app, world, "P3", {"a": 5, "b": 5}, times=10, programme="SO")
+    body = api(client, token(app), world.campaigns["2027"]).get_json()
+    assert group(body, world.providers["P1"])["nki"]["suppressed"]
+    assert group(body, world.providers["P4"])["nki"]["suppressed"]
+    p2 = group(body, world.providers["P2"])
+    assert (p2["responses"]["total"], p2["nki"]["suppressed"], p2["nki"]["mean"]) == (20, False, 2.0)
+    assert not question(p2, "a")["suppressed"] and not question(p2, "b")["suppressed"]

@@ -47,6 +47,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import combinations
 from threading import Lock
 
@@ -217,9 +218,68 @@ class _Column:
     counts: dict[tuple, int]
     lines: list[SumLine]
 
+    @cached_property
+    def lone(self) -> frozenset:
+        """The cells that are the only member of a line with a total: hiding one hides that total too."""
+        return frozenset(line.members[0] for line in self.lines if line.total is not None and len(line.members) == 1)
+
     def solve(self, k: int, seeds: Iterable = ()) -> frozenset:
-        """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`)."""
-        return solve(self.counts, self.lines, k, seeds)
+        """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`), then every rectangle closed
+        (`rectangle_leaks`): a leak hides the smallest margin it used, and the whole is solved again (each
+        round only hides, so it ends)."""
+        hidden = solve(self.counts, self.lines, k, seeds)
+        while True:
+            used = rectangle_leaks(self.counts, hidden, k)
+            if not used:
+                return hidden
+            hidden = solve(self.counts, self.lines, k, hidden | {min(used, key=lambda cell: self.counts[cell])})
+
+
+def rectangle_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int) -> set:
+    """The shown margins that some rectangle of a two-way table needs to give away 1..k-1 answers.
+
+    The line rule protects each row and column alone, not their sums: in
+    provider x channel with P2 and P3 hidden in SMS (20 together), QR and
+    paper (2 each; P2, P3, QR and paper hidden as margins too), the total
+    less P1's row less SMS's column plus (P1, SMS) - all shown - is P2's
+    QR plus P3's paper: 4 answers (the third breaker, 2026-12-01). In
+    general, for rows R whose total is known - rows with shown margins, and
+    the rows with hidden margins all together (the table's total less the
+    shown ones) - and the columns C with shown totals whose hidden cells all
+    lie in R, R's total less C's gives the hidden cells of R outside C. R
+    is tried as each such column's hidden rows, and as two columns'
+    together; both ways round. Returns the shown margins (of R's rows and of
+    C) of every R whose cells outside C hold 1..k-1; empty: no leak found.
+    """
+    used: set = set()
+    for pair, cells in _hidden_by_pair(counts, hidden).items():
+        for axis in (0, 1):
+            row_dimension, column_dimension = pair[axis], pair[1 - axis]
+            rows_of: dict = {}  # a column -> its hidden cells' rows
+            for cell in cells:
+                rows_of.setdefault(cell[2][1 - axis], set()).add(cell[2][axis])
+            usable = {column: rows for column, rows in rows_of.items()
+                      if ("m", column_dimension, column) not in hidden}
+            unknown = {key for kind, part, key in hidden if kind == "m" and part == row_dimension}
+            candidates = {frozenset(rows) for rows in usable.values()}
+            candidates |= {first | second for first in list(candidates) for second in candidates if first != second}
+            for rows in {rows | unknown if rows & unknown else rows for rows in candidates}:
+                closed = {column for column, hidden_rows in usable.items() if hidden_rows <= rows}
+                outside = sum(counts[cell] for cell in cells
+                              if cell[2][axis] in rows and cell[2][1 - axis] not in closed)
+                if 0 < outside < k:
+                    used |= {("m", row_dimension, row) for row in rows - unknown}
+                    used |= {("m", column_dimension, column) for column in closed}
+    return {cell for cell in used if cell in counts}
+
+
+def _hidden_by_pair(counts: Mapping[tuple, int], hidden: frozenset) -> dict[tuple, list]:
+    """Pair -> its hidden two-way cells (in `counts` order)."""
+    by_pair: dict[tuple, list] = {}
+    for cell in counts:
+        if cell[0] == "x" and cell in hidden:
+            by_pair.setdefault(cell[1], []).append(cell)
+    return by_pair
 
 
 
@@ -244,19 +304,23 @@ def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: 
     """
     hidden = {name: column.solve(k) for name, column in columns.items()
               if name != "index" and name not in index_questions}
-    seeds: dict[str, set] = {question: set() for question in index_questions}
+    in_index = columns["index"].solve(k, hidden["partly_scored"])
+    given: dict[str, set] = {question: set() for question in index_questions}
     while True:
-        in_questions = {question: columns[question].solve(k, seeds[question]) for question in index_questions}
-        in_index = columns["index"].solve(k, hidden["partly_scored"].union(*in_questions.values()))
-        given = False
-        for cell in in_index:
+        # Each question starts from what the NKI hides (not where that would hide a total for nothing), so
+        # that a small answer count finds its complement there instead of hiding a complete provider's NKI.
+        in_questions = {question: columns[question].solve(k, (in_index - columns[question].lone) | given[question])
+                        for question in index_questions}
+        again = columns["index"].solve(k, in_index.union(hidden["partly_scored"], *in_questions.values()))
+        more = False
+        for cell in again:
             holders = [question for question in index_questions if cell in columns[question].counts]
-            if not holders or any(cell in in_questions[question] for question in holders):
-                continue
-            seeds[holders[0]].add(cell)
-            given = True
-        if not given:
+            if holders and not any(cell in in_questions[question] for question in holders):
+                given[holders[0]].add(cell)
+                more = True
+        if again == in_index and not more:
             return {**hidden, **in_questions, "index": in_index}
+        in_index = again
 
 
 def _counts(column: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
