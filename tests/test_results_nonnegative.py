@@ -1,5 +1,7 @@
-"""KNOWN LEAK (xfail, strict). Breaker, second round: a hidden two-way cell pinned by two-way tables and non-negativity (found by
+"""Breaker, second round: a hidden two-way cell pinned by two-way tables and non-negativity (found by
 tests/test_results_linear_attack_wide.py, seed 25 with BREAKER2_CELLS=7 BREAKER2_NONE=0, reduced by hand).
+Held since the linked plan closes the relations between two-way tables that empty cells make
+(linked.component_leaks, 2026-12-01): the derivation's step 2 (P2 = its QR = its SO = its women) is one.
 
 docs/analytics.md ("What suppression cannot rule out") says margins of different two-way tables bound the
 cells they never show "a range, never a figure". Here the range is one point: every line of the linked plan
@@ -10,7 +12,6 @@ from __future__ import annotations
 
 from datetime import date
 
-import pytest
 
 from app.analytics import linked
 from app.analytics.results import HIDDEN, SelectionRefused, result_table
@@ -32,7 +33,6 @@ CELLS = [  # provider, programme, gender, language, channel, month, responses
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="known leak: line-by-line suppression is not safe against a linear-programming attacker on sparse tables (docs/analytics.md, 'Linked tables')")
 def test_men_by_qr_are_pinned_by_two_way_tables_and_nonnegativity(app):
     """Published (each a row or total of a one-filter table), with k = 5:
     by gender: woman 52, no "other" row, total 67;  channel=qr: total 46, P2 20, SO 23;

@@ -200,7 +200,7 @@ def _made(session: Session, selection: Selection, dimensions: list[Breakdown], o
             counts = _ordered(_counts(name, one_way, two_way), order)
         else:
             counts = _ordered(_question_counts(name, answered_one_way, answered_two_way), order)
-        return _Column(counts, published_lines(counts, dimensions, pairs))
+        return _Column(counts, published_lines(counts, dimensions, pairs), tuple(pairs))
 
     columns = {name: column(name) for name in (*_RESPONSE_COLUMNS, *questions)}
     hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions))
@@ -217,6 +217,8 @@ class _Column:
 
     counts: dict[tuple, int]
     lines: list[SumLine]
+    #: The two-way tables planned (scope.canonical_pair), for the relations between them (`component_leaks`).
+    pairs: tuple = ()
 
     @cached_property
     def lone(self) -> frozenset:
@@ -225,11 +227,11 @@ class _Column:
 
     def solve(self, k: int, seeds: Iterable = ()) -> frozenset:
         """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`), then every rectangle closed
-        (`rectangle_leaks`): a leak hides the smallest margin it used, and the whole is solved again (each
-        round only hides, so it ends)."""
+        (`rectangle_leaks`) and every relation between tables (`component_leaks`): a leak hides the smallest
+        shown cell it used, and the whole is solved again (each round only hides, so it ends)."""
         hidden = solve(self.counts, self.lines, k, seeds)
         while True:
-            used = rectangle_leaks(self.counts, hidden, k)
+            used = rectangle_leaks(self.counts, hidden, k) or component_leaks(self.counts, hidden, k, self.pairs)
             if not used:
                 return hidden
             hidden = solve(self.counts, self.lines, k, hidden | {min(used, key=lambda cell: self.counts[cell])})
@@ -271,6 +273,79 @@ def rectangle_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int) -> s
                     used |= {("m", row_dimension, row) for row in rows - unknown}
                     used |= {("m", column_dimension, column) for column in closed}
     return {cell for cell in used if cell in counts}
+
+
+def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pairs: Sequence[tuple]) -> set:
+    """The shown cells of a relation between two-way tables that give a hidden cell away; empty: none found.
+
+    Where the empty cells of X x Y split it into blocks - providers R give
+    only programmes C, and C are given only by R - every third dimension Z
+    has sum over R of (r, z) = sum over C of (c, z): JPG's men are P2's men
+    and P3's when only P2 and P3 give JPG and give nothing else (the third
+    breaker, 2026-12-01: JPG's men less P3's men were P2's 3). When one side
+    is all shown, the other's hidden cells must be none, or two or more
+    holding k together, as in a line; otherwise its smallest shown cells
+    are returned. A block of the whole table says nothing and is skipped.
+    """
+    pair_of = {frozenset(pair): pair for pair in pairs}
+
+    def cell(dimension, value, third, z):
+        pair = pair_of.get(frozenset((dimension, third)))
+        if pair is None:
+            return None
+        return ("x", pair, (value, z) if pair[0] == dimension else (z, value))
+
+    by_pair: dict[tuple, list] = {}
+    for item in counts:
+        if item[0] == "x":
+            by_pair.setdefault(item[1], []).append(item[2])
+    thirds = {part for pair in pairs for part in pair}
+    fixes: set = set()
+    for pair in pairs:
+        for rows, columns in _blocks(by_pair.get(pair, ())):
+            if rows == {key[0] for key in by_pair[pair]}:
+                continue  # the whole table: its rows' and columns' sums are the same total
+            for third in thirds - set(pair):
+                if cell(pair[0], None, third, None) is None or cell(pair[1], None, third, None) is None:
+                    continue
+                values = set()  # the third dimension's values met by the block's rows or columns
+                for dimension, members in ((pair[0], rows), (pair[1], columns)):
+                    for member in members:
+                        first = cell(dimension, member, third, None)
+                        position = 1 if first[1][0] == dimension else 0
+                        values |= {key[position] for key in by_pair.get(first[1], ())
+                                   if key[1 - position] == member}
+                for z in values:
+                    left = [c for c in (cell(pair[0], row, third, z) for row in rows) if c in counts]
+                    right = [c for c in (cell(pair[1], col, third, z) for col in columns) if c in counts]
+                    for side, other in ((left, right), (right, left)):
+                        if any(c in hidden for c in other):
+                            continue
+                        concealed = [c for c in side if c in hidden]
+                        if concealed and (len(concealed) == 1 or sum(counts[c] for c in concealed) < k) and other:
+                            fixes.add(min(other, key=lambda c: counts[c]))
+    return fixes
+
+
+def _blocks(keys) -> list[tuple[set, set]]:
+    """The blocks (rows, columns) of a two-way table's cells with answers: connected through shared rows or
+    columns (union-find over both)."""
+    parent: dict = {}
+
+    def root(node):
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for first, second in keys:
+        parent[root((0, first))] = root((1, second))
+    blocks: dict = {}
+    for first, second in keys:
+        rows, columns = blocks.setdefault(root((0, first)), (set(), set()))
+        rows.add(first)
+        columns.add(second)
+    return list(blocks.values())
 
 
 def _hidden_by_pair(counts: Mapping[tuple, int], hidden: frozenset) -> dict[tuple, list]:
