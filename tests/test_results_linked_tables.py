@@ -23,6 +23,7 @@ import uuid
 from datetime import date
 
 import pytest
+from sqlalchemy import select
 
 from app.analytics.results import HIDDEN, result_table
 from app.analytics.scope import Breakdown, Selection
@@ -237,3 +238,35 @@ def test_a_complete_provider_keeps_its_nki_when_another_providers_question_needs
     p2 = group(body, world.providers["P2"])
     assert (p2["responses"]["total"], p2["nki"]["suppressed"], p2["nki"]["mean"]) == (20, False, 2.0)
     assert not question(p2, "a")["suppressed"] and not question(p2, "b")["suppressed"]
+
+
+def test_the_links_plan_is_made_again_when_a_link_is_claimed(app):
+    """The claims of the test above, but P2's three are claimed after a first look at the tables: the plan
+    kept from the first look (nothing small, nothing hidden) must not serve the second, or SO would show
+    P1's 9 beside P2's hidden 3 again. Claims change at every answer, not at mixings."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    add(app, world, P1, {"a": 4, "b": 4}, times=9, programme="SO")
+    add(app, world, P2, {"a": 3, "b": 3}, times=9, programme="JPG")
+    add(app, world, P3, {"a": 5, "b": 5}, times=10, programme="JPG")
+    for provider, programme, claimed in ((P1, "SO", 9), (P2, "JPG", 0), (P3, "JPG", 10)):
+        with app.app_context():
+            db_session.add_all(Invitation(
+                campaign_id=world.campaigns["2027"], provider_id=world.providers[provider],
+                programme_id=world.programmes[programme], language="sv", channel="sms",
+                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), responded=number < claimed,
+                created_on=date(2027, 1, 2)) for number in range(20))
+            db_session.commit()
+    selection = Selection((world.campaigns["2027"],))
+    with app.app_context():
+        before = result_table(db_session, selection, Breakdown("programme"), 5)
+        assert {row.key: row.answered for row in before.rows} == {
+            world.programmes["SO"]: 9, world.programmes["JPG"]: 10}
+        claimed = db_session.scalars(select(Invitation).where(
+            Invitation.provider_id == world.providers[P2]).limit(3)).all()
+        for invitation in claimed:
+            invitation.responded = True
+        db_session.commit()
+        after = result_table(db_session, selection, Breakdown("programme"), 5)
+    assert {row.key: row.answered for row in after.rows} == {
+        world.programmes["SO"]: HIDDEN, world.programmes["JPG"]: HIDDEN}
+    assert after.total.answered == 22

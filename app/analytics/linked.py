@@ -53,6 +53,7 @@ from threading import Lock
 
 from sqlalchemy.orm import Session
 
+from ..campaigns.models import Campaign
 from ..surveys.definition import SurveyDefinition
 from . import aggregates
 from .denominators import RATE_DIMENSIONS, link_counts
@@ -145,14 +146,17 @@ def _kept(key: tuple, make) -> LinkedPlan:
 def _links_plan(session: Session, selection: Selection, k: int) -> LinkedPlan:
     """The linked suppression of the claimed links (the response rate's numerator) by provider, programme and
     channel (denominators.RATE_DIMENSIONS) and their pairs: P2's 3 claims hidden beside P1's 9 must not come
-    back as the programme only P1 gives (tests/test_results_linked_tables.py). Kept by its one-way counts,
-    which every claimed link changes."""
+    back as the programme only P1 gives (tests/test_results_linked_tables.py). Kept by the campaign's links
+    handed out and claimed, which every new or claimed link changes."""
     dimensions = [Breakdown(name) for name in RATE_DIMENSIONS]
-    one_way = {dimension: link_counts(session, selection, dimension) or {} for dimension in dimensions}
-    signature = tuple((d.dimension, tuple(sorted((_value_order(g), c.answered) for g, c in table.items())))
-                      for d, table in one_way.items())
+    # One query, not three: links are only ever added or claimed until finalisation moves their counts,
+    # the same ones, to the cell counts - so the campaign's totals change whenever any group's do.
+    totals = (link_counts(session, selection, None) or {}).get(None)
+    finalised = session.get(Campaign, selection.campaign_ids[0]).finalised_on is not None
+    signature = (finalised, totals.handed_out if totals else 0, totals.answered if totals else 0)
 
     def made() -> LinkedPlan:
+        one_way = {dimension: link_counts(session, selection, dimension) or {} for dimension in dimensions}
         pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
         counts = {("m", d, group): claims.answered for d, table in one_way.items() for group, claims in table.items()}
         counts.update({("x", pair, group): claims.answered for pair in pairs
