@@ -175,6 +175,10 @@ def test_the_provider_role_sees_its_own_page_and_nothing_of_the_others(app, make
     assert client.get(f"{base}/providers/{other}").status_code == 404
     assert client.get(f"{base}?by=provider").status_code == 404
     assert client.get(f"{base}?provider={other}").status_code == 404
+    # Every download refuses another provider alike (the new user: the report answered 200 with its own).
+    for download in ("tables.xlsx", "report.pdf", "summary.csv"):
+        assert client.get(f"{base}/{download}?provider={other}").status_code == 404, download
+    assert client.get(f"{base}/report.pdf?provider={own}").status_code == 200
     assert client.get(f"{base}/comments").status_code == 403
     assert client.get(f"{base}/questions/a").status_code == 403
     # The overview itself leads a provider account to its own page.

@@ -531,10 +531,14 @@ def report_pdf(campaign_id: int) -> Response:
     """The campaign's PDF report (report.py) in the staff member's language; a provider gets its own page only.
 
     `campaigns` pools other campaigns as the pages do (400 for one that cannot be pooled, 404 for one
-    the user may not open)."""
+    the user may not open). The report takes no filter; a provider account naming another provider
+    (`provider`) gets 404, as from every other download."""
     from .report import report_response
 
     campaign = access.campaign_for(db_session, current_user, campaign_id)
+    own = access.own_provider(current_user)
+    if own is not None and request.args.get("provider", str(own)) != str(own):
+        abort(404)
     try:
         pooled = access.pooled_campaigns(db_session, current_user, campaign, request.args)
     except access.ParameterError as error:
