@@ -162,7 +162,7 @@ def _links_plan(session: Session, selection: Selection, k: int) -> LinkedPlan:
         counts.update({("x", pair, group): claims.answered for pair in pairs
                        for group, claims in (link_counts(session, selection, pair) or {}).items()})
         counts = _ordered(counts, sorted(counts, key=cell_order))
-        hidden = solve(counts, published_lines(counts, dimensions, pairs), k)
+        hidden = _Column(counts, published_lines(counts, dimensions, pairs), tuple(pairs)).solve(k)
         return LinkedPlan({"links": {d: frozenset(key for kind, part, key in hidden if kind == "m" and part == d)
                                      for d in dimensions}},
                           {"links": {p: frozenset(key for kind, part, key in hidden if kind == "x" and part == p)
