@@ -85,7 +85,8 @@ def test_the_same_cells_whatever_order_the_groups_come_in():
     items = list(counts.items())
     random.Random(7).shuffle(items)
     assert solved(dict(items), [PROVIDER, PROGRAMME], [pair]) == first
-    script = ("from tests.test_linked import _ties; print(sorted(map(repr, _ties())))")
+    script = ("from tests.test_linked import _ties, _ties_audited; "
+              "print(sorted(map(repr, _ties())), sorted(map(repr, _ties_audited())))")
     outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
     assert len(outputs) == 1, outputs
@@ -99,6 +100,22 @@ def _ties() -> set:
     counts |= {("x", pair, ("JPG", "Ek")): 6, ("x", pair, ("JPG", "Al")): 6, ("x", pair, ("JPG", "Asp")): 1,
                ("x", pair, ("SO", "Bok")): 6, ("x", pair, ("SO", "Lind")): 6}
     return solved(counts, [PROVIDER, PROGRAMME], [pair])
+
+
+def _ties_audited() -> frozenset:
+    """The third breaker's rectangle (tests/test_results_rectangles.py) with P1 at 30, as many as SMS: the
+    audit's two ways to close it tie, and the plan must take the same one in every process."""
+    provider, channel = PROVIDER, Breakdown("channel")
+    pair = canonical_pair(provider, channel)
+    cells = {("sms", "P1"): 10, ("qr", "P1"): 10, ("paper", "P1"): 10, ("sms", "P2"): 10, ("qr", "P2"): 2,
+             ("sms", "P3"): 10, ("paper", "P3"): 2}
+    counts = {("x", pair, key): n for key, n in cells.items()}
+    for axis, dimension in ((1, provider), (0, channel)):
+        for (key, n) in cells.items():
+            margin = ("m", dimension, key[axis])
+            counts[margin] = counts.get(margin, 0) + n
+    ordered = {cell: counts[cell] for cell in sorted(counts, key=linked.cell_order)}
+    return linked._Column(ordered, linked.published_lines(ordered, [provider, channel], [pair]), (pair,)).solve(K)
 
 
 def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_questions():

@@ -238,7 +238,9 @@ class _Column:
             used = rectangle_leaks(self.counts, hidden, k) or component_leaks(self.counts, hidden, k, self.pairs)
             if not used:
                 return hidden
-            hidden = solve(self.counts, self.lines, k, hidden | {min(used, key=lambda cell: self.counts[cell])})
+            # The smallest, ties in `cell_order`: the same cell in every process, whatever its set order.
+            smallest = min(used, key=lambda cell: (self.counts[cell], cell_order(cell)))
+            hidden = solve(self.counts, self.lines, k, hidden | {smallest})
 
 
 def rectangle_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int) -> set:
@@ -327,7 +329,7 @@ def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pair
                             continue
                         concealed = [c for c in side if c in hidden]
                         if concealed and (len(concealed) == 1 or sum(counts[c] for c in concealed) < k) and other:
-                            fixes.add(min(other, key=lambda c: counts[c]))
+                            fixes.add(min(other, key=lambda c: (counts[c], cell_order(c))))
     return fixes
 
 
@@ -359,7 +361,6 @@ def _hidden_by_pair(counts: Mapping[tuple, int], hidden: frozenset) -> dict[tupl
         if cell[0] == "x" and cell in hidden:
             by_pair.setdefault(cell[1], []).append(cell)
     return by_pair
-
 
 
 def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: tuple[str, ...]) -> dict[str, frozenset]:
