@@ -80,14 +80,18 @@ def pytest_collection_modifyitems(config, items):
     cores. A test that never reaches the test database (no `migrated`
     fixture: pure functions, files, parsers) or only checks how pages look
     (marked `rendering`) gives the same answer on either database, so the
-    second pass leaves it out. The adversary tests bring their own database
-    and split between the passes themselves.
+    second pass leaves it out; so does a search for suppression leaks over
+    many worlds (marked `suppression_search`): the tables it reads are the
+    same on both databases, which tests/test_results_databases.py checks in
+    this pass. The adversary tests bring their own database and split
+    between the passes themselves.
     """
     if not (IN_CI and os.environ.get("TEST_DATABASE_URL", "").startswith("postgres")):
         return
     same_anywhere = [item for item in items
                      if not item.get_closest_marker("adversary")
-                     and ("migrated" not in getattr(item, "fixturenames", ()) or item.get_closest_marker("rendering"))]
+                     and ("migrated" not in getattr(item, "fixturenames", ()) or item.get_closest_marker("rendering")
+                          or item.get_closest_marker("suppression_search"))]
     if same_anywhere:
         config.hook.pytest_deselected(items=same_anywhere)
         left_out = set(map(id, same_anywhere))

@@ -30,6 +30,8 @@ from app.db import db_session
 from .lp_attack import Attack
 from .results_fixtures import add, build_results_world
 
+pytestmark = pytest.mark.suppression_search
+
 PROVIDERS = ("P1", "P2", "P3")
 GENDERS = ("woman", "man", None)
 MONTHS = {"2027": (date(2027, 3, 1), date(2027, 6, 1), date(2027, 10, 1)),

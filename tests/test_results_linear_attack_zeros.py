@@ -25,6 +25,8 @@ from app.db import db_session
 from .lp_attack import Attack
 from .results_fixtures import add, build_results_world
 
+pytestmark = pytest.mark.suppression_search
+
 PROVIDERS = ("P1", "P2", "P3")
 PROGRAMMES = ("JPG", "SO")
 GENDERS = ("woman", "man")
