@@ -191,18 +191,7 @@ def test_claimed_links_of_a_provider_below_k_do_not_come_back_as_the_programme_o
     showed 9 = P1's: 22 - 10 - 9 = P2's 3 claims (found 2026-12-01, after the breaker's question case).
     Linked (linked._links_plan): P1's row of programme x provider has one cell, (SO, P1), hidden with it;
     SO's column has no other cell, so SO goes, and JPG with it in the programme table. The total stays."""
-    world = build_results_world(app, providers=(P1, P2, P3))
-    add(app, world, P1, {"a": 4, "b": 4}, times=9, programme="SO")
-    add(app, world, P2, {"a": 3, "b": 3}, times=9, programme="JPG")
-    add(app, world, P3, {"a": 5, "b": 5}, times=10, programme="JPG")
-    for provider, programme, claimed in ((P1, "SO", 9), (P2, "JPG", 3), (P3, "JPG", 10)):
-        with app.app_context():
-            db_session.add_all(Invitation(
-                campaign_id=world.campaigns["2027"], provider_id=world.providers[provider],
-                programme_id=world.programmes[programme], language="sv", channel="sms",
-                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), responded=number < claimed,
-                created_on=date(2027, 1, 2)) for number in range(20))
-            db_session.commit()
+    world = _claims_world(app, p2_claimed=3)
     selection = Selection((world.campaigns["2027"],))
     with app.app_context():
         by_provider = result_table(db_session, selection, Breakdown("provider"), 5)
@@ -244,18 +233,7 @@ def test_the_links_plan_is_made_again_when_a_link_is_claimed(app):
     """The claims of the test above, but P2's three are claimed after a first look at the tables: the plan
     kept from the first look (nothing small, nothing hidden) must not serve the second, or SO would show
     P1's 9 beside P2's hidden 3 again. Claims change at every answer, not at mixings."""
-    world = build_results_world(app, providers=(P1, P2, P3))
-    add(app, world, P1, {"a": 4, "b": 4}, times=9, programme="SO")
-    add(app, world, P2, {"a": 3, "b": 3}, times=9, programme="JPG")
-    add(app, world, P3, {"a": 5, "b": 5}, times=10, programme="JPG")
-    for provider, programme, claimed in ((P1, "SO", 9), (P2, "JPG", 0), (P3, "JPG", 10)):
-        with app.app_context():
-            db_session.add_all(Invitation(
-                campaign_id=world.campaigns["2027"], provider_id=world.providers[provider],
-                programme_id=world.programmes[programme], language="sv", channel="sms",
-                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), responded=number < claimed,
-                created_on=date(2027, 1, 2)) for number in range(20))
-            db_session.commit()
+    world = _claims_world(app, p2_claimed=0)
     selection = Selection((world.campaigns["2027"],))
     with app.app_context():
         before = result_table(db_session, selection, Breakdown("programme"), 5)
@@ -270,3 +248,21 @@ def test_the_links_plan_is_made_again_when_a_link_is_claimed(app):
     assert {row.key: row.answered for row in after.rows} == {
         world.programmes["SO"]: HIDDEN, world.programmes["JPG"]: HIDDEN}
     assert after.total.answered == 22
+
+
+def _claims_world(app, p2_claimed: int):
+    """P1 gives SO only (9 responses), P2 and P3 JPG (9 and 10); 20 SMS links each, of which P1 claimed 9,
+    P2 `p2_claimed` and P3 10."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    add(app, world, P1, {"a": 4, "b": 4}, times=9, programme="SO")
+    add(app, world, P2, {"a": 3, "b": 3}, times=9, programme="JPG")
+    add(app, world, P3, {"a": 5, "b": 5}, times=10, programme="JPG")
+    for provider, programme, claimed in ((P1, "SO", 9), (P2, "JPG", p2_claimed), (P3, "JPG", 10)):
+        with app.app_context():
+            db_session.add_all(Invitation(
+                campaign_id=world.campaigns["2027"], provider_id=world.providers[provider],
+                programme_id=world.programmes[programme], language="sv", channel="sms",
+                token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(), responded=number < claimed,
+                created_on=date(2027, 1, 2)) for number in range(20))
+            db_session.commit()
+    return world

@@ -176,6 +176,7 @@ def _links_plan(session: Session, selection: Selection, k: int) -> LinkedPlan:
     signature = (finalised, totals.handed_out if totals else 0, totals.answered if totals else 0)
 
     def made() -> LinkedPlan:
+        """The links' plan itself: their one-way and two-way counts, solved and audited like any column."""
         one_way = {dimension: link_counts(session, selection, dimension) or {} for dimension in dimensions}
         pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
         counts = {("m", d, group): claims.answered for d, table in one_way.items() for group, claims in table.items()}
@@ -316,6 +317,7 @@ def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pair
     pair_of = {frozenset(pair): pair for pair in pairs}
 
     def cell(dimension, value, third, z):
+        """The cell id of (`value` of `dimension`, `z` of `third`) in their two-way table; None if not planned."""
         pair = pair_of.get(frozenset((dimension, third)))
         if pair is None:
             return None
@@ -359,6 +361,7 @@ def _blocks(keys) -> list[tuple[set, set]]:
     parent: dict = {}
 
     def root(node):
+        """`node`'s block (its representative), halving the path on the way."""
         while parent.setdefault(node, node) != node:
             parent[node] = parent[parent[node]]
             node = parent[node]
