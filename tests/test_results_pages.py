@@ -112,6 +112,16 @@ def test_the_issues_bro_at_4_hides_bro_and_nordljus_and_shows_the_total(app, mak
     question = client.get(f"/staff/results/{campaign_id(world)}/questions/a").get_data(as_text=True)
     assert TOO_FEW in row_of(question, "Nordljus AB") and "5,0" not in question and "1,0" not in question
     assert "3,4" in row_of(question, sv("All answers"))
+    # The note under each table says what a page's hidden cell says, in words: no ".." (the new user's
+    # finding: "(..)" in the note, "Visas inte" in the cells). A file writes ".." and its note says so.
+    page_note = "Värden som bygger på färre än 5 svar visas inte, och inte heller andra värden som de skulle gå att räkna fram ur."
+    file_note = "Värden som bygger på färre än 5 svar visas inte (..), och inte heller andra värden som de skulle gå att räkna fram ur."
+    provider = client.get(f"/staff/results/{campaign_id(world)}/providers/{world.providers['Nordljus AB']}")
+    for text in (page, question, provider.get_data(as_text=True)):
+        assert page_note in text and ".." not in re.sub(r"<[^>]*>", "", text)
+    summary_csv = client.get(f"/staff/results/{campaign_id(world)}/tables/summary.csv").get_data(as_text=True)
+    assert file_note in summary_csv and page_note not in summary_csv
+    assert '"Nordljus AB";"..";' in summary_csv
 
 
 def test_a_malformed_filter_is_a_bad_request_with_the_reason(app, make_user):

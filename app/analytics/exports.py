@@ -146,7 +146,7 @@ def table_by_name(context: TableContext, name: str) -> Table:
 
 def _notes(context: TableContext, table: Table) -> list[str]:
     """The table's own notes (what ".." means, and k), the campaigns pooled, then the answers still waiting to be mixed."""
-    return [*table.notes, *context.pool_notes,
+    return [*table.written_notes, *context.pool_notes,
             _("Answers still waiting to be mixed into the results: %(n)d.", n=context.waiting)]
 
 

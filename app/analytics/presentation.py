@@ -13,7 +13,7 @@ round (Tabell 1 of seed 000: 4.95 is shown as 5,0).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from flask_babel import format_percent
@@ -70,8 +70,10 @@ class Table:
     """A table as shown: `rows` of cells (see the module docstring), one per `row_keys` entry.
 
     `row_keys` are the groups' keys (a provider id, a month, TOTAL, "mean"
-    for the summary table's average row) so pages can link rows; `notes`
-    are sentences printed under the table (suppression, conventions).
+    for the summary table's average row) so pages can link rows; `k` is the
+    suppression threshold its figures were hidden by (None: a table that
+    hides nothing of its own). `page_notes` and `written_notes` are the
+    sentences printed under it on a page and in a file (CSV, XLSX, PDF).
     """
 
     key: str
@@ -79,7 +81,30 @@ class Table:
     columns: tuple[Column, ...]
     rows: tuple[tuple, ...]
     row_keys: tuple = ()
-    notes: tuple[str, ...] = field(default=())
+    k: int | None = None
+
+    @property
+    def page_notes(self) -> tuple[str, ...]:
+        """Under the table on a page, where a hidden cell says "Not shown" (pages.hidden_text)."""
+        return () if self.k is None else (suppression_note(self.k, written=False),)
+
+    @property
+    def written_notes(self) -> tuple[str, ...]:
+        """Under the table in CSV, XLSX and PDF, where a hidden cell is written ".."."""
+        return () if self.k is None else (suppression_note(self.k, written=True),)
+
+
+def suppression_note(k: int, written: bool) -> str:
+    """The threshold k, and that figures others could be worked out from are hidden too, in the staff member's language.
+
+    `written`: the file's wording, naming the ".." a hidden figure is
+    written as; a page's cells say "Not shown" in words instead.
+    """
+    if written:
+        return _("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
+                 "worked out from.", k=k)
+    return _("Figures from fewer than %(k)d answers are not shown, nor other figures they could be worked out "
+             "from.", k=k)
 
 
 class Labels:
@@ -218,7 +243,7 @@ def summary_table(result: ResultTable, labels: Labels) -> Table:
     keys.append("mean")
     rows.append(_summary_row(definition, _("All answers"), result.total))
     keys.append(TOTAL)
-    return Table("summary", _("NKI and response rate"), columns, tuple(rows), tuple(keys), _notes(result))
+    return Table("summary", _("NKI and response rate"), columns, tuple(rows), tuple(keys), result.k)
 
 
 def _unshown(definition: SurveyDefinition, shown_value: float) -> float:
@@ -248,7 +273,7 @@ def rates_table(result: ResultTable, labels: Labels) -> Table:
         rows.append((label, figures.handed_out, figures.answered, _rate(figures.response_rate),
                      figures.complete, figures.partial))
         keys.append(figures.key)
-    return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), _notes(result))
+    return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k)
 
 
 def question_columns(definition: SurveyDefinition, question_key: str, labels: Labels) -> tuple[Column, ...]:
@@ -311,8 +336,7 @@ def question_table(result: ResultTable, labels: Labels, question_key: str) -> Ta
         cells = question_cells(definition, figures.questions[question_key])
         rows.append((label, *(cells if cells is not None else (HIDDEN,) * width)))
         keys.append(figures.key)
-    return Table(f"question_{question_key}", labels.question(question_key), columns, tuple(rows), tuple(keys),
-                 _notes(result))
+    return Table(f"question_{question_key}", labels.question(question_key), columns, tuple(rows), tuple(keys), result.k)
 
 
 def ordered_rows(result: ResultTable, labels: Labels) -> list[GroupFigures]:
@@ -332,13 +356,6 @@ def _group_heading(breakdown: Breakdown, labels: Labels) -> str:
     if breakdown.dimension == "background":
         return labels.question(breakdown.question_key)
     return headings[breakdown.dimension]
-
-
-def _notes(result: ResultTable) -> tuple[str, ...]:
-    """The sentence every table carries: the threshold k, and that figures others could be worked out from are hidden too."""
-    notes = [_("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
-               "worked out from.", k=result.k)]
-    return tuple(notes)
 
 
 def pool_notes(session: Session, result: ResultTable) -> list[str]:

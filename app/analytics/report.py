@@ -258,7 +258,7 @@ def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * c
     widths = _column_widths([c.heading for c in table.columns], first_width)
     flowables = [_text(table.title, styles.heading, styles),
                  _pdf_table([c.heading for c in table.columns], rows, widths, styles, bold)]
-    flowables += [_text(note, styles.note, styles) for note in table.notes]
+    flowables += [_text(note, styles.note, styles) for note in table.written_notes]
     return flowables
 
 
@@ -431,7 +431,7 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
                 _("Share positive")]
     return [_text(name, styles.heading, styles), *[_text(fact, styles.body, styles) for fact in facts],
             Spacer(1, 6), _pdf_table(headings, rows, _column_widths(headings, 7.5 * cm), styles),
-            *[_text(note, styles.note, styles) for note in summary.notes]]
+            *[_text(note, styles.note, styles) for note in summary.written_notes]]
 
 
 # --- The document ---------------------------------------------------------------------------------
