@@ -321,5 +321,41 @@ def test_the_trend_flags_a_significant_change_from_the_previous_campaign_only(ap
     cells = {year: re.search(rf"<th scope=\"row\">{year} .*?</tr>", trend, re.S).group(0) for year in rows}
     lower = translated("Lower", "sv")
     assert lower in cells["2028"]
+    # 2029 was tested and did not differ: it says so, apart from a pair that could not be tested.
     assert lower not in cells["2029"] and translated("Higher", "sv") not in cells["2029"]
-    assert lower not in cells["2027"]
+    assert "<td>Ingen säker skillnad</td>" in cells["2029"]
+    # 2027 has no campaign before it: nothing to say.
+    assert cells["2027"].endswith("<td></td></tr>")
+
+
+def test_the_comparison_column_tells_not_significant_from_not_tested(app, client, make_user):
+    # The new user's finding: the column was blank both for "not significant" and "not tested".
+    # Nordljus 10 x 5 + 10 x 4 (mean 4.5), Bro 10 x 2 + 10 x 1 (1.5): each far from the rest -> Högre, Lägre.
+    # Ek 10 x 3 + 10 x 4: mean 3.5, sd 0.513; the others (Nordljus + Bro, 40 answers): mean 3.0, variance
+    # 10 x (4 + 1 + 1 + 4) / 39 = 2.564. t = 0.5 / sqrt(0.263 / 20 + 2.564 / 40) = 0.5 / 0.278 = 1.80 on
+    # Welch's 52 df: p = 0.08 before Holm, above 0.05 -> "Ingen säker skillnad".
+    # Dal has no answers (NKI missing): it cannot be tested -> "Inte jämfört". The rows below the providers
+    # (the mean over them, all answers) are no provider: blank.
+    world = build_results_world(app, providers=("Nordljus AB", "Bro Coachning", "Ek AB", "Dal AB"))
+    for name, values in (("Nordljus AB", (5, 4)), ("Bro Coachning", (2, 1)), ("Ek AB", (3, 4))):
+        for value in values:
+            add(app, world, name, {"a": value, "b": value}, times=10)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get(f"/staff/results/{campaign_id(world)}").get_data(as_text=True)
+    summary = page.split('id="summary"', 1)[1].split("</table>", 1)[0]
+
+    def compared(label: str) -> str:
+        return re.findall(r"<td[^>]*>([^<]*)</td>", row_of(summary, label))[-1]
+
+    assert compared("Nordljus AB") == "Högre"
+    assert compared("Bro Coachning") == "Lägre"
+    assert compared("Ek AB") == "Ingen säker skillnad"
+    assert compared("Dal AB") == "Inte jämfört"
+    assert compared(sv("Mean over groups with a value")) == ""
+    assert compared(sv("All answers")) == ""
+    # The files say the same words.
+    summary_csv = client.get(f"/staff/results/{campaign_id(world)}/tables/summary.csv").get_data(as_text=True)
+    assert '"Ek AB";' in summary_csv and summary_csv.split('"Ek AB";', 1)[1].split("\r\n")[0].endswith(
+        '"Ingen säker skillnad"')
+    assert summary_csv.split('"Dal AB";', 1)[1].split("\r\n")[0].endswith('"Inte jämfört"')

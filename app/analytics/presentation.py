@@ -28,7 +28,7 @@ from ..organisation.models import Programme, Provider
 from ..surveys.definition import ChoiceQuestion, ScaleQuestion, SurveyDefinition, YesNoQuestion
 from .results import HIDDEN, TOTAL, GroupFigures, Hidden, QuestionFigures, ResultTable
 from .scope import Breakdown
-from .statistics import mean_of_available, round_half_up
+from .statistics import Comparison, mean_of_available, round_half_up
 
 
 #: The confidence level of every interval shown (statistics.summarise's default), 0-1.
@@ -203,10 +203,29 @@ def _rate(value) -> Decimal | Hidden | None:
 
 
 def _flag(figures: GroupFigures) -> str:
-    """"higher" / "lower" than all others where the difference is significant (Welch + Holm), else ""."""
-    comparison = figures.comparison
-    if comparison is None or not comparison.significant:
+    """A provider's NKI against all others (Welch + Holm), in words.
+
+    "Higher" / "Lower" where the difference is significant, "No clear
+    difference" where it was tested and is not, "Not compared" where it
+    could not be tested (its NKI hidden or missing, fewer than two answers,
+    or no other group with a value): a blank cell would not tell the last
+    two apart. The total and the merged group ("small groups combined")
+    are no provider: "".
+    """
+    if figures.key in (TOTAL, None):
         return ""
+    return comparison_text(figures.comparison)
+
+
+def comparison_text(comparison: Comparison | None) -> str:
+    """A significance test's outcome as a table says it: "Higher", "Lower", "No clear difference" or "Not compared".
+
+    `comparison` None, or one without a p-value, was not tested.
+    """
+    if comparison is None or comparison.p_value is None:
+        return _("Not compared")
+    if not comparison.significant:
+        return _("No clear difference")
     return _("Higher") if comparison.direction > 0 else _("Lower")
 
 

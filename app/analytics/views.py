@@ -35,10 +35,10 @@ from .aggregates import comments as comment_rows
 from .charts import Interval, interval_chart
 from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
-from .presentation import (Column, Labels, Table, index_shown, level_text, ordered_rows, pool_notes, question_cells,
-                           question_columns, question_table, rates_table, refusal_text, summary_table)
+from .presentation import (Column, Labels, Table, comparison_text, index_shown, level_text, ordered_rows, pool_notes,
+                           question_cells, question_columns, question_table, rates_table, refusal_text, summary_table)
 from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
-from .statistics import Summary, holm, moments_of, welch_p_value
+from .statistics import Comparison, Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
 
 bp = Blueprint("analytics", __name__, url_prefix="/staff/results", template_folder="templates")
@@ -408,7 +408,11 @@ def _trend(found: Campaign, provider_id: int, definition: SurveyDefinition, labe
 
 
 def _mark_changes(rows: list[dict], estimates: list[tuple[int, object]]) -> None:
-    """Each trend row's change from the campaign before it: "Higher"/"Lower" only where significant.
+    """Each trend row's change from the campaign before it, as presentation.comparison_text words it.
+
+    "Higher"/"Lower" only where significant, "No clear difference" where
+    tested and not, "Not compared" where the pair could not be tested; the
+    first campaign has nothing before it ("").
 
     Welch's t test between the provider's personal scores in two
     consecutive campaigns, from their shown n, mean and sd (no figure that is
@@ -423,10 +427,14 @@ def _mark_changes(rows: list[dict], estimates: list[tuple[int, object]]) -> None
                 pairs[row] = (p_value, now.mean > before.mean)
     corrected = holm({row: p_value for row, (p_value, _higher) in pairs.items()})
     for position, item in enumerate(rows):
-        change = ""
-        if position in corrected and corrected[position][1]:
-            change = _("Higher") if pairs[position][1] else _("Lower")
-        item["change"] = change
+        if position == 0:
+            item["change"] = ""  # nothing before it to compare with
+        elif position not in corrected:
+            item["change"] = comparison_text(None)
+        else:
+            p_value, significant = corrected[position]
+            direction = (1 if pairs[position][1] else -1) if significant else 0
+            item["change"] = comparison_text(Comparison(p_value, significant, direction))
 
 
 def _trend_interval(name: str, raw: tuple, kind: str) -> Interval:
