@@ -113,6 +113,8 @@ def test_tabell_1_in_csv_xlsx_and_pdf(app, make_user, tabell_1):
     text = pdf_text(swedish.get(f"/staff/results/{campaign}/report.pdf"))
     assert "B Fyren" in text and number_in(text, "4,8") and number_in(text, "5,0")
     assert "D Hamnen" in text
+    # The title page's period in figures, as the pages write it (tests/test_staff_dates.py).
+    assert "2027-01-01 – 2027-12-31" in text
     # Column headings break at spaces only: "95 %-intervall," (a no-break space after 95) stays whole.
     assert "95\u00a0%-intervall," in text or "95 %-intervall," in text
     heading = next(line for line in text.splitlines() if line.startswith("Anordnare") and "NKI" in line).split()

@@ -320,13 +320,20 @@ def rate_chart(chart_id: str, rates: Table) -> Markup | None:
 
 
 def segments(definition: SurveyDefinition, labels: Labels, figures: QuestionFigures | object) -> list[Segment] | None:
-    """A question's distribution in one group as chart segments ("don't know" last); None when HIDDEN."""
+    """A question's distribution in one group as chart segments ("don't know" last); None when HIDDEN.
+
+    Each answer's share (0-1, shown in per cent) is of the answers given on
+    the scale or among the options, the base the mean and the share
+    positive have, so the shares of 4 and 5 add up to a 4-5 share positive;
+    "don't know" is not a scale value and its share is of all answers.
+    """
     if figures is HIDDEN or figures is None:
         return None
-    total = sum(count for _answer, count in figures.distribution) + figures.dont_know
-    result = [Segment(labels.answer(figures.question_key, answer), count, _count_and_share(count, total))
+    on_scale = sum(count for _answer, count in figures.distribution)
+    result = [Segment(labels.answer(figures.question_key, answer), count, _count_and_share(count, on_scale))
               for answer, count in figures.distribution]
-    result.append(Segment(_("Don't know"), figures.dont_know, _count_and_share(figures.dont_know, total)))
+    result.append(Segment(_("Don't know"), figures.dont_know,
+                          _count_and_share(figures.dont_know, on_scale + figures.dont_know)))
     return result
 
 

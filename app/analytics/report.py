@@ -43,7 +43,7 @@ from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from flask import Response, current_app
-from flask_babel import force_locale, format_date, format_decimal, format_percent
+from flask_babel import force_locale, format_decimal, format_percent
 from flask_babel import gettext as _
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session
 from .. import pdftext
 from ..campaigns.models import Campaign
 from ..clock import local_today
-from ..i18n import LANGUAGES, current_language
+from ..i18n import LANGUAGES, current_language, numeric_date
 from ..mixing.queries import waiting_in
 from .presentation import (Labels, Table, level_text, ordered_rows, pool_notes, question_cells, question_columns,
                            rates_table, refusal_text, summary_table)
@@ -440,15 +440,14 @@ def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int
                 asked: str) -> list:
     definition = campaign.survey_version.definition
     survey = definition.title.get(language) or definition.title.get("sv", definition.key)
-    date_format = "short" if language == "sv" else "medium"
     municipality = current_app.config["KUNDROST"].municipality_name
     lines = [
         (_("Survey"), survey),
-        (_("Period"), f"{format_date(campaign.starts_on, date_format)} – {format_date(campaign.ends_on, date_format)}"),
+        (_("Period"), f"{numeric_date(campaign.starts_on)} – {numeric_date(campaign.ends_on)}"),
         (_("Answers"), shown(answers, "integer") or "0"),
         (_("Answers still waiting to be mixed"), shown(waiting, "integer")),
         (_("Smallest group shown (k)"), shown(k, "integer")),
-        (_("Report made"), format_date(local_today(), date_format)),
+        (_("Report made"), numeric_date(local_today())),
     ]
     flowables = [Spacer(1, 4 * cm)]
     if municipality:

@@ -56,8 +56,9 @@ def init_app(app: Flask) -> None:
     # format_datetime / format_time show the municipality's time, never UTC or the server's.
     app.config["BABEL_DEFAULT_TIMEZONE"] = app.config["KUNDROST"].timezone
     Babel(app, locale_selector=lambda: current_language().babel_locale)
+    # No format_date: a staff page writes a date with numeric_date, a customer page with local_date.
     app.jinja_env.globals.update(
-        format_date=format_date, format_decimal=format_decimal, format_percent=format_percent,
+        format_decimal=format_decimal, format_percent=format_percent,
         gettext_digits=gettext_digits, ngettext_digits=ngettext_digits, local_number=local_number,
         local_date=local_date, numeric_date=numeric_date,
     )
