@@ -359,3 +359,27 @@ def test_the_comparison_column_tells_not_significant_from_not_tested(app, client
     assert '"Ek AB";' in summary_csv and summary_csv.split('"Ek AB";', 1)[1].split("\r\n")[0].endswith(
         '"Ingen säker skillnad"')
     assert summary_csv.split('"Dal AB";', 1)[1].split("\r\n")[0].endswith('"Inte jämfört"')
+
+
+def test_answer_shares_have_the_base_of_the_mean_and_the_share_positive(app, client, make_user):
+    # The new user's finding: the distribution's shares counted "don't know" in, the share positive did not.
+    # Nordljus's b: three 5s, two 4s, one 2 and five "don't know": 6 answers on the scale, 11 in all.
+    # Share positive (4 and up): 5 of 6 = 83 %; the 5s are 3 of 6 = 50 %, the 4s 2 of 6 = 33 % (50 + 33 = 83);
+    # "don't know" 5 of all 11 = 45 %. (Five, not fewer: a "don't know" on an index question makes its
+    # respondent partly scored, and 1-4 of them would hide the group.) Bro's eight 3s: a second provider.
+    world = build_results_world(app)
+    for value, times in ((5, 3), (4, 2), (2, 1), ("dk", 5)):
+        add(app, world, "Nordljus AB", {"a": 4, "b": value}, times=times)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=8)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get(f"/staff/results/{campaign_id(world)}/questions/b").get_data(as_text=True)
+    assert f"83{PERCENT}" in row_of(page, "Nordljus AB")
+    chart_data = page.split('class="chart-data"', 1)[1].split("</table>", 1)[0]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', row_of(chart_data, "Nordljus AB"))
+    # Answers 1..5, then "don't know".
+    assert cells == [f"0 (0{PERCENT})", f"1 (17{PERCENT})", f"0 (0{PERCENT})", f"2 (33{PERCENT})",
+                     f"3 (50{PERCENT})", f"5 (45{PERCENT})"]
+    assert sv("“Don't know” is counted apart and is in no mean. Each answer's share is of the answers on the scale, "
+              "like the mean and the share positive; the share of “don't know” is of all answers. The 95 %% interval "
+              "is the t interval of the mean.").replace("%%", "%") in page
