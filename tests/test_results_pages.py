@@ -383,3 +383,24 @@ def test_answer_shares_have_the_base_of_the_mean_and_the_share_positive(app, cli
     assert sv("“Don't know” is counted apart and is in no mean. Each answer's share is of the answers on the scale, "
               "like the mean and the share positive; the share of “don't know” is of all answers. The 95 %% interval "
               "is the t interval of the mean.").replace("%%", "%") in page
+
+
+def test_a_merged_row_says_what_finalisation_merged(app, client, make_user):
+    # The new user's finding: a finalised campaign's merged row read as answers gone missing. Six responses
+    # stored without their provider (merged at finalisation) and six at Nordljus: the table has the merged
+    # row, and the note under it says why; broken down by programme (no merged row) it does not.
+    world = build_results_world(app)
+    add(app, world, None, {"a": 3, "b": 3}, times=6)
+    add(app, world, "Nordljus AB", {"a": 5, "b": 5}, times=6)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    note = ("”Små grupper sammanslagna så att svaren förblir anonyma”: när en enkätomgång slutförs sparas de svar "
+            "som ännu väntar i grupper om minst 5; en mindre grupp lämnar först ifrån sig sina bakgrundssvar, sedan "
+            "svarsspråk, månad, insats och anordnare, tills den är stor nog.")
+    page = client.get(f"/staff/results/{campaign_id(world)}").get_data(as_text=True)
+    assert "3,0" in row_of(page, "Små grupper sammanslagna så att svaren förblir anonyma")
+    assert html.unescape(page).count(note) == 1  # under the summary table
+    summary_csv = client.get(f"/staff/results/{campaign_id(world)}/tables/summary.csv").get_data(as_text=True)
+    assert note.replace('"', '""') in summary_csv
+    by_programme = client.get(f"/staff/results/{campaign_id(world)}?by=programme").get_data(as_text=True)
+    assert "när en enkätomgång slutförs" not in html.unescape(by_programme)

@@ -82,16 +82,33 @@ class Table:
     rows: tuple[tuple, ...]
     row_keys: tuple = ()
     k: int | None = None
+    #: Sentences for page and file alike, after the suppression note (e.g. `merged_note`).
+    notes: tuple[str, ...] = ()
 
     @property
     def page_notes(self) -> tuple[str, ...]:
         """Under the table on a page, where a hidden cell says "Not shown" (pages.hidden_text)."""
-        return () if self.k is None else (suppression_note(self.k, written=False),)
+        return (*(() if self.k is None else (suppression_note(self.k, written=False),)), *self.notes)
 
     @property
     def written_notes(self) -> tuple[str, ...]:
         """Under the table in CSV, XLSX and PDF, where a hidden cell is written ".."."""
-        return () if self.k is None else (suppression_note(self.k, written=True),)
+        return (*(() if self.k is None else (suppression_note(self.k, written=True),)), *self.notes)
+
+
+def merged_notes(result: ResultTable, labels: Labels) -> tuple[str, ...]:
+    """Why a table has a merged row (key None), if it has one: what finalisation does to small groups.
+
+    A finalised campaign's answers often all sit in that row when broken
+    down by a background question, language or month (a small
+    municipality's groups are small): without this, the row reads as
+    answers gone missing. docs/anonymity.md, "Coarsening".
+    """
+    if not any(row.key is None for row in result.rows):
+        return ()
+    return (_("“%(row)s”: when a campaign is finalised, the answers still waiting are stored in groups of at least "
+              "%(k)d; a smaller group gives up its background answers first, then its language, month, programme "
+              "and provider, until it is large enough.", row=labels.group(result.breakdown, None), k=result.k),)
 
 
 def suppression_note(k: int, written: bool) -> str:
@@ -262,7 +279,8 @@ def summary_table(result: ResultTable, labels: Labels) -> Table:
     keys.append("mean")
     rows.append(_summary_row(definition, _("All answers"), result.total))
     keys.append(TOTAL)
-    return Table("summary", _("NKI and response rate"), columns, tuple(rows), tuple(keys), result.k)
+    return Table("summary", _("NKI and response rate"), columns, tuple(rows), tuple(keys), result.k,
+                 merged_notes(result, labels))
 
 
 def _unshown(definition: SurveyDefinition, shown_value: float) -> float:
@@ -292,7 +310,8 @@ def rates_table(result: ResultTable, labels: Labels) -> Table:
         rows.append((label, figures.handed_out, figures.answered, _rate(figures.response_rate),
                      figures.complete, figures.partial))
         keys.append(figures.key)
-    return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k)
+    return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k,
+                 merged_notes(result, labels))
 
 
 def question_columns(definition: SurveyDefinition, question_key: str, labels: Labels) -> tuple[Column, ...]:
@@ -355,7 +374,8 @@ def question_table(result: ResultTable, labels: Labels, question_key: str) -> Ta
         cells = question_cells(definition, figures.questions[question_key])
         rows.append((label, *(cells if cells is not None else (HIDDEN,) * width)))
         keys.append(figures.key)
-    return Table(f"question_{question_key}", labels.question(question_key), columns, tuple(rows), tuple(keys), result.k)
+    return Table(f"question_{question_key}", labels.question(question_key), columns, tuple(rows), tuple(keys), result.k,
+                 merged_notes(result, labels))
 
 
 def ordered_rows(result: ResultTable, labels: Labels) -> list[GroupFigures]:
