@@ -7,8 +7,10 @@ export: neither provider's NKI may appear anywhere, the total (3.4) must.
 
 from __future__ import annotations
 
+import html
 import io
 import re
+import uuid
 import shutil
 import subprocess
 from datetime import date
@@ -18,6 +20,7 @@ from openpyxl import load_workbook
 
 from app.accounts.models import Role
 from app.analytics.exports import protected_cells, CellCounts
+from app.campaigns.models import Invitation
 from app.db import db_session
 from app.organisation.models import Provider
 
@@ -330,3 +333,50 @@ def test_a_dont_know_is_exported_as_dont_know_not_as_a_value(app, make_user):
     assert sorted(rows) == sorted(['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 5
                                   + ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";"dont_know";"dont_know";1;'
                                      '"woman"'])
+
+
+def _words_on_pages(pdf: bytes) -> list[list[tuple[float, float, float, float, str]]]:
+    """Every word poppler finds, per page: (x min, y min, x max, y max, text), in points."""
+    done = subprocess.run(["pdftotext", "-bbox", "-", "-"], input=pdf, capture_output=True, check=True)
+    pages = []
+    for page in re.findall(r"<page [^>]*>(.*?)</page>", done.stdout.decode("utf-8"), re.S):
+        pages.append([(float(x0), float(y0), float(x1), float(y1), html.unescape(word)) for x0, y0, x1, y1, word in
+                      re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
+                                 page)])
+    return pages
+
+
+@needs_pdftotext
+@pytest.mark.parametrize("language", ["sv", "en"])
+def test_no_word_of_the_report_overlaps_another(app, make_user, language):
+    # The new user's finding: "Ingen säker skillnad" was printed over "32 %" (a column as wide as its heading,
+    # a cell wider). Four providers give every comparison word: Nordljus higher, Bro lower, Ek not clearly
+    # different, Dal not compared (no answers; tests/test_results_pages.py works the figures out).
+    world = build_results_world(app, providers=("Nordljus AB", "Bro Coachning", "Ek AB", "Dal AB"))
+    for name, values in (("Nordljus AB", (5, 4)), ("Bro Coachning", (2, 1)), ("Ek AB", (3, 4))):
+        for value in values:
+            add(app, world, name, {"a": value, "b": value}, times=10)
+    # A response rate beside each word (the word once ran over it): 62 links per provider, 20 claimed (32 %).
+    with app.app_context():
+        for name in ("Nordljus AB", "Bro Coachning", "Ek AB", "Dal AB"):
+            db_session.add_all(Invitation(
+                campaign_id=world.campaigns["2027"], provider_id=world.providers[name],
+                programme_id=world.programmes["JPG"], language="sv", channel="sms", token_hash=uuid.uuid4().hex * 2,
+                responded=number < 20, created_on=date(2027, 3, 1)) for number in range(62))
+        db_session.commit()
+    client = signed_in(app, make_user, name=f"reader-{language}", language=language)
+    pdf = client.get(f"/staff/results/{world.campaigns['2027']}/report.pdf").get_data()
+    pages = _words_on_pages(pdf)
+    text = " ".join(word for page in pages for *_box, word in page)
+    assert ("Ingen säker skillnad" if language == "sv" else "No clear difference") in text
+    assert any(word.startswith("32") for word in text.split())
+    overlaps = []
+    for number, words in enumerate(pages, start=1):
+        for i, (x0, y0, x1, y1, word) in enumerate(words):
+            for a0, b0, a1, b1, other in words[i + 1:]:
+                # On one line (poppler's boxes of two wrapped lines overlap a little: its box is the font's
+                # full height, taller than the 10 pt leading), and more than half a point across.
+                same_line = min(y1, b1) - max(y0, b0) > 0.6 * min(y1 - y0, b1 - b0)
+                if same_line and min(x1, a1) - max(x0, a0) > 0.5:
+                    overlaps.append(f"page {number}: {word!r} over {other!r}")
+    assert not overlaps, overlaps[:10]

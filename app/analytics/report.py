@@ -43,11 +43,12 @@ from functools import lru_cache
 from xml.sax.saxutils import escape
 
 from flask import Response, current_app
-from flask_babel import force_locale, format_decimal, format_percent
+from flask_babel import force_locale, format_decimal
 from flask_babel import gettext as _
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.attrmap import AttrMap, AttrMapValue
+from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.pdfbase import pdfmetrics
@@ -64,6 +65,7 @@ from ..i18n import LANGUAGES, current_language, numeric_date
 from ..mixing.queries import waiting_in
 from .presentation import (Labels, Table, level_text, ordered_rows, pool_notes, question_cells, question_columns,
                            rates_table, refusal_text, summary_table)
+from . import pages
 from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
 from .scope import Breakdown, Filter, Selection
 
@@ -120,11 +122,12 @@ def markup(text: str, bold: bool = False) -> str:
 
 
 def shown(value, kind: str) -> str:
-    """One cell as the report prints it, in the current locale: ".." hidden, "" nothing, else Babel's number.
+    """One cell as the report prints it, in the current locale: ".." hidden, "" nothing, else as the pages write it.
 
-    Values arrive rounded as shown (presentation.py); the patterns add no
-    rounding of their own. "percent"/"percent1" are 0-1 shares (0.67 ->
-    "67 %" in Swedish).
+    Values arrive rounded as shown (presentation.py); numbers are written by
+    pages.number, the one formatter of pages and report ("67 %" in Swedish,
+    with its no-break space: a report once wrote "0%" where the page said
+    "0 %").
     """
     if value is HIDDEN:
         return HIDDEN_TEXT
@@ -132,14 +135,7 @@ def shown(value, kind: str) -> str:
         return ""
     if kind == "text" or isinstance(value, str):
         return str(value)
-    patterns = {"integer": "#,##0", "decimal1": "#,##0.0", "decimal2": "#,##0.00"}
-    if kind in patterns:
-        return format_decimal(value, format=patterns[kind])
-    if kind == "percent":
-        return format_percent(value, format="#,##0 %")
-    if kind == "percent1":
-        return format_percent(value, format="#,##0.0 %")
-    return str(value)
+    return pages.number(value, kind)
 
 
 @dataclass
@@ -178,22 +174,29 @@ def _text(text: str, style: ParagraphStyle, styles: _Styles, align: str = "start
                              color=style.textColor, space_before=style.spaceBefore, space_after=style.spaceAfter)
 
 
-def _column_widths(headings: list[str], first_width: float) -> list[float]:
-    """Widths (points) for a table across the page: each figure column at least as wide as its heading's
-    longest word in 8 pt bold (a heading never breaks inside a word: "Response s"), the label column the rest.
+def _column_widths(headings: list[str], first_width: float, rows: Sequence[Sequence[str]] = ()) -> list[float]:
+    """Widths (points) for a table across the page: each figure column at least as wide as the longest word
+    of its heading and of its cells in 8 pt bold (nothing breaks inside a word: "Response s"), the label
+    column the rest.
 
     The label column keeps at least 3 cm, the figure columns share what is
-    left evenly above their minimum.
+    left evenly above their minimum. A cell wider than its column wraps at
+    its spaces (`_pdf_table`); one without a space is one word.
     """
     available = A4[0] - 4 * cm
     padding = 13  # the cell paddings (6 + 6 points, TableStyle defaults) and a point for rounding
-    # Words as ReportLab breaks them: at spaces only. str.split() would also split at the no-break space
-    # of "95 %" (Swedish), and "95 %-intervall," then broke inside ("interva / ll").
-    minimum = [max((pdfmetrics.stringWidth(word, fonts()["bold"], 8) for word in heading.split(" ")), default=0)
-               + padding for heading in headings[1:]]
+    minimum = [_longest_word(heading) + padding for heading in headings[1:]]
+    for row in rows:
+        minimum = [max(width, _longest_word(cell) + padding) for width, cell in zip(minimum, row[1:])]
     label = max(3 * cm, min(first_width, available - sum(minimum)))
     spare = max(0.0, available - label - sum(minimum))
     return [label] + [width + spare / len(minimum) for width in minimum]
+
+
+def _longest_word(text: str) -> float:
+    # Words as ReportLab breaks them: at spaces only. str.split() would also split at the no-break space
+    # of "95 %" (Swedish), and "95 %-intervall," then broke inside ("interva / ll").
+    return max((pdfmetrics.stringWidth(word, fonts()["bold"], 8) for word in str(text).split(" ")), default=0)
 
 
 def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
@@ -207,9 +210,11 @@ def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], 
     if styles.direction == "rtl":
         return _rtl_table(headings, rows, widths, styles, bold_rows)
     data = [[Paragraph(markup(h, bold=True), styles.cell_bold) for h in headings]]
-    for number, row in enumerate(rows):
-        style = styles.cell_bold if number in bold_rows else styles.cell
-        data.append([_text(row[0], style, styles), *row[1:]])
+    for position, row in enumerate(rows):
+        style = styles.cell_bold if position in bold_rows else styles.cell
+        # Words ("Ingen säker skillnad") wrap within their column; a figure stays one line.
+        data.append([_text(row[0], style, styles),
+                     *(Paragraph(markup(cell), _end_aligned(style)) if " " in cell else cell for cell in row[1:])])
     table = PdfTable(data, colWidths=widths, repeatRows=1)
     commands = [
         ("FONT", (1, 1), (-1, -1), fonts()["sans"], 8),
@@ -223,6 +228,12 @@ def _pdf_table(headings: list[str], rows: list[list[str]], widths: list[float], 
     commands += [("FONT", (1, r + 1), (-1, r + 1), fonts()["bold"], 8) for r in bold_rows]
     table.setStyle(TableStyle(commands))
     return table
+
+
+@lru_cache(maxsize=8)
+def _end_aligned(style: ParagraphStyle) -> ParagraphStyle:
+    """`style` aligned right, as a left-to-right table's figure column."""
+    return ParagraphStyle(f"{style.name}_end", parent=style, alignment=TA_RIGHT)
 
 
 def _rtl_table(headings: list[str], rows: list[list[str]], widths: list[float], styles: _Styles,
@@ -255,7 +266,7 @@ def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * c
             cells[1] = _("missing")
         rows.append(cells)
     bold = tuple(i for i, key in enumerate(table.row_keys) if key in ("mean", "total"))
-    widths = _column_widths([c.heading for c in table.columns], first_width)
+    widths = _column_widths([c.heading for c in table.columns], first_width, rows)
     flowables = [_text(table.title, styles.heading, styles),
                  _pdf_table([c.heading for c in table.columns], rows, widths, styles, bold)]
     flowables += [_text(note, styles.note, styles) for note in table.written_notes]
@@ -430,7 +441,7 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
     headings = [_("Question"), _("Answers"), _("Mean"), _("%(level)s interval, from", level=level_text()), _("%(level)s interval, to", level=level_text()),
                 _("Share positive")]
     return [_text(name, styles.heading, styles), *[_text(fact, styles.body, styles) for fact in facts],
-            Spacer(1, 6), _pdf_table(headings, rows, _column_widths(headings, 7.5 * cm), styles),
+            Spacer(1, 6), _pdf_table(headings, rows, _column_widths(headings, 7.5 * cm, rows), styles),
             *[_text(note, styles.note, styles) for note in summary.written_notes]]
 
 
