@@ -200,6 +200,7 @@ def test_the_subtraction_attack_on_every_export(app, make_user, attack):
 # --- Anonymised answers ----------------------------------------------------------------------
 
 def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
+    # With language, channel and month (detail=full); the default file has fewer columns (below).
     world = build_results_world(app)
     # Cells differ by the background answer: woman 5 (kept), man 4 (left out), other 1 (left out).
     # Left out together 4 + 1 = 5 >= k in every grouping without gender; with gender each is alone.
@@ -211,7 +212,7 @@ def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
     add(app, world, "Nordljus AB", {"a": 1, "gender": "other"})
     campaign = world.campaigns["2027"]
     client = signed_in(app, make_user)
-    lines = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv"))
+    lines = csv_lines(client.get(f"/staff/results/{campaign}/answers.csv?detail=full"))
     assert lines[0] == '"Provider";"Programme";"Language answered in";"Channel";"Month";"Status";"a";"b";"y";"gender"'
     rows = lines[1:6]
     # Sorted by values: the two (2, 3, 0) rows before the three (4, 5, 1) rows.
@@ -222,17 +223,53 @@ def test_answers_leave_out_a_cell_of_4_and_keep_a_cell_of_5(app, make_user):
     assert any("Free-text answers are not included" in line for line in lines)
 
     # An analyst asking for text gets none; an administrator gets the comment column.
-    assert "comment" not in csv_lines(client.get(f"/staff/results/{campaign}/answers.csv?text=1"))[0]
+    assert "comment" not in csv_lines(client.get(f"/staff/results/{campaign}/answers.csv?detail=full&text=1"))[0]
     admin = signed_in(app, make_user, Role.ADMIN, name="admin")
-    with_text = csv_lines(admin.get(f"/staff/results/{campaign}/answers.csv?text=1"))
+    with_text = csv_lines(admin.get(f"/staff/results/{campaign}/answers.csv?detail=full&text=1"))
     assert with_text[0].endswith('"gender";"comment"')
     assert sum(line.endswith('"woman";"Bra"') for line in with_text) == 3
 
-    book = workbook_of(client.get(f"/staff/results/{campaign}/answers.xlsx"))
+    book = workbook_of(client.get(f"/staff/results/{campaign}/answers.xlsx?detail=full"))
     sheet = book.worksheets[0]
     first = [cell for cell in next(sheet.iter_rows(min_row=2, max_row=2))]
     assert [c.value for c in first] == ["Nordljus AB", "JPG", "sv", "sms", "2027-03", "complete", 2, 3, 0, "woman"]
     assert first[6].data_type == "n" and first[9].data_type == "s"
+
+
+def test_the_default_answers_file_keeps_groups_of_provider_and_programme(app, make_user):
+    # The new user's finding: in the demo every full cell (provider x programme x language x channel x month)
+    # was below k and the file was empty. Nordljus: 3 answers in Swedish and 3 in Arabic, in March and April:
+    # four full cells of 1-2 answers each (all below 5: detail=full exports nothing, 6 left out), one
+    # provider x programme group of 6 (the default exports all 6). Bro's 5 are a second group of 5.
+    world = build_results_world(app)
+    for language, month in (("sv", date(2027, 3, 1)), ("ar", date(2027, 4, 1))):
+        add(app, world, "Nordljus AB", {"a": 4, "b": 4}, times=2, language=language, month=month)
+        add(app, world, "Nordljus AB", {"a": 2, "b": 3}, language=language, month=date(2027, 5, 1))
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=5)
+    campaign = world.campaigns["2027"]
+    client = signed_in(app, make_user)
+    page = client.get(f"/staff/results/{campaign}").get_data(as_text=True)
+    assert f'href="/staff/results/{campaign}/answers.csv"' in page
+    assert f'href="/staff/results/{campaign}/answers.csv?detail=full"' in page
+
+    answers = client.get(f"/staff/results/{campaign}/answers.csv")
+    assert "answers.csv" in answers.headers["Content-Disposition"]
+    lines = csv_lines(answers)
+    assert lines[0] == '"Provider";"Programme";"Status";"a";"b";"y";"gender"'
+    assert lines[1:12] == ['"Bro Coachning";"JPG";"complete";3;3;;'] * 5 + \
+        ['"Nordljus AB";"JPG";"complete";2;3;;'] * 2 + ['"Nordljus AB";"JPG";"complete";4;4;;'] * 4
+    assert lines[12] == ""
+    assert lines[13].startswith('"0 responses are left out: their group (provider, programme and background answers)')
+
+    full = client.get(f"/staff/results/{campaign}/answers.csv?detail=full")
+    assert "answers-full.csv" in full.headers["Content-Disposition"]
+    lines = csv_lines(full)
+    assert lines[0].startswith('"Provider";"Programme";"Language answered in";"Channel";"Month";"Status"')
+    # Nordljus's four cells are below k: all six left out. Bro's one cell of 5 (Swedish, March) goes too:
+    # kept, it would leave Nordljus's 2 Swedish March answers as March's published count minus Bro's rows.
+    assert lines[1] == "" and lines[2].startswith('"11 responses are left out: their group (provider, programme, '
+                                                  'language, channel, month and background answers)')
+    assert client.get(f"/staff/results/{campaign}/answers.csv?detail=everything").status_code == 404
 
 
 def test_secondary_protection_of_cells_by_hand():
@@ -244,10 +281,14 @@ def test_secondary_protection_of_cells_by_hand():
         (1, 1, "sv", "sms", march, "other"): CellCounts((2, 2)),   # primary: 2 < 5
         (2, 1, "sv", "sms", march, "woman"): CellCounts((7, 7)),
     }
-    # Alone, the 2 left out would be the total (24) minus the 22 rows shown, and provider 1's 17 minus its
-    # 15: the smallest kept cell with answers, provider 1's men (6), goes too: 8 left out in the total and in
-    # provider 1; "man" holds only its own 6 (left out whole), "woman" and provider 2 lose nothing. Stable.
-    assert protected_cells(cells, 5) == {(1, 1, "sv", "sms", march, "other"), (1, 1, "sv", "sms", march, "man")}
+    # Alone, the 2 left out would be the total (24) minus the 22 rows shown. But every kept cell is alone in a
+    # group a table may show (provider 2; provider 1's men; provider 1's women): leaving one out pads nothing,
+    # an attacker subtracts its shown figures too. So nothing is chosen beyond the primary cell: the tables
+    # must hide what pads it. The gender table does: "other" (2) is below k, and the men (6) are its smallest
+    # complement. With them, those two cells and no more: 8 left out in the total and in provider 1.
+    assert protected_cells(cells, 5) == {(1, 1, "sv", "sms", march, "other")}
+    by_tables = {(1, 1, "sv", "sms", march, "other"), (1, 1, "sv", "sms", march, "man")}
+    assert protected_cells(cells, 5, by_tables) == by_tables
     # The NKI's count alone can force it: two small cells make 3 + 2 = 5 responses left out, but only
     # 1 + 1 = 2 of them answered an index question - the total NKI minus the shown rows would be their mean.
     # The women (5 responses, no index answer) cannot help; the men (6, 6) go: index left out 2 + 6 = 8.
@@ -255,8 +296,11 @@ def test_secondary_protection_of_cells_by_hand():
              ("p", 1, "sv", "sms", march, "woman"): CellCounts((5, 0)),
              ("p", 1, "sv", "sms", march, "other"): CellCounts((3, 1)),
              ("p", 1, "sv", "sms", march, None): CellCounts((2, 1))}
-    assert protected_cells(cells, 5) == {("p", 1, "sv", "sms", march, "other"), ("p", 1, "sv", "sms", march, None),
-                                         ("p", 1, "sv", "sms", march, "man")}
+    # The gender table hides the same three: "other" and None below k, and in the NKI's column (1 + 1 answers)
+    # the men as their complement; none of the three is shown on its own.
+    by_tables = {("p", 1, "sv", "sms", march, "other"), ("p", 1, "sv", "sms", march, None),
+                 ("p", 1, "sv", "sms", march, "man")}
+    assert protected_cells(cells, 5, by_tables) == by_tables
 
 
 # --- Provider isolation and formula-leading names -------------------------------------------
@@ -330,9 +374,8 @@ def test_a_dont_know_is_exported_as_dont_know_not_as_a_value(app, make_user):
     client = signed_in(app, make_user)
     lines = csv_lines(client.get(f"/staff/results/{world.campaigns['2027']}/answers.csv"))
     rows = [line for line in lines[1:] if line.startswith('"Nordljus AB"')]
-    assert sorted(rows) == sorted(['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";4;5;1;"woman"'] * 5
-                                  + ['"Nordljus AB";"JPG";"sv";"sms";"2027-03";"complete";"dont_know";"dont_know";1;'
-                                     '"woman"'])
+    assert sorted(rows) == sorted(['"Nordljus AB";"JPG";"complete";4;5;1;"woman"'] * 5
+                                  + ['"Nordljus AB";"JPG";"complete";"dont_know";"dont_know";1;"woman"'])
 
 
 def _words_on_pages(pdf: bytes) -> list[list[tuple[float, float, float, float, str]]]:

@@ -304,15 +304,16 @@ def test_complement_hidden_in_one_table_is_shown_as_a_row_of_the_swapped_table(a
     assert (n1, round(mean1, 6)) != (hidden, 1.0), "P1's hidden NKI among women recovered through the swapped table"
 
 
-def answers_rows(client, campaign):
+def answers_rows(client, campaign, detail: str = "programme"):
     """The answers CSV as dicts (headings of the first line), notes dropped."""
-    text = client.get(f"/staff/results/{campaign}/answers.csv").get_data(as_text=True).lstrip("\ufeff")
+    text = client.get(f"/staff/results/{campaign}/answers.csv?detail={detail}").get_data(as_text=True).lstrip("\ufeff")
     lines = [line.split(";") for line in text.splitlines()]
     head = [cell.strip('"') for cell in lines[0]]
     return [dict(zip(head, (cell.strip('"') for cell in line))) for line in lines[1:] if len(line) == len(head)]
 
 
-def test_table_complement_is_exported_in_full_by_the_answers_export(app, client, make_user):
+@pytest.mark.parametrize("detail", ["programme", "full"])
+def test_table_complement_is_exported_in_full_by_the_answers_export(app, client, make_user, detail):
     """by=provider hides P1 (3) and, as its complement, P2 (8: the smallest provider). The answers export
     protects cells on its own (smallest *cell* first): it leaves out P1's cell and P3's Swedish cell (5), and
     exports P2's 8 rows. Table total - P3 (shown) - P2 (the export's rows) = P1: 3 responses, NKI exactly 1.0."""
@@ -326,9 +327,32 @@ def test_table_complement_is_exported_in_full_by_the_answers_export(app, client,
     assert group(table, world.providers[P1])["nki"]["suppressed"]
     p3 = group(table, world.providers[P3])
     login(client, make_user(Role.ANALYST, "analyst"))
-    p2_rows = [row for row in answers_rows(client, campaign) if row.get("Provider", row.get("Anordnare")) == P2]
+    p2_rows = [row for row in answers_rows(client, campaign, detail) if row.get("Provider", row.get("Anordnare")) == P2]
     if group(table, world.providers[P2])["nki"]["suppressed"] and len(p2_rows) == 8 and not p3["nki"]["suppressed"]:
         p2_sum = sum((int(row["a"]) + int(row["b"])) / 2 for row in p2_rows)
         n1 = table["total"]["nki"]["n"] - p3["nki"]["n"] - len(p2_rows)
         mean1 = (nki_sum(table["total"]) - nki_sum(p3) - p2_sum) / n1
         assert (n1, round(mean1, 6)) != (3, 1.0), "P1's hidden NKI recovered from the table and the answers export"
+
+
+def test_a_two_way_complement_is_not_exported_by_the_provider_and_programme_answers(app, client, make_user):
+    """The answers file without finer scope (detail=programme) has provider x programme groups as its cells,
+    the cells of the two-way table "programme SO, by provider". SO: P1 3 answers of 1 (hidden), P2 6 of 5,
+    P3 5 of 3; JPG: ten 4s each. The table hides P1 and a complement; had the file left out only P1's cell
+    (every other SO cell is shown on its own, so none could pad it), SO's NKI sum from the programme table
+    minus the file's SO rows would be P1's 3 x 1.0. With the table's hidden cells left out too, what is left
+    holds 8 or more: never P1's 3 answers of 1."""
+    world = build_results_world(app, providers=(P1, P2, P3))
+    for name, times, value in ((P1, 3, 1), (P2, 6, 5), (P3, 5, 3)):
+        add(app, world, name, {"a": value, "b": value}, times=times, programme="SO")
+        add(app, world, name, {"a": 4, "b": 4}, times=10)
+    campaign = world.campaigns["2027"]
+    by_programme = api(client, token(app), campaign, "by=programme").get_json()
+    so = group(by_programme, world.programmes["SO"])
+    assert not so["nki"]["suppressed"] and so["nki"]["n"] == 14
+    login(client, make_user(Role.ANALYST, "analyst"))
+    rows = [row for row in answers_rows(client, campaign) if row.get("Programme", row.get("Insats")) == "SO"]
+    left_n = so["nki"]["n"] - len(rows)
+    left_sum = nki_sum(so) - sum((int(row["a"]) + int(row["b"])) / 2 for row in rows)
+    assert left_n >= 5, rows
+    assert (left_n, round(left_sum / left_n, 6)) != (3, 1.0)

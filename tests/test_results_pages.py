@@ -292,7 +292,7 @@ def test_the_overview_and_question_pages_link_to_their_exports_with_the_same_fil
     links = set(re.findall(r'href="([^"]*/staff/results/\d+/(?:tables[^"]*|answers[^"]*|report\.pdf))"', page))
     summary = next(link for link in links if "tables/summary.csv" in link)
     assert "by=programme" in summary and "background:gender=woman" in summary
-    assert len(links) == 8
+    assert len(links) == 10
     for link in links:
         assert client.get(html.unescape(link)).status_code == 200, link
     question = client.get(f"/staff/results/{cid}/questions/a?by=programme").get_data(as_text=True)

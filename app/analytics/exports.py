@@ -28,7 +28,7 @@ format, while XLSX keeps the 0-1 share with a per cent format.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import product
@@ -50,7 +50,9 @@ from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
 from . import access
 from .presentation import Labels, Table, pool_notes, question_table, rates_table, refusal_text, summary_table
-from .results import HIDDEN, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
+from .linked import plan as linked_plan
+from .results import (HIDDEN, MAX_FILTERS, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table,
+                      text_questions)
 from .scope import Breakdown, Selection, period_of
 
 bp = Blueprint("analytics_exports", __name__, url_prefix="/staff/results")
@@ -238,9 +240,19 @@ def workbook(campaign_id: int) -> Response:
 
 # --- Anonymised answers ----------------------------------------------------------------------------
 
-#: The scope a response stores (scope.SCOPE_DIMENSIONS), in the order of a cell's key (background answers follow).
-_SCOPE_COLUMNS = (StoredResponse.provider_id, StoredResponse.programme_id, StoredResponse.language,
-                  StoredResponse.channel, StoredResponse.month)
+#: The scope a response stores (scope.SCOPE_DIMENSIONS), by dimension, in the order of a full cell's key.
+_SCOPE_COLUMNS = {"provider": StoredResponse.provider_id, "programme": StoredResponse.programme_id,
+                  "language": StoredResponse.language, "channel": StoredResponse.channel,
+                  "month": StoredResponse.month}
+#: The scope columns an answers export carries, by its `detail`: "programme" (the default) keeps the groups
+#: large enough to export in a municipality of a few hundred customers, where cells of provider x programme
+#: x language x channel x month are mostly below k and "full" leaves most responses out (the new user: an
+#: empty file). A row's cell is its scope columns and its background answers (answer columns too).
+ANSWER_DETAILS: dict[str, tuple[str, ...]] = {
+    "programme": ("provider", "programme"),
+    "full": ("provider", "programme", "language", "channel", "month"),
+}
+FULL_SCOPE = ANSWER_DETAILS["full"]
 #: The period groupings a month is published in (results pages: month, tertial, year), or none.
 _PERIOD_MODES = (None, "month", "tertial", "year")
 
@@ -261,16 +273,18 @@ class CellCounts:
         return self.measures[0]
 
 
-def cell_counts(session: Session, campaign_id: int, definition: SurveyDefinition) -> dict[tuple, CellCounts]:
-    """Cell -> its counts, by GROUP BY in SQL; a cell is (provider id, programme id, language, channel, month,
-    then the option key of each background question, None where merged or not answered).
+def cell_counts(session: Session, campaign_id: int, definition: SurveyDefinition,
+                scope: Sequence[str] = FULL_SCOPE) -> dict[tuple, CellCounts]:
+    """Cell -> its counts, by GROUP BY in SQL; a cell is the `scope` dimensions' values (by default provider
+    id, programme id, language, channel, month), then the option key of each background question, None
+    where merged or not answered.
 
     Counts: responses; responses with at least one index answer (the NKI's
     n, results.py); per figure question (results.figure_questions order)
     the answers with a value or an option ("don't know" not counted: the
     question's n).
     """
-    background, cell = _cell_expressions(definition)
+    background, cell = _cell_expressions(definition, scope)
     base = select().select_from(StoredResponse)
     for alias, key in background:
         base = base.outerjoin(alias, and_(alias.response_id == StoredResponse.id, alias.question_key == key))
@@ -295,30 +309,55 @@ def cell_counts(session: Session, campaign_id: int, definition: SurveyDefinition
             for key, count in responses.items()}
 
 
-def _cell_expressions(definition: SurveyDefinition):
+def _cell_expressions(definition: SurveyDefinition, scope: Sequence[str]):
     """(background aliases with their question keys, the cell's SQL expressions in cell-key order)."""
     background = [(aliased(Answer), question.key) for question in definition.background_questions]
-    return background, [*_SCOPE_COLUMNS, *(alias.choice for alias, _key in background)]
+    return background, [*(_SCOPE_COLUMNS[name] for name in scope), *(alias.choice for alias, _key in background)]
 
 
-def _projections(width: int) -> list:
-    """Every grouping a results table can publish a count for, as a function of a cell key.
+def _projections(width: int, month_position: int | None) -> list[tuple[int, Callable]]:
+    """Every grouping a results table can publish a count for: (how many dimensions it keeps, a function of a
+    cell key).
 
     Any subset of the scope and background dimensions (filters combine
-    freely), with the month left out or taken as month, tertial or year.
-    Position 4 of a key is the month.
+    freely), with the month (at `month_position` of a key; None: not in
+    the cell) left out or taken as month, tertial or year.
     """
-    others = [position for position in range(width) if position != 4]
+    others = [position for position in range(width) if position != month_position]
     projections = []
     for chosen in product((False, True), repeat=len(others)):
         kept = [position for position, keep in zip(others, chosen) if keep]
-        for mode in _PERIOD_MODES:
-            projections.append(lambda cell, kept=kept, mode=mode: (
-                tuple(cell[p] for p in kept), period_of(cell[4], mode) if mode else None))
+        for mode in (_PERIOD_MODES if month_position is not None else (None,)):
+            projections.append((len(kept) + (mode is not None), lambda cell, kept=kept, mode=mode: (
+                tuple(cell[p] for p in kept), period_of(cell[month_position], mode) if mode else None)))
     return projections
 
 
-def protected_cells(cells: Mapping[tuple, CellCounts], k: int, hidden_by_tables: Iterable[tuple] = ()) -> set[tuple]:
+#: The most dimensions a published table crosses: one filter (results.MAX_FILTERS) and a breakdown, and on a
+#: provider page its provider too.
+_PUBLISHED_DIMENSIONS = MAX_FILTERS + 2
+
+
+def _published_cells(cells: Mapping[tuple, CellCounts], projections, k: int, hidden_by_tables: set) -> set:
+    """Cells whose own figures a results table may show: alone in a group of at most _PUBLISHED_DIMENSIONS
+    dimensions (a one-way row, a two-way cell, a provider page's cell), with k responses or more, and not
+    hidden by any table (`hidden_by_tables`). Counting one too many as shown only leaves more out.
+
+    Leaving such a cell out pads nothing: its figures are public, and the
+    left-out part of a group minus them is what would be learnt.
+    """
+    published = set()
+    for dimensions, project in projections:
+        if 0 < dimensions <= _PUBLISHED_DIMENSIONS:
+            groups: dict = defaultdict(list)
+            for cell in cells:
+                groups[project(cell)].append(cell)
+            published |= {members[0] for members in groups.values() if len(members) == 1}
+    return {cell for cell in published if cells[cell].responses >= k and cell not in hidden_by_tables}
+
+
+def protected_cells(cells: Mapping[tuple, CellCounts], k: int, hidden_by_tables: Iterable[tuple] = (),
+                    month_position: int | None = FULL_SCOPE.index("month")) -> set[tuple]:
     """The cells whose responses the answers export leaves out, so that no published figure can be undone.
 
     Primary: every cell with fewer than k responses. Secondary: a results
@@ -330,34 +369,43 @@ def protected_cells(cells: Mapping[tuple, CellCounts], k: int, hidden_by_tables:
     question's answers) the left-out part holds 0 or at least k; where it
     holds 1..k-1, the group's smallest kept cell with such answers is left
     out too (ties broken by the cell's key, so the choice is stable), until
-    nothing changes. Terminates: each step only adds cells. `hidden_by_tables`
+    nothing changes. Cells a table shows on their own (`_published_cells`)
+    count for nothing in a left-out part and are never chosen to pad one: an
+    attacker subtracts them too. Terminates: each step only adds cells. `hidden_by_tables`
     are left out from the start: the cells of groups a results table hides
     (`table_hidden_cells`) - exporting them would show what the table hides.
+    `month_position` is where a cell key holds the month (None: it holds none).
     """
-    left = {cell for cell, counts in cells.items() if counts.responses < k} | set(hidden_by_tables)
+    hidden_by_tables = set(hidden_by_tables)
+    left = {cell for cell, counts in cells.items() if counts.responses < k} | hidden_by_tables
     if not cells:
         return left
     width = len(next(iter(cells)))
     measures = len(next(iter(cells.values())).measures)
-    projections = _projections(width)
+    projections = _projections(width, month_position)
+    published = _published_cells(cells, projections, k, hidden_by_tables)
     changed = True
     while changed:
         changed = False
-        for project in projections:
+        for _dimensions, project in projections:
             groups: dict = defaultdict(list)
             for cell in cells:
                 groups[project(cell)].append(cell)
             for members in groups.values():
-                changed |= _protect_group(members, cells, left, measures, k)
+                changed |= _protect_group(members, cells, left, measures, k, published)
     return left
 
 
-def _protect_group(members: list, cells: Mapping[tuple, CellCounts], left: set, measures: int, k: int) -> bool:
-    """Leave out more of `members` until every count's left-out part is 0 or >= k (or nothing is kept); True if any."""
+def _protect_group(members: list, cells: Mapping[tuple, CellCounts], left: set, measures: int, k: int,
+                   published: set) -> bool:
+    """Leave out more of `members` until every count's left-out part (without `published` cells) is 0 or >= k
+    (or no unpublished cell is kept); True if any."""
     changed = False
     for measure in range(measures):
-        while 0 < sum(cells[cell].measures[measure] for cell in members if cell in left) < k:
-            candidates = [cell for cell in members if cell not in left and cells[cell].measures[measure] > 0]
+        while 0 < sum(cells[cell].measures[measure] for cell in members
+                      if cell in left and cell not in published) < k:
+            candidates = [cell for cell in members if cell not in left and cell not in published
+                          and cells[cell].measures[measure] > 0]
             if not candidates:
                 break
             left.add(min(candidates, key=lambda cell: (cells[cell].responses, repr(cell))))
@@ -370,7 +418,8 @@ class AnswersExport:
     """The anonymised answers: headings, column kinds, rows sorted by their values, and what was left out.
 
     `left_out` counts the responses in protected cells (protected_cells);
-    `with_text` says whether free-text columns are included.
+    `with_text` says whether free-text columns are included; `detail` is
+    the scope carried (ANSWER_DETAILS).
     """
 
     headings: tuple[str, ...]
@@ -378,26 +427,36 @@ class AnswersExport:
     rows: tuple[tuple, ...]
     left_out: int
     with_text: bool
+    detail: str = "programme"
 
 
-#: Where each breakdown's value sits in a cell key (cell_counts): background questions follow from 5.
-_CELL_POSITION = {"provider": 0, "programme": 1, "language": 2, "channel": 3, "month": 4, "tertial": 4, "year": 4}
+def _cell_positions(scope: Sequence[str], definition: SurveyDefinition) -> dict[str, int]:
+    """Where each breakdown's value sits in a cell key of `scope` (cell_counts): tertial and year in the
+    month, background questions (by key) after the scope."""
+    positions = {name: position for position, name in enumerate(scope)}
+    if "month" in positions:
+        positions.update(tertial=positions["month"], year=positions["month"])
+    positions.update({q.key: len(scope) + n for n, q in enumerate(definition.background_questions)})
+    return positions
 
 
-def table_hidden_cells(session: Session, campaign: Campaign, cells: Iterable[tuple], k: int) -> set[tuple]:
+def table_hidden_cells(session: Session, campaign: Campaign, cells: Iterable[tuple], k: int,
+                       scope: Sequence[str] = FULL_SCOPE) -> set[tuple]:
     """The cells of every group that a campaign's table by one dimension hides in any column.
 
-    For each breakdown the pages offer (provider, programme, language,
-    channel, month, tertial, year, each background question), the
-    campaign's own result table (results.py); a row hidden for its
-    responses, its NKI or any question puts all its cells here. The second
-    breaker's case: provider P2 hidden as P1's complement, but all of P2's
-    rows exported, gave P1 back as the total minus P3 minus P2.
+    For each breakdown the pages offer whose value a cell of `scope` holds
+    (provider, programme, language, channel, month, tertial, year, each
+    background question), the campaign's own result table (results.py); a
+    row hidden for its responses, its NKI or any question puts all its
+    cells here. The second breaker's case: provider P2 hidden as P1's
+    complement, but all of P2's rows exported, gave P1 back as the total
+    minus P3 minus P2. A dimension the export does not carry cannot single
+    out a hidden group's rows.
     """
     definition = campaign.survey_version.definition
-    breakdowns = [Breakdown(name) for name in _CELL_POSITION]
-    breakdowns += [Breakdown("background", q.key) for q in definition.background_questions]
-    positions = {**_CELL_POSITION, **{q.key: 5 + n for n, q in enumerate(definition.background_questions)}}
+    positions = _cell_positions(scope, definition)
+    background = {q.key for q in definition.background_questions}
+    breakdowns = [Breakdown("background", name) if name in background else Breakdown(name) for name in positions]
     cells = list(cells)
     left: set[tuple] = set()
     for breakdown in breakdowns:
@@ -413,6 +472,22 @@ def table_hidden_cells(session: Session, campaign: Campaign, cells: Iterable[tup
                 value = period_of(value, breakdown.dimension)
             if value in hidden:
                 left.add(cell)
+    return left | _pair_hidden_cells(session, campaign, cells, k, positions)
+
+
+def _pair_hidden_cells(session: Session, campaign: Campaign, cells: list[tuple], k: int,
+                       positions: Mapping[str, int]) -> set[tuple]:
+    """The cells of every two-way group the linked plan hides in any column (linked.py), of the pairs of
+    dimensions a cell holds: a table filtered by one and broken down by the other hides that group, and
+    exporting its rows would show it (provider x programme once the export carried no finer scope)."""
+    definition = campaign.survey_version.definition
+    plan = linked_plan(session, campaign.id, definition, k, figure_questions(definition))
+    left: set[tuple] = set()
+    for pairs in plan.cells.values():
+        for (first, second), hidden in pairs.items():
+            at = [positions.get(breakdown.question_key or breakdown.dimension) for breakdown in (first, second)]
+            if hidden and None not in at:
+                left |= {cell for cell in cells if (cell[at[0]], cell[at[1]]) in hidden}
     return left
 
 
@@ -422,18 +497,23 @@ def _any_hidden(row) -> bool:
             or any(figures is HIDDEN for figures in row.questions.values()))
 
 
-def answers_export(session: Session, campaign: Campaign, k: int, with_text: bool) -> AnswersExport:
+def answers_export(session: Session, campaign: Campaign, k: int, with_text: bool,
+                   detail: str = "programme") -> AnswersExport:
     """One row per exportable response of `campaign`: scope columns, then one column per question key.
 
-    Scope: provider name, programme code, language answered in, channel,
-    month (YYYY-MM), status; an empty scope cell is a merged one. Answers as
-    stored: a scale point or 1/0 for yes/no (numbers), an option key,
-    "dont_know"; free text only when `with_text`. Rows are sorted by their
-    values (never by id or arrival, which nothing here keeps anyway).
+    Scope by `detail` (ANSWER_DETAILS; KeyError for another): provider
+    name and programme code, and for "full" also language answered in,
+    channel and month (YYYY-MM); then status. An empty scope cell is a
+    merged one. Answers as stored: a scale point or 1/0 for yes/no
+    (numbers), an option key, "dont_know"; free text only when `with_text`.
+    Rows are sorted by their values (never by id or arrival, which nothing
+    here keeps anyway).
     """
     definition = campaign.survey_version.definition
-    cells = cell_counts(session, campaign.id, definition)
-    left = protected_cells(cells, k, table_hidden_cells(session, campaign, cells, k))
+    scope = ANSWER_DETAILS[detail]
+    cells = cell_counts(session, campaign.id, definition, scope)
+    month_position = scope.index("month") if "month" in scope else None
+    left = protected_cells(cells, k, table_hidden_cells(session, campaign, cells, k, scope), month_position)
     questions = [*figure_questions(definition), *(text_questions(definition) if with_text else ())]
     background = [question.key for question in definition.background_questions]
     providers = dict(session.execute(select(Provider.id, Provider.name)).all())
@@ -451,24 +531,25 @@ def answers_export(session: Session, campaign: Campaign, k: int, with_text: bool
                                      else choice if choice is not None else text)
         if key in background and choice is not None:
             chosen[response_id][key] = choice
+    written = {"provider": lambda value: providers.get(value, ""), "programme": programmes.get,
+               "language": str, "channel": str, "month": lambda month: f"{month.year}-{month.month:02d}"}
     rows = []
-    for response_id, *scope, status in session.execute(
-            select(StoredResponse.id, *_SCOPE_COLUMNS, StoredResponse.status)
+    for response_id, *values, status in session.execute(
+            select(StoredResponse.id, *(_SCOPE_COLUMNS[name] for name in scope), StoredResponse.status)
             .where(StoredResponse.campaign_id == campaign.id)):
         given = answers.get(response_id, {})
-        cell = (*scope, *(chosen[response_id].get(key) for key in background))
+        cell = (*values, *(chosen[response_id].get(key) for key in background))
         if cell in left:
             continue
-        provider, programme, language, channel, month = scope
-        rows.append((providers.get(provider, "") if provider else None, programmes.get(programme) if programme
-                     else None, language, channel, f"{month.year}-{month.month:02d}" if month else None, status,
-                     *(given.get(key) for key in questions)))
+        rows.append((*(None if value is None else written[name](value) for name, value in zip(scope, values)),
+                     status, *(given.get(key) for key in questions)))
     rows.sort(key=lambda row: [("" if value is None else str(value)) for value in row])
-    headings = (_("Provider"), _("Programme"), _("Language answered in"), _("Channel"), _("Month"), _("Status"),
-                *questions)
-    kinds = ("text",) * 6 + tuple(_answer_kind(definition, key) for key in questions)
+    scope_headings = {"provider": _("Provider"), "programme": _("Programme"), "language": _("Language answered in"),
+                      "channel": _("Channel"), "month": _("Month")}
+    headings = (*(scope_headings[name] for name in scope), _("Status"), *questions)
+    kinds = ("text",) * (len(scope) + 1) + tuple(_answer_kind(definition, key) for key in questions)
     left_out = sum(cells[cell].responses for cell in left)
-    return AnswersExport(headings, kinds, tuple(rows), left_out, with_text)
+    return AnswersExport(headings, kinds, tuple(rows), left_out, with_text, detail)
 
 
 def _answer_kind(definition: SurveyDefinition, key: str) -> str:
@@ -478,10 +559,17 @@ def _answer_kind(definition: SurveyDefinition, key: str) -> str:
 
 def answers_notes(export: AnswersExport, k: int) -> list[str]:
     """The sentences under the answers: what was left out and why, how answers are written, free text or not."""
+    if export.detail == "full":
+        left_out = _("%(n)d responses are left out: their group (provider, programme, language, channel, month and "
+                     "background answers) holds fewer than %(k)d responses, or leaving them in would let a hidden "
+                     "figure be worked out.", n=export.left_out, k=k)
+    else:
+        left_out = _("%(n)d responses are left out: their group (provider, programme and background answers) holds "
+                     "fewer than %(k)d responses, or leaving them in would let a hidden figure be worked out. "
+                     "Language, channel and month are not in this file, so that fewer groups are too small.",
+                     n=export.left_out, k=k)
     notes = [
-        _("%(n)d responses are left out: their group (provider, programme, language, channel, month and "
-          "background answers) holds fewer than %(k)d responses, or leaving them in would let a hidden figure "
-          "be worked out.", n=export.left_out, k=k),
+        left_out,
         _("Answers as stored: a scale point, 1 for yes and 0 for no, an option's key; \"%(dont_know)s\" is "
           "\"don't know\"; an empty answer was not given; an empty scope cell was merged with other small "
           "groups.", dont_know=DONT_KNOW_TEXT),
@@ -492,15 +580,25 @@ def answers_notes(export: AnswersExport, k: int) -> list[str]:
 
 
 def _answers_for_request(campaign_id: int) -> tuple[Campaign, AnswersExport]:
-    """The campaign (404 unknown) and its answers export for this request's user (403 without VIEW_ALL_RESULTS)."""
+    """The campaign (404 unknown) and its answers export for this request's user (403 without VIEW_ALL_RESULTS).
+
+    `detail` (query) picks the scope columns (ANSWER_DETAILS, default "programme"); another value is 404:
+    there is no such file.
+    """
     if not allows(current_user, Permission.VIEW_ALL_RESULTS):
         abort(403)
     campaign = db_session.get(Campaign, campaign_id)
-    if campaign is None:
+    detail = request.args.get("detail", "programme")
+    if campaign is None or detail not in ANSWER_DETAILS:
         abort(404)
     # Free text only when asked for and allowed: administrators (MANAGE_USERS is theirs alone).
     with_text = request.args.get("text") == "1" and allows(current_user, Permission.MANAGE_USERS)
-    return campaign, answers_export(db_session, campaign, _k(), with_text)
+    return campaign, answers_export(db_session, campaign, _k(), with_text, detail)
+
+
+def _answers_name(export: AnswersExport) -> str:
+    """The file's name part: "answers", or "answers-full" with language, channel and month."""
+    return "answers" if export.detail == "programme" else f"answers-{export.detail}"
 
 
 @bp.get("/<int:campaign_id>/answers.csv")
@@ -510,7 +608,7 @@ def answers_csv(campaign_id: int) -> Response:
     campaign, export = _answers_for_request(campaign_id)
     rows: list[Iterable] = [export.headings, *export.rows, []]
     rows += [[note] for note in answers_notes(export, _k())]
-    return spreadsheets.csv_response(_filename(campaign, "answers", "csv"), rows)
+    return spreadsheets.csv_response(_filename(campaign, _answers_name(export), "csv"), rows)
 
 
 @bp.get("/<int:campaign_id>/answers.xlsx")
@@ -520,7 +618,7 @@ def answers_xlsx(campaign_id: int) -> Response:
     campaign, export = _answers_for_request(campaign_id)
     columns = [spreadsheets.Column(heading, kind) for heading, kind in zip(export.headings, export.kinds)]
     sheet = spreadsheets.Sheet(_("Answers"), columns, export.rows, answers_notes(export, _k()))
-    return spreadsheets.xlsx_response(_filename(campaign, "answers", "xlsx"), [sheet])
+    return spreadsheets.xlsx_response(_filename(campaign, _answers_name(export), "xlsx"), [sheet])
 
 
 # --- The PDF report -------------------------------------------------------------------------------
