@@ -23,7 +23,10 @@ STARTS, ENDS, FINALISED = date(2027, 1, 15), date(2027, 3, 31), date(2027, 4, 2)
 #: Per staff language: how it writes STARTS, ENDS and FINALISED in figures, and a month name it must not use.
 WRITTEN = {
     "sv": ("2027-01-15", "2027-03-31", "2027-04-02", "jan."),
-    "en": ("1/15/2027", "3/31/2027", "4/2/2027", "Jan"),
+    # CLDR's English is month first ("1/15/2027"): a Swede reads 4/2 as 4 February, so ISO 8601 (the new user).
+    "en": ("2027-01-15", "2027-03-31", "2027-04-02", "Jan"),
+    "so": ("2027-01-15", "2027-03-31", "2027-04-02", "1/15/2027"),
+    "ar": ("15\u200f/1\u200f/2027", "31\u200f/3\u200f/2027", "2\u200f/4\u200f/2027", "يناير"),
     "uk": ("15.01.2027", "31.03.2027", "02.04.2027", "січ"),
 }
 

@@ -81,10 +81,17 @@ def local_number(value: int) -> str:
 def numeric_date(day: date) -> str:
     """`day` as the staff member's locale writes a date in figures with the full year.
 
-    CLDR's "yMd" skeleton: 2027-01-15 in Swedish, 1/15/2027 in English,
-    15.01.2027 in Ukrainian - the form a quality developer's report uses.
+    CLDR's "yMd" skeleton: 2027-01-15 in Swedish, 15.01.2027 in Ukrainian,
+    15/1/2027 in Arabic - the form a quality developer's report uses. Where
+    that form puts the month first (English, Dari, Somali, Tigrinya:
+    1/15/2027), ISO 8601 instead (2027-01-15): in a Swedish municipality
+    12/1 reads as 12 January.
     """
-    return format_skeleton("yMd", day, locale=get_locale())
+    locale = get_locale()
+    pattern = locale.datetime_skeletons["yMd"].pattern
+    if pattern.find("M") < pattern.find("d") < pattern.find("y"):
+        return day.isoformat()
+    return format_skeleton("yMd", day, locale=locale)
 
 
 def local_date(day: date, format: str = "long") -> str:
