@@ -94,6 +94,10 @@ def test_the_overview_shows_hand_computed_figures_in_swedish(app, make_user):
     assert f'href="/staff/results/{campaign_id(world)}/questions/a"' in page
     assert f'href="/staff/results/{campaign_id(world)}/providers/{world.providers["Nordljus AB"]}' in page
     assert 'id="waiting-note"' in page
+    # Under the rates: why "Besvarade" (11 claimed links) and the responses (11 here) need not agree.
+    assert ("”Besvarade” räknar de utdelade länkar och blanketter som har använts, svar som ännu väntar på att "
+            "blandas in medräknade; ”Fullständiga svar” och ”Ofullständiga svar” räknar svaren som har blandats "
+            "in i resultaten") in html.unescape(page.split('id="rates"', 1)[1])
 
 
 def test_the_issues_bro_at_4_hides_bro_and_nordljus_and_shows_the_total(app, make_user):

@@ -310,8 +310,13 @@ def rates_table(result: ResultTable, labels: Labels) -> Table:
         rows.append((label, figures.handed_out, figures.answered, _rate(figures.response_rate),
                      figures.complete, figures.partial))
         keys.append(figures.key)
+    # The new user: 110 answered beside 114 + 26 responses read as an error without it.
+    counted = _("“%(answered)s” counts the links and forms handed out that were used, answers still waiting to be "
+                "mixed included; “%(complete)s” and “%(partial)s” count the answers mixed into the results, from "
+                "every channel, open links (QR codes) without a handed-out count included. So they need not agree.",
+                answered=_("Answered"), complete=_("Complete responses"), partial=_("Partial responses"))
     return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k,
-                 merged_notes(result, labels))
+                 (counted, *merged_notes(result, labels)))
 
 
 def question_columns(definition: SurveyDefinition, question_key: str, labels: Labels) -> tuple[Column, ...]:
