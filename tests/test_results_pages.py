@@ -118,8 +118,11 @@ def test_the_issues_bro_at_4_hides_bro_and_nordljus_and_shows_the_total(app, mak
     assert "3,4" in row_of(question, sv("All answers"))
     # The note under each table says what a page's hidden cell says, in words: no ".." (the new user's
     # finding: "(..)" in the note, "Visas inte" in the cells). A file writes ".." and its note says so.
-    page_note = "Värden som bygger på färre än 5 svar visas inte, och inte heller andra värden som de skulle gå att räkna fram ur."
-    file_note = "Värden som bygger på färre än 5 svar visas inte (..), och inte heller andra värden som de skulle gå att räkna fram ur."
+    # It speaks of groups (the new user: a shown group's partial responses, 4, read as breaking the rule).
+    page_note = ("Värden för en grupp med färre än 5 svar visas inte, och inte heller andra värden som de skulle gå "
+                 "att räkna fram ur. Inom en grupp som visas kan ett antal vara litet.")
+    file_note = ("Värden för en grupp med färre än 5 svar visas inte (..), och inte heller andra värden som de "
+                 "skulle gå att räkna fram ur. Inom en grupp som visas kan ett antal vara litet.")
     provider = client.get(f"/staff/results/{campaign_id(world)}/providers/{world.providers['Nordljus AB']}")
     for text in (page, question, provider.get_data(as_text=True)):
         assert page_note in text and ".." not in re.sub(r"<[^>]*>", "", text)

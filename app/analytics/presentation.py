@@ -118,10 +118,10 @@ def suppression_note(k: int, written: bool) -> str:
     written as; a page's cells say "Not shown" in words instead.
     """
     if written:
-        return _("Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be "
-                 "worked out from.", k=k)
-    return _("Figures from fewer than %(k)d answers are not shown, nor other figures they could be worked out "
-             "from.", k=k)
+        return _("Figures of a group with fewer than %(k)d answers are not shown (..), nor other figures they "
+                 "could be worked out from. Within a group that is shown, a count may be small.", k=k)
+    return _("Figures of a group with fewer than %(k)d answers are not shown, nor other figures they could be "
+             "worked out from. Within a group that is shown, a count may be small.", k=k)
 
 
 class Labels:

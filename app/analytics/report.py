@@ -64,7 +64,7 @@ from ..clock import local_today
 from ..i18n import LANGUAGES, current_language, numeric_date
 from ..mixing.queries import waiting_in
 from .presentation import (Labels, Table, level_text, ordered_rows, pool_notes, question_cells, question_columns,
-                           rates_table, refusal_text, summary_table)
+                           rates_table, refusal_text, summary_table, suppression_note)
 from . import pages
 from .results import HIDDEN, GroupFigures, ResultTable, SelectionRefused, figure_questions, result_table
 from .scope import Breakdown, Filter, Selection
@@ -479,9 +479,7 @@ def _title_page(campaign: Campaign, language: str, answers, waiting: int, k: int
         grid.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 4)]))
         flowables.append(grid)
     flowables.append(Spacer(1, 1 * cm))
-    flowables.append(_text(_(
-        "Figures from fewer than %(k)d answers are not shown (..), nor other figures they could be worked out "
-        "from.", k=k), styles.note, styles))
+    flowables.append(_text(suppression_note(k, written=True), styles.note, styles))
     if asked != language:
         flowables.append(Paragraph(markup(
             "This report is in English: its text would need shaping or letters this installation cannot print "

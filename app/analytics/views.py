@@ -36,7 +36,8 @@ from .charts import Interval, interval_chart
 from .forms import ReferenceForm, parse_value
 from .models import ReferenceValue
 from .presentation import (Column, Labels, Table, comparison_text, index_shown, level_text, ordered_rows, pool_notes,
-                           question_cells, question_columns, question_table, rates_table, refusal_text, summary_table)
+                           question_cells, question_columns, question_table, rates_table, refusal_text, summary_table,
+                           suppression_note)
 from .results import HIDDEN, ResultTable, SelectionRefused, figure_questions, result_table, text_questions
 from .statistics import Comparison, Summary, holm, moments_of, welch_p_value
 from .scope import Breakdown, Selection
@@ -82,6 +83,7 @@ def _campaign_context(campaign: Campaign, args: dict[str, str]) -> dict:
     poolable = access.poolable_campaigns(db_session, current_user, campaign)
     return {"campaign": campaign, "definition": campaign.survey_version.definition,
             "waiting": waiting_count(db_session, campaign), "k": _k(),
+            "suppression_note": suppression_note(_k(), written=False),
             "pool": {"choices": [(str(other.id), other.name) for other in poolable], "chosen": chosen,
                      "campaigns": [campaign, *(other for other in poolable if str(other.id) in chosen)]},
             "pool_notes": []}
