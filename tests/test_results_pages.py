@@ -411,3 +411,17 @@ def test_a_merged_row_says_what_finalisation_merged(app, client, make_user):
     assert note.replace('"', '""') in summary_csv
     by_programme = client.get(f"/staff/results/{campaign_id(world)}?by=programme").get_data(as_text=True)
     assert "när en enkätomgång slutförs" not in html.unescape(by_programme)
+
+
+def test_a_yes_no_questions_spread_is_in_per_cent_as_its_mean(app, client, make_user):
+    # The new user: "87 %" beside a standard deviation of "0,35". Nordljus: 8 yes, 2 no on y: mean 0.8 -> 80 %;
+    # sample sd sqrt((8 x 0.2^2 + 2 x 0.8^2) / 9) = sqrt(1.6 / 9) = 0.4216 -> 42 %. Bro's ten 3s: a second group.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "y": 1}, times=8)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4, "y": 0}, times=2)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3, "y": 1}, times=10)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    page = client.get(f"/staff/results/{campaign_id(world)}/questions/y").get_data(as_text=True)
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", row_of(page, "Nordljus AB"))
+    assert cells[:3] == ["10", f"80{PERCENT}", f"42{PERCENT}"]

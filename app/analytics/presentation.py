@@ -325,7 +325,10 @@ def question_columns(definition: SurveyDefinition, question_key: str, labels: La
     columns = [Column("n", _("Answers"), "integer")]
     if not isinstance(question, ChoiceQuestion):
         mean_kind = "percent" if isinstance(question, YesNoQuestion) else "decimal1"
-        columns += [Column("mean", _("Mean"), mean_kind), Column("sd", _("Standard deviation"), "decimal2"),
+        # A yes/no question's mean is the share of yes (0-1): its spread is shown in the same unit, per cent
+        # (the new user: "87 %" beside "0,35").
+        sd_kind = "percent" if isinstance(question, YesNoQuestion) else "decimal2"
+        columns += [Column("mean", _("Mean"), mean_kind), Column("sd", _("Standard deviation"), sd_kind),
                     Column("low", _("%(level)s interval, from", level=level_text()), mean_kind),
                     Column("high", _("%(level)s interval, to", level=level_text()), mean_kind),
                     Column("share_positive", _("Share positive"), "percent")]
