@@ -20,7 +20,7 @@ from app.accounts.models import Role
 from app.analytics.models import ReferenceValue
 from app.analytics.results import result_table
 from app.analytics.scope import Breakdown, Selection
-from app.campaigns.models import Invitation
+from app.campaigns.models import Campaign, Invitation
 from app.db import db_session
 
 from .conftest import login
@@ -425,3 +425,26 @@ def test_a_yes_no_questions_spread_is_in_per_cent_as_its_mean(app, client, make_
     page = client.get(f"/staff/results/{campaign_id(world)}/questions/y").get_data(as_text=True)
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", row_of(page, "Nordljus AB"))
     assert cells[:3] == ["10", f"80{PERCENT}", f"42{PERCENT}"]
+
+
+def test_a_finalised_campaign_says_why_background_answers_and_comments_may_be_missing(app, client, make_user):
+    # The new user: the finalised demo campaign's gender page said 0 answers and its comments page "Inga
+    # kommentarer.", as if nobody had answered. Once finalised, both pages say what finalisation withholds.
+    world = build_results_world(app)
+    add(app, world, "Nordljus AB", {"a": 4, "b": 4}, times=6)
+    add(app, world, "Bro Coachning", {"a": 3, "b": 3}, times=6)
+    make_user(Role.ANALYST, "karin")
+    login(client, "karin")
+    cid = campaign_id(world)
+    pages = {path: f"/staff/results/{cid}{path}" for path in ("/questions/gender", "/questions/a", "/comments")}
+    before = {path: client.get(url).get_data(as_text=True) for path, url in pages.items()}
+    assert not any('id="background-note"' in text or 'id="withheld-note"' in text for text in before.values())
+    with app.app_context():
+        db_session.get(Campaign, cid).finalised_on = date(2028, 1, 10)
+        db_session.commit()
+    after = {path: html.unescape(client.get(url).get_data(as_text=True)) for path, url in pages.items()}
+    assert ("Det här är en bakgrundsfråga. När enkätomgången slutfördes lämnade grupper med färre än 5 svar först "
+            "ifrån sig sina svar på den") in after["/questions/gender"]
+    assert 'id="background-note"' not in after["/questions/a"]
+    assert ("När enkätomgången slutfördes lämnade grupper med färre än 5 svar som lämnade ifrån sig sitt språk "
+            "eller sina bakgrundssvar också ifrån sig sina kommentarer") in after["/comments"]

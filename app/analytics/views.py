@@ -469,6 +469,7 @@ def question(campaign_id: int, question_key: str):
     context = _campaign_context(found, args)
     labels = _labels(definition)
     context.update(question_key=question_key, question_text=labels.question(question_key),
+                   background=question_key in {q.key for q in definition.background_questions},
                    by=pages.breakdown_choice(definition, labels, args, True),
                    choices=pages.filter_choices(context["pool"]["campaigns"], definition, labels, args,
                                                 with_provider=True))
