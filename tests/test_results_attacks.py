@@ -356,3 +356,30 @@ def test_a_two_way_complement_is_not_exported_by_the_provider_and_programme_answ
     left_sum = nki_sum(so) - sum((int(row["a"]) + int(row["b"])) / 2 for row in rows)
     assert left_n >= 5, rows
     assert (left_n, round(left_sum / left_n, 6)) != (3, 1.0)
+
+
+def test_a_cell_a_provider_page_would_hide_still_pads_what_the_answers_file_leaves_out(app, client, make_user):
+    """Provider x programme x gender cells: P1 JPG 10 women and 2 men (NKI 1.0), P1 SO 10 women and 4 men,
+    P2 JPG and SO 10 women and 8 men each. No one-way or two-way table hides anything here: (P1, man) is
+    6, (JPG, man) 10, (P1, JPG) 12. The file leaves out the 2 men's cell (below k) and must pad it within
+    (P1, JPG), whose total the provider x programme table shows: with the women's cell (only a provider page
+    of P1 filtered on JPG and broken down by gender shows it alone, and that table hides it as the men's
+    complement). Otherwise (P1, JPG)'s total minus the file's P1 JPG rows gave the 2 men's NKI."""
+    world = build_results_world(app, providers=(P1, P2))
+    for programme, men in (("JPG", 2), ("SO", 4)):
+        add(app, world, P1, {"a": 4, "b": 4, "gender": "woman"}, times=10, programme=programme)
+        add(app, world, P1, {"a": 1, "b": 1, "gender": "man"}, times=men, programme=programme)
+        add(app, world, P2, {"a": 3, "b": 3, "gender": "woman"}, times=10, programme=programme)
+        add(app, world, P2, {"a": 3, "b": 3, "gender": "man"}, times=8, programme=programme)
+    campaign = world.campaigns["2027"]
+    by_programme = api(client, token(app), campaign, f"provider={world.providers[P1]}&by=programme").get_json()
+    jpg = group(by_programme, world.programmes["JPG"])
+    assert not jpg["nki"]["suppressed"] and jpg["nki"]["n"] == 12
+    login(client, make_user(Role.ANALYST, "analyst"))
+    rows = [row for row in answers_rows(client, campaign)
+            if (row.get("Provider", row.get("Anordnare")), row.get("Programme", row.get("Insats"))) == (P1, "JPG")]
+    left_n = jpg["nki"]["n"] - len(rows)
+    assert left_n == 0 or left_n >= 5, rows
+    if left_n:
+        left_sum = nki_sum(jpg) - sum((int(row["a"]) + int(row["b"])) / 2 for row in rows)
+        assert (left_n, round(left_sum / left_n, 6)) != (2, 1.0)

@@ -333,15 +333,17 @@ def _projections(width: int, month_position: int | None) -> list[tuple[int, Call
     return projections
 
 
-#: The most dimensions a published table crosses: one filter (results.MAX_FILTERS) and a breakdown, and on a
-#: provider page its provider too.
-_PUBLISHED_DIMENSIONS = MAX_FILTERS + 2
+#: The most dimensions of a table whose hidden cells the export knows (`table_hidden_cells`): one filter
+#: (results.MAX_FILTERS) and a breakdown. A provider page crosses a third (its provider), but which of those
+#: cells it hides is not read here; a cell alone in such a group counts as unpublished, so it may still pad
+#: (counting it as shown would let the file export a cell that page hides: tests/test_results_attacks.py).
+_PUBLISHED_DIMENSIONS = MAX_FILTERS + 1
 
 
 def _published_cells(cells: Mapping[tuple, CellCounts], projections, k: int, hidden_by_tables: set) -> set:
-    """Cells whose own figures a results table may show: alone in a group of at most _PUBLISHED_DIMENSIONS
-    dimensions (a one-way row, a two-way cell, a provider page's cell), with k responses or more, and not
-    hidden by any table (`hidden_by_tables`). Counting one too many as shown only leaves more out.
+    """Cells whose own figures a results table shows: alone in a group of at most _PUBLISHED_DIMENSIONS
+    dimensions (a one-way row or a two-way cell), with k responses or more, and not hidden by those tables
+    (`hidden_by_tables`).
 
     Leaving such a cell out pads nothing: its figures are public, and the
     left-out part of a group minus them is what would be learnt.
