@@ -484,13 +484,14 @@ def _pair_hidden_cells(session: Session, campaign: Campaign, cells: list[tuple],
     exporting its rows would show it (provider x programme once the export carried no finer scope)."""
     definition = campaign.survey_version.definition
     plan = linked_plan(session, campaign.id, definition, k, figure_questions(definition))
-    left: set[tuple] = set()
+    hidden_per_pair: dict[tuple, set] = defaultdict(set)  # every column's hidden cells, per pair of positions
     for pairs in plan.cells.values():
         for (first, second), hidden in pairs.items():
-            at = [positions.get(breakdown.question_key or breakdown.dimension) for breakdown in (first, second)]
+            at = tuple(positions.get(breakdown.question_key or breakdown.dimension) for breakdown in (first, second))
             if hidden and None not in at:
-                left |= {cell for cell in cells if (cell[at[0]], cell[at[1]]) in hidden}
-    return left
+                hidden_per_pair[at] |= hidden
+    return {cell for (first, second), hidden in hidden_per_pair.items() for cell in cells
+            if (cell[first], cell[second]) in hidden}
 
 
 def _any_hidden(row) -> bool:
