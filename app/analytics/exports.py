@@ -334,9 +334,10 @@ def _projections(width: int, month_position: int | None) -> list[tuple[int, Call
 
 
 #: The most dimensions of a table whose hidden cells the export knows (`table_hidden_cells`): one filter
-#: (results.MAX_FILTERS) and a breakdown. A provider page crosses a third (its provider), but which of those
-#: cells it hides is not read here; a cell alone in such a group counts as unpublished, so it may still pad
-#: (counting it as shown would let the file export a cell that page hides: tests/test_results_attacks.py).
+#: (results.MAX_FILTERS) and a breakdown. A provider account's own pages cross a third (its provider), but
+#: which of those cells they hide is not read here; a cell alone in such a group counts as unpublished, so
+#: it may still pad (counting it as shown let the file export a cell such a table hides:
+#: tests/test_results_attacks.py).
 _PUBLISHED_DIMENSIONS = MAX_FILTERS + 1
 
 
