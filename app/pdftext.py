@@ -365,8 +365,11 @@ def wrap_lines(text: str, width: float, size: float, direction: str,
     """`text` broken at spaces (and at newlines) into lines no wider than `width` points, in logical order.
 
     Returns (line text, its characters' embedding levels from the whole
-    paragraph). A word wider than `width` stands alone on its line. Widths
-    are measured per word (shaping does not join across a space).
+    paragraph). A word wider than `width` is broken between two of its
+    characters (never before a combining mark or a joiner): a provider
+    named in one 57-letter word once ran across the figures of a
+    right-to-left table. Widths are measured per piece (shaping does not
+    join across a space, nor across such a break).
     """
     chain = chain or noto_fonts()
     text = clean(text)
@@ -374,18 +377,58 @@ def wrap_lines(text: str, width: float, size: float, direction: str,
     for paragraph in text.split("\n"):
         levels = embedding_levels(paragraph, direction)
         space = pdfmetrics.stringWidth(" ", chain.names[0], size)
-        start, used, position = 0, 0.0, 0
-        words = paragraph.split(" ")
-        for number, word in enumerate(words):
-            word_width = line_width(word, size, direction, chain) if word else 0.0
-            if number and position > start and used + space + word_width > width:
-                lines.append((paragraph[start:position - 1], levels[start:position - 1]))
-                start, used = position, word_width
+        start = end = None
+        used = 0.0
+        for first, last, piece_width, spaced in _pieces(paragraph, width, size, direction, chain):
+            gap = space if spaced else 0.0
+            if start is not None and used + gap + piece_width > width:
+                lines.append((paragraph[start:end], levels[start:end]))
+                start = None
+            if start is None:
+                start, used = first, piece_width
             else:
-                used += (space if number and position > start else 0.0) + word_width
-            position += len(word) + 1
-        lines.append((paragraph[start:], levels[start:]))
+                used += gap + piece_width
+            end = last
+        lines.append((paragraph[start or 0:end or 0], levels[start or 0:end or 0]))
     return lines
+
+
+def _pieces(paragraph: str, width: float, size: float, direction: str, chain: FontChain):
+    """(first, last index, width in points, preceded by a space) of each word of `paragraph`, a word wider than
+    `width` as several pieces that each fit (one character at least)."""
+    position = 0
+    for number, word in enumerate(paragraph.split(" ")):
+        word_width = line_width(word, size, direction, chain) if word else 0.0
+        if word_width <= width or len(word) < 2:
+            yield position, position + len(word), word_width, number > 0
+        else:
+            for piece, (first, last) in enumerate(_fitting_parts(word, width, size, direction, chain)):
+                yield (position + first, position + last,
+                       line_width(word[first:last], size, direction, chain), number > 0 and piece == 0)
+        position += len(word) + 1
+
+
+def _fitting_parts(word: str, width: float, size: float, direction: str, chain: FontChain) -> list[tuple[int, int]]:
+    """`word` cut into (first, last) spans no wider than `width`, each at least one character long."""
+    parts, first = [], 0
+    while first < len(word):
+        last = first + 1
+        for end in range(first + 1, len(word) + 1):
+            if end < len(word) and not _may_break_before(word[end]):
+                continue
+            if line_width(word[first:end], size, direction, chain) > width:
+                break
+            last = end
+        while last < len(word) and not _may_break_before(word[last]):
+            last += 1  # a single character with its marks, even if too wide
+        parts.append((first, last))
+        first = last
+    return parts
+
+
+def _may_break_before(character: str) -> bool:
+    # Not before a combining mark (it belongs to the letter before) nor a zero-width joiner or non-joiner.
+    return not unicodedata.combining(character) and character not in "\u200c\u200d"
 
 
 class TextBlock(Flowable):

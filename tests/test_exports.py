@@ -22,7 +22,7 @@ from app.accounts.models import Role
 from app.analytics.exports import protected_cells, CellCounts
 from app.campaigns.models import Invitation
 from app.db import db_session
-from app.organisation.models import Provider
+from app.organisation.models import Programme, Provider
 
 from .conftest import login
 from .results_fixtures import add, build_results_world
@@ -389,6 +389,22 @@ def _words_on_pages(pdf: bytes) -> list[list[tuple[float, float, float, float, s
     return pages
 
 
+def layout_problems(pdf: bytes) -> list[str]:
+    """Words printed over other words on one line, or off the A4 page (595 x 842 pt), as poppler reads them."""
+    problems = []
+    for number, words in enumerate(_words_on_pages(pdf), start=1):
+        for i, (x0, y0, x1, y1, word) in enumerate(words):
+            if x0 < 0 or y0 < 0 or x1 > 595.5 or y1 > 842.1:
+                problems.append(f"page {number}: {word!r} off the page")
+            for a0, b0, a1, b1, other in words[i + 1:]:
+                # On one line (poppler's boxes of two wrapped lines overlap a little: its box is the font's
+                # full height, taller than the 10 pt leading), and more than half a point across.
+                same_line = min(y1, b1) - max(y0, b0) > 0.6 * min(y1 - y0, b1 - b0)
+                if same_line and min(x1, a1) - max(x0, a0) > 0.5:
+                    problems.append(f"page {number}: {word!r} over {other!r}")
+    return problems
+
+
 @needs_pdftotext
 @pytest.mark.parametrize("language", ["sv", "en"])
 def test_no_word_of_the_report_overlaps_another(app, make_user, language):
@@ -409,17 +425,41 @@ def test_no_word_of_the_report_overlaps_another(app, make_user, language):
         db_session.commit()
     client = signed_in(app, make_user, name=f"reader-{language}", language=language)
     pdf = client.get(f"/staff/results/{world.campaigns['2027']}/report.pdf").get_data()
-    pages = _words_on_pages(pdf)
-    text = " ".join(word for page in pages for *_box, word in page)
+    text = " ".join(word for page in _words_on_pages(pdf) for *_box, word in page)
     assert ("Ingen säker skillnad" if language == "sv" else "No clear difference") in text
     assert any(word.startswith("32") for word in text.split())
-    overlaps = []
-    for number, words in enumerate(pages, start=1):
-        for i, (x0, y0, x1, y1, word) in enumerate(words):
-            for a0, b0, a1, b1, other in words[i + 1:]:
-                # On one line (poppler's boxes of two wrapped lines overlap a little: its box is the font's
-                # full height, taller than the 10 pt leading), and more than half a point across.
-                same_line = min(y1, b1) - max(y0, b0) > 0.6 * min(y1 - y0, b1 - b0)
-                if same_line and min(x1, a1) - max(x0, a0) > 0.5:
-                    overlaps.append(f"page {number}: {word!r} over {other!r}")
-    assert not overlaps, overlaps[:10]
+    assert not layout_problems(pdf)
+
+
+#: The breaker's names (2026-12-01): one long word, long names with spaces, Arabic and Tigrinya ones.
+LONG_NAMES = (
+    "Arbetsmarknadsintegrationskonsulternasamverkansförbundet AB",
+    "Stiftelsen för vuxenutbildning, språkintroduktion och etablering i Mellersta Norrland med omnejd",
+    "نورلیوس کوچینگ للتدريب والتأهيل المهني والتوظيف في السويد",
+    "ሰላም ኣገልግሎት ምኽሪ ስራሕን ትምህርትን ንስደተኛታት ኣብ ሽወደን",
+    "نورليوسكوتشينجللتدريبوالتأهيلالمهنيوالتوظيف",
+    "ሰላምኣገልግሎትምኽሪስራሕንትምህርትንንስደተኛታት",
+    "Ek AB", "Q",
+)
+
+
+@needs_pdftotext
+@pytest.mark.parametrize("language", ["sv", "en", "ar", "ti"])
+def test_long_names_in_any_script_stay_in_their_column(app, make_user, language):
+    # The breaker: a one-word 57-letter provider name ran across the NKI and interval columns of the Arabic
+    # report, and a one-word Arabic name over the Swedish report's NKI: right-to-left cells never broke a word
+    # (pdftext.wrap_lines). Every provider with 6-9 women and 5 men in SO, so every row is shown.
+    world = build_results_world(app, providers=LONG_NAMES)
+    with app.app_context():
+        db_session.get(Programme, world.programmes["SO"]).name = (
+            "Etableringsprogrammetförnyanländaochderasanhöriga med förlängd samhällsorientering")
+        db_session.commit()
+    for number, name in enumerate(LONG_NAMES):
+        add(app, world, name, {"a": 1 + number % 5, "b": 5 - number % 5, "y": number % 2, "gender": "woman"},
+            times=6 + number % 4)
+        add(app, world, name, {"a": 4, "b": 4, "y": 1, "gender": "man"}, times=5, programme="SO", language="ar")
+    client = signed_in(app, make_user, name=f"reader-{language}", language=language)
+    answer = client.get(f"/staff/results/{world.campaigns['2027']}/report.pdf")
+    assert answer.status_code == 200
+    problems = layout_problems(answer.get_data())
+    assert not problems, problems[:10]

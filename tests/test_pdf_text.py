@@ -8,6 +8,7 @@ worked out by hand from UAX #9 in the comments.
 from __future__ import annotations
 
 import io
+import unicodedata
 import shutil
 import subprocess
 
@@ -132,3 +133,20 @@ def test_the_report_in_arabic_uses_the_arabic_font_and_is_right_aligned(app, mak
     left, _top, right, _bottom = ink_box(swedish.get_data())
     # Swedish starts at the left margin (56.7 pt; the first glyphs' side bearings add a few points).
     assert 54 <= left <= 66
+
+
+@needs_arabic_font
+@pytest.mark.parametrize("word", ["نورليوسكوتشينجللتدريبوالتأهيلالمهنيوالتوظيف", "Arbetsmarknadsintegrationskonsulterna",
+                                  "ሰላምኣገልግሎትምኽሪስራሕንትምህርትን", "كُتُبٌ" * 8])
+def test_a_word_wider_than_its_column_is_broken_into_pieces_that_fit(word):
+    # The breaker's provider name ran across the figures of a right-to-left table: a word was never broken.
+    direction = "rtl" if pdftext.has_rtl(word) else "ltr"
+    lines = pdftext.wrap_lines(word, 60, 8, direction)
+    assert len(lines) > 1 and "".join(text for text, _levels in lines) == word
+    assert all(pdftext.line_width(text, 8, direction) <= 60 for text, _levels in lines)
+    # No line starts with a combining mark (the vowel signs of "كُتُبٌ" stay with their letters).
+    assert not any(unicodedata.combining(text[0]) for text, _levels in lines)
+    # Words that fit still break at spaces only: the lines joined by a space are the text again.
+    text = "Bro AB och Ek AB med Dal AB"
+    lines = [line for line, _levels in pdftext.wrap_lines(text, 40, 8, "ltr")]
+    assert len(lines) > 1 and " ".join(lines) == text
