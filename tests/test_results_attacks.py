@@ -383,3 +383,26 @@ def test_a_cell_a_provider_page_would_hide_still_pads_what_the_answers_file_leav
     if left_n:
         left_sum = nki_sum(jpg) - sum((int(row["a"]) + int(row["b"])) / 2 for row in rows)
         assert (left_n, round(left_sum / left_n, 6)) != (2, 1.0)
+
+
+@pytest.mark.parametrize("detail", ["programme", "full"])
+def test_a_three_way_cell_below_k_is_not_a_programme_total_minus_the_file(app, client, make_user, detail):
+    """The breaker (2026-12-01): every provider x programme x gender cell holds 6 answers of 4 and 5, but P1's
+    SO women are 3 answers of 1 (NKI 1.0). No one-way or two-way group is below k, so no table hides
+    anything; the file leaves out the 3 and must pad them: SO's total minus the file's SO rows was the 3
+    when every cell alone in a group of three dimensions counted as shown and could not pad."""
+    world = build_results_world(app, providers=(P1, P2))
+    for provider in (P1, P2):
+        for programme in ("SO", "JPG"):
+            for gender in ("woman", "man"):
+                if (provider, programme, gender) == (P1, "SO", "woman"):
+                    add(app, world, provider, {"a": 1, "b": 1, "gender": gender}, times=3, programme=programme)
+                else:
+                    add(app, world, provider, {"a": 4, "b": 5, "gender": gender}, times=6, programme=programme)
+    campaign = world.campaigns["2027"]
+    so = group(api(client, token(app), campaign, "by=programme").get_json(), world.programmes["SO"])
+    assert not so["nki"]["suppressed"] and so["nki"]["n"] == 21
+    login(client, make_user(Role.ANALYST, "analyst"))
+    rows = [row for row in answers_rows(client, campaign, detail) if row.get("Programme", row.get("Insats")) == "SO"]
+    left_n = so["nki"]["n"] - len(rows)
+    assert left_n == 0 or left_n >= 5, left_n
