@@ -82,7 +82,7 @@ class Table:
     rows: tuple[tuple, ...]
     row_keys: tuple = ()
     k: int | None = None
-    #: Sentences for page and file alike, after the suppression note (e.g. `merged_note`).
+    #: Sentences for page and file alike, after the suppression note (e.g. `merged_notes`).
     notes: tuple[str, ...] = ()
 
     @property
