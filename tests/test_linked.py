@@ -151,3 +151,33 @@ def test_partly_scored_cells_hide_the_nki_and_the_nki_hides_them_in_its_question
               for name, cells in linked._hidden_per_column(columns, K, ("a", "b")).items()}
     four = {("m", "P1"), ("m", "P3"), ("x", ("SO", "P1")), ("x", ("SO", "P3"))}
     assert hidden == {"responses": set(), "partly_scored": four, "index": four, "a": four, "b": four}
+
+
+def test_nested_leaks_finds_a_three_way_count_between_two_tables_by_hand():
+    # Programme x gender: "no answer" (None) has answers in SO only (JPG x None is empty). So for provider Tre,
+    # (Tre, SO) of provider x programme = Tre's SO women and men + (Tre, SO, None), and (Tre, None) of provider x
+    # gender = (Tre, SO, None): 9 - 6 = 3 answers of Tre's SO women and men, a three-way count no table shows.
+    # Both cells are returned. And since every None here is Tre's (provider x gender has no other None), the same
+    # 3 come out as (Tre, SO) less (SO, None) of programme x gender (6): that cell too. Fyra's SO (16) less
+    # Fyra's None (no cell: 0) is 16, and (woman, SO) less (woman, Tre) (no cell) is 11: nothing below k.
+    by_programme = canonical_pair(PROVIDER, PROGRAMME)
+    by_gender = canonical_pair(PROVIDER, GENDER)
+    programme_gender = canonical_pair(PROGRAMME, GENDER)
+
+    tre_so = ("x", by_programme, ("SO", "Tre") if by_programme[0] == PROGRAMME else ("Tre", "SO"))
+    tre_none = ("x", by_gender, (None, "Tre") if by_gender[0] == GENDER else ("Tre", None))
+    counts = {
+        tre_so: 9, tre_none: 6,
+        ("x", by_programme, ("SO", "Fyra") if by_programme[0] == PROGRAMME else ("Fyra", "SO")): 16,
+        ("x", programme_gender, (None, "SO") if programme_gender[0] == GENDER else ("SO", None)): 6,
+        ("x", programme_gender, ("woman", "SO") if programme_gender[0] == GENDER else ("SO", "woman")): 11,
+        ("x", programme_gender, ("woman", "JPG") if programme_gender[0] == GENDER else ("JPG", "woman")): 18,
+    }
+    pairs = [by_programme, by_gender, programme_gender]
+    so_none = ("x", programme_gender, (None, "SO") if programme_gender[0] == GENDER else ("SO", None))
+    assert linked.nested_leaks(counts, frozenset(), 5, pairs) == {tre_so, tre_none, so_none}
+    # With 5 or more the rest is a count of k: nothing to find.
+    assert linked.nested_leaks({**counts, tre_so: 11}, frozenset(), 5, pairs) == set()
+    # A hidden cell is not subtracted: with (Tre, None) hidden, only the way through (SO, None) is left.
+    assert linked.nested_leaks(counts, frozenset({tre_none}), 5, pairs) == {tre_so, so_none}
+    assert linked.nested_leaks(counts, frozenset({tre_none, so_none}), 5, pairs) == set()

@@ -4,14 +4,12 @@ Provider x programme and provider x gender share the provider's margin. Where a 
 group lies wholly in one programme (programme x gender shows no "no answer" in the other), the provider
 x gender cell (P, no answer) is the three-way cell (P, SO, no answer), and (P, SO) minus it is P's women
 and men in SO together: a three-way figure no table shows, here of 3 answers to y. The answers file
-exported the "no answer" rows, and the breaker's search found the 3 through it; the tables alone give
-them. Known and open: the linked plan audits rectangles and blocks within one two-way table, not across
-two that share a margin (docs/analytics.md, "Still open").
+exported the "no answer" rows, and the breaker's search found the 3 through it; the tables alone gave
+them. The linked plan's audit `linked.nested_leaks` now hides one of the two cells (tests/test_linked.py
+traces it by hand).
 """
 
 from __future__ import annotations
-
-import pytest
 
 from .results_fixtures import add, build_results_world
 from .test_results_attacks import api, group, token
@@ -27,8 +25,6 @@ def y_count(row):
     return next(q for q in row["questions"] if q["key"] == "y")
 
 
-@pytest.mark.xfail(strict=True, reason="known leak: a three-way cell from two two-way tables sharing a margin "
-                                       "and a zero (docs/analytics.md, 'Still open')")
 def test_no_three_way_count_is_one_two_way_cell_minus_another(app, client):
     world = build_results_world(app, providers=(P2, P3, P4))
     # Tre: SO 3 women and 4 men (y answered by 1 and 2 of them), SO 9 without a gender (y by 6); JPG 9 women

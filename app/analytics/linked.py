@@ -252,11 +252,13 @@ class _Column:
 
     def solve(self, k: int, seeds: Iterable = ()) -> frozenset:
         """Its hidden cells from `seeds` and its own 1..k-1 cells (`solve`), then every rectangle closed
-        (`rectangle_leaks`) and every relation between tables (`component_leaks`): a leak hides the smallest
-        shown cell it used, and the whole is solved again (each round only hides, so it ends)."""
+        (`rectangle_leaks`) and every relation between tables (`component_leaks`, `nested_leaks`): a leak
+        hides the smallest shown cell it used, and the whole is solved again (each round only hides, so it
+        ends)."""
         hidden = solve(self.counts, self.lines, k, seeds)
         while True:
-            used = rectangle_leaks(self.counts, hidden, k) or component_leaks(self.counts, hidden, k, self.pairs)
+            used = (rectangle_leaks(self.counts, hidden, k) or component_leaks(self.counts, hidden, k, self.pairs)
+                    or nested_leaks(self.counts, hidden, k, self.pairs))
             if not used:
                 return hidden
             # The smallest, ties in `cell_order`: the same cell in every process, whatever its set order.
@@ -353,6 +355,54 @@ def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pair
                         if concealed and (len(concealed) == 1 or sum(counts[c] for c in concealed) < k) and other:
                             fixes.add(min(other, key=lambda c: (counts[c], cell_order(c))))
     return fixes
+
+
+def nested_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pairs: Sequence[tuple]) -> set:
+    """The shown cells of two tables that share a margin whose difference is a three-way count of 1..k-1.
+
+    Where a value c of Y has answers with one value x of X only (X x Y's
+    other cells of c are empty), every z of a third dimension Z has
+    (z, x) = (z, x, c) + the rest of (z, x), and (z, c) = (z, x, c): so
+    (z, x) of Z x X less (z, c) of Z x Y is the rest, a three-way count no
+    table shows (the breaker, 2026-12-01: Tre's SO less Tre's "no gender",
+    all in SO, was 3 answers to y of Tre's women and men in SO). It must be
+    0 or k and more; otherwise both cells are returned, and the smaller is
+    hidden. Empty: none found.
+    """
+    pair_of = {frozenset(pair): pair for pair in pairs}
+
+    def cell(dimension, value, other, other_value):
+        """The cell id of (`value`, `other_value`) in the two-way table of `dimension` and `other`; None if not
+        planned."""
+        pair = pair_of.get(frozenset((dimension, other)))
+        if pair is None:
+            return None
+        return ("x", pair, (value, other_value) if pair[0] == dimension else (other_value, value))
+
+    # (pair, one of its dimensions) -> a value of that dimension -> the other dimension's values it has answers with
+    partners: dict[tuple, dict] = {}
+    for item in counts:
+        if item[0] == "x":
+            pair, (first, second) = item[1], item[2]
+            partners.setdefault((pair, pair[0]), {}).setdefault(first, set()).add(second)
+            partners.setdefault((pair, pair[1]), {}).setdefault(second, set()).add(first)
+    dimensions = {part for pair in pairs for part in pair}
+    used: set = set()
+    for (pair, inner), values in partners.items():
+        outer = pair[1] if inner == pair[0] else pair[0]  # c of `inner` lies in one x of `outer`
+        for c, xs in values.items():
+            if len(xs) != 1:
+                continue
+            (x,) = xs
+            for third in dimensions - {outer, inner}:
+                whole_pair = pair_of.get(frozenset((third, outer)))
+                for z in partners.get((whole_pair, outer), {}).get(x, ()):
+                    whole, part = cell(third, z, outer, x), cell(third, z, inner, c)
+                    if part is None or whole in hidden or part in hidden:
+                        continue
+                    if 0 < counts.get(whole, 0) - counts.get(part, 0) < k:
+                        used |= {whole, part} & counts.keys()
+    return used
 
 
 def _blocks(keys) -> list[tuple[set, set]]:
