@@ -3,9 +3,11 @@ language, channel, month/tertial/year, gender), four providers, merged groups (N
 cells (the attacker's unknowns are every combination of the values, not only the answered ones). Every one-filter table (filter on any value of any dimension, None included) by every dimension;
 shown counts and the zeros of unlisted groups as equations; a hidden count of 1..k-1 whose least and
 most possible values agree (scipy HiGHS) is given away. Without BREAKER2_SEEDS it runs the two
-cases found with 7 answered cells and no merged groups (seeds 25 and 38; seed 25 is reduced by hand in
-tests/test_results_nonnegative.py); BREAKER2_SEEDS=1-40 BREAKER2_CELLS=7 BREAKER2_NONE=0 finds them,
-BREAKER2_CELLS=12 more. BREAKER_EXPLAIN=<i>: the shown figures leak i needs."""
+cases found with 7 answered cells and no merged groups (seeds 25 and 38, both holding now; seed 25 is
+reduced by hand in tests/test_results_nonnegative.py) and, xfail strict, seed 10 of the wider worlds
+(22 cells, merged groups), which still leaks. BREAKER2_SEEDS=1-40 (22 cells, merged groups by default)
+leaks in 4 of 40, BREAKER2_CELLS=12 in 11, BREAKER2_CELLS=7 BREAKER2_NONE=0 in none.
+BREAKER_EXPLAIN=<i>: the shown figures leak i needs."""
 
 from __future__ import annotations
 
@@ -31,16 +33,20 @@ K = 5
 
 
 
-def _seeds() -> list:
-    """BREAKER2_SEEDS when set (every seed a plain case: a leak fails); else the cases found (each also needs
-    BREAKER2_CELLS/BREAKER2_NONE below)."""
+LEAKING = pytest.mark.xfail(strict=True, reason="known leak: the line rule and its audits are not safe against a "
+                            "linear-programming attacker on sparse tables (docs/analytics.md, 'Still open')")
+
+
+def _cases() -> list:
+    """(seed, answered cells, merged groups or not) to run: BREAKER2_SEEDS when set (every seed a plain case: a
+    leak fails; BREAKER2_CELLS and BREAKER2_NONE below), else the cases found."""
     if "BREAKER2_SEEDS" not in os.environ:
-        # With BREAKER2_CELLS=7 BREAKER2_NONE=0 (the defaults when BREAKER2_SEEDS is unset).
         # Seed 25 held once the plan closed the relations between two-way tables (linked.component_leaks),
         # seed 38 once it closed two tables sharing a margin where a value lies in one other (linked.nested_leaks).
-        return [25, 38]
+        # Seed 10 of the wider worlds (22 cells, merged groups) still leaks, as do 21, 25 and 30 there.
+        return [(25, 7, False), (38, 7, False), pytest.param((10, 22, True), marks=LEAKING)]
     first, _, last = os.environ["BREAKER2_SEEDS"].partition("-")
-    return list(range(int(first), int(last or first) + 1))
+    return [(seed, _cells_wanted(), _with_none()) for seed in range(int(first), int(last or first) + 1)]
 
 
 def _cells_wanted() -> int:
@@ -54,7 +60,7 @@ def _with_none() -> bool:
 DIMS = ("provider", "programme", "gender", "language", "channel", "month")
 
 
-def _world_cells(rng, with_none):
+def _world_cells(rng, with_none, wanted):
     none = [None] if with_none else []
     values = {
         "provider": list(PROVIDERS) + none, "programme": ["JPG", "SO"], "gender": ["woman", "man", "other"],
@@ -63,24 +69,25 @@ def _world_cells(rng, with_none):
     }
     sizes = [1, 2, 3, 4, 1, 2, 3, 4, 5, 6, 7, 9, 12, 20]
     cells = {}
-    for _ in range(_cells_wanted()):
+    for _ in range(wanted):
         cell = tuple(rng.choice(values[d]) for d in DIMS)
         cells[cell] = cells.get(cell, 0) + rng.choice(sizes)
     return sorted(cells.items(), key=str)
 
 
-@pytest.mark.parametrize("seed", _seeds())
-def test_no_hidden_count_is_pinned_across_every_dimension(app, seed):
+@pytest.mark.parametrize("case", _cases(), ids=lambda case: "-".join(map(str, case)))
+def test_no_hidden_count_is_pinned_across_every_dimension(app, case):
+    seed, wanted, with_none = case
     rng = random.Random(seed)
     world = build_results_world(app, providers=PROVIDERS)
-    cells = _world_cells(rng, _with_none())
+    cells = _world_cells(rng, with_none, wanted)
     for (provider, programme, gender, language, channel, month), n in cells:
         add(app, world, provider, {"a": rng.randint(1, 5), "b": 3, "gender": gender}, times=n,
             programme=programme, language=language, channel=channel, month=month)
     # The attacker's unknowns: every combination of the values the campaign has (not only those answered).
     import itertools
     present = dict(cells)
-    grid = [sorted({cell[i] for cell in present} | ({None} if _with_none() and i in (0, 3, 5) else set()), key=str)
+    grid = [sorted({cell[i] for cell in present} | ({None} if with_none and i in (0, 3, 5) else set()), key=str)
             for i in range(len(DIMS))]
     grid[1] = ["JPG", "SO"]
     grid[0] = sorted(set(grid[0]) | set(PROVIDERS), key=str)
