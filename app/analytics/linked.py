@@ -319,11 +319,7 @@ def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pair
     pair_of = {frozenset(pair): pair for pair in pairs}
 
     def cell(dimension, value, third, z):
-        """The cell id of (`value` of `dimension`, `z` of `third`) in their two-way table; None if not planned."""
-        pair = pair_of.get(frozenset((dimension, third)))
-        if pair is None:
-            return None
-        return ("x", pair, (value, z) if pair[0] == dimension else (z, value))
+        return _crossed_cell(pair_of, dimension, value, third, z)
 
     by_pair: dict[tuple, list] = {}
     for item in counts:
@@ -372,12 +368,7 @@ def nested_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pairs: 
     pair_of = {frozenset(pair): pair for pair in pairs}
 
     def cell(dimension, value, other, other_value):
-        """The cell id of (`value`, `other_value`) in the two-way table of `dimension` and `other`; None if not
-        planned."""
-        pair = pair_of.get(frozenset((dimension, other)))
-        if pair is None:
-            return None
-        return ("x", pair, (value, other_value) if pair[0] == dimension else (other_value, value))
+        return _crossed_cell(pair_of, dimension, value, other, other_value)
 
     # (pair, one of its dimensions) -> a value of that dimension -> the other dimension's values it has answers with
     partners: dict[tuple, dict] = {}
@@ -403,6 +394,16 @@ def nested_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pairs: 
                     if 0 < counts.get(whole, 0) - counts.get(part, 0) < k:
                         used |= {whole, part} & counts.keys()
     return used
+
+
+def _crossed_cell(pair_of: Mapping[frozenset, tuple], dimension, value, other, other_value):
+    """The cell id of (`value` of `dimension`, `other_value` of `other`) in their two-way table, whichever of the
+    two its canonical pair (`pair_of`: the pair by its two dimensions) puts first; None if the pair is not
+    planned."""
+    pair = pair_of.get(frozenset((dimension, other)))
+    if pair is None:
+        return None
+    return ("x", pair, (value, other_value) if pair[0] == dimension else (other_value, value))
 
 
 def _blocks(keys) -> list[tuple[set, set]]:
