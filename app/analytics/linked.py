@@ -56,12 +56,12 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign
 from ..surveys.definition import SurveyDefinition
-from . import aggregates, summaries
+from . import aggregates, feasibility, summaries
 from .aggregates import StatusCounts
 from .models import ResponseTally
 from .statistics import Moments
 from .denominators import RATE_DIMENSIONS, link_counts
-from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair
+from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair, value_order
 from .suppression import period_lines
 
 #: The columns every plan holds besides its questions': a group's responses, the respondents its NKI is made
@@ -201,7 +201,7 @@ def forget_plans() -> None:
 def _signature(one_way: Mapping[Breakdown, Mapping]) -> tuple:
     """The one-way counts a plan is made from, as a hashable value (responses and NKI answers per group)."""
     return tuple((dimension.dimension, dimension.question_key,
-                  tuple(sorted(((_value_order(group), statuses.complete, statuses.partial, scores.n)
+                  tuple(sorted(((value_order(group), statuses.complete, statuses.partial, scores.n)
                                 for group, (statuses, scores) in table.items()))))
                  for dimension, table in one_way.items())
 
@@ -216,16 +216,24 @@ def _made(session: Session, selection: Selection, dimensions: list[Breakdown], o
     answered_two_way = {pair: aggregates.answered_counts(session, selection, pair, questions)
                         for pair in pairs} if questions else {}
 
+    # The full combinations of every dimension, for the feasibility audit (feasibility.py): one query each.
+    combined = tuple(dimensions)
+    cube_tallies = aggregates.joined_response_tallies(session, selection, combined)
+    cube_answered = aggregates.answered_counts(session, selection, combined, questions) if questions else {}
+
     # Every cell with a response (a cell with an answer has one), in the one order of every column.
     order = sorted(_counts("responses", one_way, two_way), key=cell_order)
 
     def column(name: str) -> _Column:
-        """One column's counts, in `order`, and its published sums."""
+        """One column's counts, in `order`, its published sums and its combinations' counts."""
         if name in _RESPONSE_COLUMNS:
             counts = _ordered(_counts(name, one_way, two_way), order)
+            combinations_ = {key: _column_count(name, tallies) for key, tallies in cube_tallies.items()}
         else:
             counts = _ordered(_question_counts(name, answered_one_way, answered_two_way), order)
-        return _Column(counts, published_lines(counts, dimensions, pairs), tuple(pairs))
+            combinations_ = {key: answered.get(name, 0) for key, answered in cube_answered.items()}
+        cube = feasibility.Cube(combined, {key: n for key, n in combinations_.items() if n > 0})
+        return _Column(counts, published_lines(counts, dimensions, pairs), tuple(pairs), cube)
 
     columns = {name: column(name) for name in (*_RESPONSE_COLUMNS, *questions)}
     hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions))
@@ -244,6 +252,8 @@ class _Column:
     lines: list[SumLine]
     #: The two-way tables planned (scope.canonical_pair), for the relations between them (`component_leaks`).
     pairs: tuple = ()
+    #: The counts of the full combinations, for the feasibility audit; None: not audited (the claimed links).
+    cube: feasibility.Cube | None = None
 
     @cached_property
     def lone(self) -> frozenset:
@@ -258,7 +268,8 @@ class _Column:
         hidden = solve(self.counts, self.lines, k, seeds)
         while True:
             used = (rectangle_leaks(self.counts, hidden, k) or component_leaks(self.counts, hidden, k, self.pairs)
-                    or nested_leaks(self.counts, hidden, k, self.pairs))
+                    or nested_leaks(self.counts, hidden, k, self.pairs)
+                    or (self.cube is not None and feasibility.pinned(self.cube, self.counts, hidden, k)))
             if not used:
                 return hidden
             # The smallest, ties in `cell_order`: the same cell in every process, whatever its set order.
@@ -479,18 +490,20 @@ def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: 
 
 def _counts(column: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
     """Cell id -> its count in `column`: ("m", breakdown, key) for margins, ("x", pair, (a, b)) for cells."""
-    def count(tallies) -> int:
-        """A group's count in `column` from its (StatusCounts, Moments): responses, responses with an NKI, or
-        those partly scored."""
-        statuses, scores = tallies
-        if column == "partly_scored":
-            return statuses.partly_scored
-        return statuses.responses if column == "responses" else scores.n
-
-    counts = {("m", breakdown, key): count(value) for breakdown, table in one_way.items()
+    counts = {("m", breakdown, key): _column_count(column, value) for breakdown, table in one_way.items()
               for key, value in table.items()}
-    counts.update({("x", pair, key): count(value) for pair, table in two_way.items() for key, value in table.items()})
+    counts.update({("x", pair, key): _column_count(column, value)
+                   for pair, table in two_way.items() for key, value in table.items()})
     return counts
+
+
+def _column_count(column: str, tallies: tuple[StatusCounts, Moments]) -> int:
+    """A group's count in one of _RESPONSE_COLUMNS from its (StatusCounts, Moments): responses, responses with
+    an NKI, or those partly scored."""
+    statuses, scores = tallies
+    if column == "partly_scored":
+        return statuses.partly_scored
+    return statuses.responses if column == "responses" else scores.n
 
 
 def _question_counts(question: str, one_way: Mapping, two_way: Mapping) -> dict[tuple, int]:
@@ -513,14 +526,7 @@ def cell_order(cell: tuple) -> tuple:
     """A cell id's place in the one order `plan` works in: kind, dimension(s), then the key's values."""
     kind, part, key = cell
     parts = part if isinstance(part, tuple) else (part,)
-    return kind, tuple((b.dimension, b.question_key or "") for b in parts), _value_order(key)
-
-
-def _value_order(value) -> tuple:
-    """Group keys of one dimension (ids, codes, dates, tertials, None for merged) in a total order; pairs by part."""
-    if isinstance(value, tuple):
-        return tuple(_value_order(part) for part in value)
-    return (value is None, type(value).__name__, 0 if value is None else value)
+    return kind, tuple((b.dimension, b.question_key or "") for b in parts), value_order(key)
 
 
 @dataclass(frozen=True)
@@ -538,7 +544,7 @@ def published_lines(counts: Mapping[tuple, int], dimensions: list[Breakdown], pa
         of_part.setdefault(cell[:2], []).append(cell)
     lines: list[SumLine] = []
     for dimension in dimensions:
-        keys = sorted((cell[2] for cell in of_part.get(("m", dimension), ())), key=_value_order)
+        keys = sorted((cell[2] for cell in of_part.get(("m", dimension), ())), key=value_order)
         if dimension.dimension == "month":
             lines += [SumLine(tuple(("m", dimension, month) for month in line.members))
                       for line in period_lines(keys) if len(line.members) < len(keys)]
@@ -550,11 +556,11 @@ def published_lines(counts: Mapping[tuple, int], dimensions: list[Breakdown], pa
             of_value: dict = {}
             for cell in cells:
                 of_value.setdefault(cell[2][axis], []).append(cell)
-            for value in sorted(of_value, key=_value_order):
+            for value in sorted(of_value, key=value_order):
                 members = of_value[value]
                 if other.dimension == "month":
                     # A period holding all of the line's months is the line itself, with its total (a margin).
-                    for line in period_lines(sorted((cell[2][1 - axis] for cell in members), key=_value_order)):
+                    for line in period_lines(sorted((cell[2][1 - axis] for cell in members), key=value_order)):
                         within = tuple(cell for cell in members if cell[2][1 - axis] in line.members)
                         if len(within) < len(members):
                             lines.append(SumLine(within))

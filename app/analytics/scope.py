@@ -90,6 +90,14 @@ def canonical_pair(first: Breakdown, second: Breakdown) -> tuple[Breakdown, Brea
     return tuple(sorted((first, second), key=lambda b: (b.dimension, b.question_key or "")))
 
 
+def value_order(value) -> tuple:
+    """Group keys of one dimension (ids, codes, dates, tertials, None for merged) in a total order, None last;
+    a tuple (a two-way cell, a combination) by part."""
+    if isinstance(value, tuple):
+        return tuple(value_order(part) for part in value)
+    return (value is None, type(value).__name__, 0 if value is None else value)
+
+
 def period_of(month: date | None, dimension: str):
     """The period a response's month falls in, as a key: the month (date), (year, tertial) or the year (int).
 
