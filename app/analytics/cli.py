@@ -8,6 +8,8 @@ path). `recount` rebuilds what the mixing step keeps beside the responses
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask import current_app
 from sqlalchemy import select
@@ -19,6 +21,8 @@ from ..db import get_database, writer_turn
 from ..migrate import upgrade
 from ..mixing.installation import MixerBusy, mixer_lock
 from ..campaigns.models import Campaign
+from . import linked
+from .results import figure_questions
 from .summaries import recount
 from .synthetic import PROGRAMME_CODES, SURVEYS, synthesize
 
@@ -56,6 +60,23 @@ def synthesize_command(responses: int, providers: int, programmes: int, campaign
         f"{len(report.provider_ids)} providers and {len(report.programme_ids)} programmes, directly (not through the "
         f"submit path), in {report.seconds:.1f} s"
         + (f"; {report.withheld:,} withheld (a campaign with fewer than k)" if report.withheld else "") + ".")
+    _keep_plans(get_database(), current_app.config["KUNDROST"].min_cell_size, report.campaign_ids)
+
+
+def _keep_plans(database, k: int, campaign_ids: list[int]) -> None:
+    """Make and keep each campaign's suppression plan, as the mixing step does after a round (linked.py,
+    StoredPlan): the first results page need not wait for it."""
+    started = time.perf_counter()
+    with click.progressbar(campaign_ids, label="Suppression plans", show_pos=True) as bar:
+        for campaign_id in bar:
+            with Session(database.engine) as session:
+                definition = session.get(Campaign, campaign_id).survey_version.definition
+                row = linked.plan_to_store(session, campaign_id, definition, k, figure_questions(definition))
+            if row is not None:
+                with database.engine.connect() as connection, writer_turn(connection):
+                    linked.store_plan(connection, row)
+                    connection.commit()
+    click.echo(f"Kept the suppression plans of {len(campaign_ids)} campaigns in {time.perf_counter() - started:.1f} s.")
 
 
 @analytics_cli.command("recount")

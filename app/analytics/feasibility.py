@@ -175,7 +175,7 @@ class _Program:
         self.truth = np.array([cube.counts.get(key, 0) for key in variables], dtype=float)
         # The base class: the wrapper's constructor prints HiGHS's banner before any option can be set.
         self.highs = highspy._Highs()
-        for option, value in (("output_flag", False), ("presolve", "off"), ("threads", 1)):
+        for option, value in (("output_flag", False), ("presolve", "off"), ("threads", 1), ("simplex_strategy", 4)):
             self.highs.setOptionValue(option, value)
         matrix = _matrix([self.rows[cell] for cell in self.cells] + [np.arange(len(variables))], len(variables))
         lp = highspy.HighsLp()

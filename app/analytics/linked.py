@@ -44,6 +44,8 @@ tallies the mixing step keeps for every dimension and pair of dimensions
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,13 +54,15 @@ from itertools import combinations
 from threading import Lock
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign
 from ..surveys.definition import SurveyDefinition
 from . import aggregates, feasibility, summaries
 from .aggregates import StatusCounts
-from .models import ResponseTally
+from .models import ResponseTally, StoredPlan
 from .statistics import Moments
 from .denominators import RATE_DIMENSIONS, link_counts
 from .scope import SCOPE_DIMENSIONS, Breakdown, Selection, canonical_pair, value_order
@@ -102,9 +106,9 @@ def linked_dimensions(definition: SurveyDefinition) -> list[Breakdown]:
         Breakdown("background", question.key) for question in definition.background_questions]
 
 
-#: Plans made in this process, by (campaign, k, questions, the one-way counts they were made from): a
-#: campaign's responses change only when the mixing step stores a batch or finalisation merges small groups,
-#: and either changes its one-way counts, so a plan is made again once per worker after each (cold: see
+#: Plans this process made or read, by (campaign, plan_key, counts_signature): a campaign's responses change
+#: only when the mixing step stores a batch or finalisation merges small groups, and either changes its
+#: one-way counts, so a plan is read from StoredPlan (or made) again once per worker after each (cold: see
 #: docs/performance.md; warm: the one-way counts, a few ms).
 _PLANS: OrderedDict[tuple, LinkedPlan] = OrderedDict()
 _PLANS_LOCK = Lock()
@@ -116,21 +120,125 @@ def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: in
     """The linked suppression of one campaign's tables (module docstring), in LINKED_COLUMNS and `questions`.
 
     `questions` are the keys of the questions with figures (every one the
-    pages may show: what one page hides, all must). One SQL query per
-    dimension over the kept tallies and, unless this process made the plan
-    from the same one-way counts already, two per pair of dimensions
-    (responses, and the questions' answers). The claimed links ("links")
+    pages may show: what one page hides, all must). One SQL query over the
+    kept one-way tallies; then the plan this process made from the same
+    one-way counts, else the one the mixing step kept for them
+    (StoredPlan, `plan_to_store`), else it is made here: two queries per
+    pair of dimensions (responses, and the questions' answers), two over
+    the full combinations, and the audits (seconds at 100,000 responses). The claimed links ("links")
     are planned apart (`_links_plan`): a customer claims a link when they
     answer, long before the mixing step stores the answers.
     """
+    made = _answers_plan(session, campaign_id, definition, k, questions)[2]
+    links = _links_plan(session, Selection((campaign_id,)), k)
+    return LinkedPlan({**made.margins, "links": links.margins.get("links", {})},
+                      {**made.cells, "links": links.cells.get("links", {})})
+
+
+def plan_to_store(session: Session, campaign_id: int, definition: SurveyDefinition, k: int,
+                  questions: Sequence[str]) -> dict | None:
+    """The StoredPlan row (column -> value) of the campaign's current plan (`plan`, without the claimed links),
+    made here if need be; None when the row kept is current already.
+
+    The mixing step makes it after each round (app/mixing/mixer.py) and
+    writes it with `store_plan`, so that no results page waits for the
+    feasibility audit after a mixing or a restart.
+    """
+    key, signature, made = _answers_plan(session, campaign_id, definition, k, questions)
+    kept = session.get(StoredPlan, (campaign_id, key))
+    if kept is not None and kept.signature == signature:
+        return None
+    return {"campaign_id": campaign_id, "plan_key": key, "signature": signature, "payload": encoded_plan(made)}
+
+
+def store_plan(connection: Connection, row: Mapping) -> None:
+    """Write a `plan_to_store` row, replacing the campaign's plan of the same key (one upsert: two writers at
+    once agree). The caller commits."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(StoredPlan.__table__).values(**row)
+    connection.execute(statement.on_conflict_do_update(
+        index_elements=["campaign_id", "plan_key"],
+        set_={"signature": statement.excluded.signature, "payload": statement.excluded.payload}))
+
+
+def _answers_plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int,
+                  questions: Sequence[str]) -> tuple[str, str, LinkedPlan]:
+    """(plan_key, counts_signature, the plan of every column but the links): kept in this process, else read
+    from StoredPlan where it was made from the current one-way counts, else made."""
     selection = Selection((campaign_id,))
     dimensions = linked_dimensions(definition)
     one_way = _one_way(session, campaign_id, dimensions)
-    made = _kept(("answers", campaign_id, k, tuple(questions), _signature(one_way)),
-                 lambda: _made(session, selection, dimensions, one_way, k, definition, tuple(questions)))
-    links = _links_plan(session, selection, k)
-    return LinkedPlan({**made.margins, "links": links.margins.get("links", {})},
-                      {**made.cells, "links": links.cells.get("links", {})})
+    key, signature = plan_key(k, questions), counts_signature(one_way)
+    made = _kept(("answers", campaign_id, key, signature),
+                 lambda: _stored(session, campaign_id, key, signature)
+                 or _made(session, selection, dimensions, one_way, k, definition, tuple(questions)))
+    return key, signature, made
+
+
+def plan_key(k: int, questions: Sequence[str]) -> str:
+    """What a plan is for, as StoredPlan keys it: a SHA-256 (hex) of k and the question keys planned."""
+    return hashlib.sha256(json.dumps([k, list(questions)]).encode()).hexdigest()
+
+
+def counts_signature(one_way: Mapping[Breakdown, Mapping]) -> str:
+    """The one-way counts a plan is made from (`_signature`), as a SHA-256 (hex): a mixing or a finalisation
+    changes them, and with them the plan."""
+    return hashlib.sha256(repr(_signature(one_way)).encode()).hexdigest()
+
+
+def _stored(session: Session, campaign_id: int, key: str, signature: str) -> LinkedPlan | None:
+    """The plan StoredPlan keeps for `key`, if it was made from the one-way counts `signature`; else None (also
+    for a row that does not read as a plan: the plan is then made again, as if none were kept)."""
+    kept = session.get(StoredPlan, (campaign_id, key))
+    if kept is None or kept.signature != signature:
+        return None
+    try:
+        return decoded_plan(kept.payload)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def encoded_plan(made: LinkedPlan) -> str:
+    """A plan as JSON: per column, each dimension's (summaries.dimension_of) hidden groups and each pair's
+    ("provider|language") hidden cells, each group as summaries.group_text writes it. `decoded_plan` reads
+    it back equal."""
+    return json.dumps({
+        "margins": {column: {summaries.dimension_of(dimension): sorted(map(summaries.group_text, keys))
+                             for dimension, keys in tables.items()} for column, tables in made.margins.items()},
+        "cells": {column: {_pair_text(pair): sorted([summaries.group_text(a), summaries.group_text(b)] for a, b in keys)
+                           for pair, keys in tables.items()} for column, tables in made.cells.items()},
+    }, sort_keys=True)
+
+
+def decoded_plan(payload: str) -> LinkedPlan:
+    """The plan `encoded_plan` wrote. Raises ValueError (json.JSONDecodeError) for text that is not its JSON."""
+    document = json.loads(payload)
+
+    def group(dimension: Breakdown, text: str):
+        """A group key back from its text (summaries.group_value of the dimension's name)."""
+        return summaries.group_value(summaries.dimension_of(dimension), text)
+
+    margins = {column: {(dimension := _breakdown(name)): frozenset(group(dimension, text) for text in texts)
+                        for name, texts in tables.items()} for column, tables in document["margins"].items()}
+    cells = {}
+    for column, tables in document["cells"].items():
+        cells[column] = {}
+        for name, keys in tables.items():
+            pair = tuple(_breakdown(part) for part in name.split(summaries.PAIR))
+            cells[column][pair] = frozenset((group(pair[0], a), group(pair[1], b)) for a, b in keys)
+    return LinkedPlan(margins, cells)
+
+
+def _pair_text(pair: tuple[Breakdown, Breakdown]) -> str:
+    """A canonical pair as text: its two dimensions' names joined by summaries.PAIR ("provider|language")."""
+    return summaries.PAIR.join(summaries.dimension_of(part) for part in pair)
+
+
+def _breakdown(name: str) -> Breakdown:
+    """The linked dimension a summaries.dimension_of name stands for: "background:<key>" or a scope name."""
+    if name.startswith(summaries.BACKGROUND):
+        return Breakdown("background", name.removeprefix(summaries.BACKGROUND))
+    return Breakdown(name)
 
 
 def _one_way(session: Session, campaign_id: int, dimensions: list[Breakdown]) -> dict[Breakdown, dict]:

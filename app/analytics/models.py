@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base
@@ -126,3 +126,27 @@ class ResponseTally(Base):
     score_squares: Mapped[float] = mapped_column(Float)
     #: Of the scored, those scored from some but not all index questions (`Response.partly_scored`; a count).
     partly_scored: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class StoredPlan(Base):
+    """A campaign's linked suppression plan as made from its current counts, kept for every process to read.
+
+    The plan (linked.py: which one-way rows and two-way cells each column
+    hides) takes seconds to make at 100,000 responses, its feasibility audit
+    most of them. The mixing step makes it after each round that changed a
+    campaign's responses and keeps it here (linked.store_plan); a results
+    page reads it while its `signature` is that of the one-way counts it
+    was made from, and makes its own otherwise. It holds which groups are
+    hidden, never a count; rows go with their campaign.
+    """
+
+    __tablename__ = "stored_plan"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
+    #: What the plan is for: k and the question keys planned (linked.plan_key, a SHA-256 in hex).
+    plan_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: The one-way counts it was made from (linked.counts_signature, a SHA-256 in hex).
+    signature: Mapped[str] = mapped_column(String(64))
+    #: The hidden groups, as JSON (linked.encoded_plan).
+    payload: Mapped[str] = mapped_column(Text)

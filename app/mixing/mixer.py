@@ -38,8 +38,11 @@ from datetime import date, datetime, timezone
 
 from sqlalchemy import delete, exc, func, insert, select, text, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from .. import crashpoints
+from ..analytics import linked
+from ..analytics.results import figure_questions
 from ..analytics.summaries import add_to_summaries
 from ..campaigns.models import Campaign, Invitation, campaign_programme, campaign_provider
 from ..clock import month_of, today_in
@@ -87,6 +90,8 @@ class RoundReport:
     discarded: int = 0
     #: What needs an operator: each a sentence saying what and what to do.
     problems: list[str] = field(default_factory=list)
+    #: Campaigns whose results' suppression plan was made and kept anew (analytics.linked.plan_to_store).
+    plans_stored: int = 0
 
     @property
     def unopened(self) -> int:
@@ -104,7 +109,7 @@ class RoundReport:
             f"released {self.released} answers in {self.cells_released} cells, "
             f"{self.waiting} wait; re-sealed {self.reencrypted}; "
             f"key published: {'yes' if self.key_published else 'no'}, keys retired: {self.keys_retired}; "
-            f"finalised campaigns: {self.finalised or 'none'}"
+            f"finalised campaigns: {self.finalised or 'none'}; results plans kept: {self.plans_stored}"
             + (f"; {self.withheld} withheld (fewer than k in the whole campaign)" if self.withheld else "")
             + (f"; {self.discarded} discarded by the operator (could not be opened or stored)" if self.discarded else "")
             + (f"; {self.unopened} cannot be opened with the keys on this host" if self.unopened else "")
@@ -221,6 +226,7 @@ class Mixer:
                 self.mix_campaign(campaign_id, report)
         with self.database.engine.connect() as connection:
             report.waiting = connection.scalar(select(func.count()).select_from(WaitingAnswer)) or 0
+        self.store_plans([campaign_id for campaign_id, _ends_on, _finalised_on in campaigns], report)
         if report.unopened or report.damaged:
             report.problems.append(
                 f"{report.unopened} waiting answers cannot be opened here (sealed to keys not in "
@@ -255,6 +261,32 @@ class Mixer:
             deadline = time.monotonic() + self.config.mixer_interval.total_seconds()
             while not stop() and time.monotonic() < deadline:
                 time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+    def store_plans(self, campaign_ids: list[int], report: RoundReport) -> None:
+        """Keep each campaign's linked suppression plan current (analytics.linked.plan_to_store), so that no
+        results page waits for it after a mixing or a restart.
+
+        Made outside any write transaction (seconds at 100,000 responses,
+        while answers must still be taken), then written in a short one. A
+        campaign whose plan cannot be made is reported and skipped: its
+        pages then make the plan themselves, and mixing goes on.
+        """
+        for campaign_id in campaign_ids:
+            try:
+                definition = self._definition(campaign_id)
+                with Session(self.database.engine) as session:
+                    row = linked.plan_to_store(session, campaign_id, definition, self.k, figure_questions(definition))
+                if row is None:
+                    continue
+                with self._transaction() as connection:
+                    linked.store_plan(connection, row)
+                    connection.commit()
+                report.plans_stored += 1
+            except (LeaseLost, MixerError):
+                raise
+            except Exception as error:  # noqa: BLE001 - a kept plan saves time only: mixing must go on
+                report.problems.append(f"campaign {campaign_id}: its results' suppression plan could not be kept "
+                                       f"({error.__class__.__name__}); its results pages make it themselves")
 
     # -- keys ------------------------------------------------------------------
 
