@@ -263,7 +263,7 @@ def _table_flowables(table: Table, styles: _Styles, first_width: float = 4.6 * c
     for key, row in zip(table.row_keys, table.rows):
         cells = [shown(value, kind) for value, kind in zip(row, kinds)]
         if table.key == "summary" and row[1] is None and key != "mean":
-            cells[1] = _("missing")
+            cells[1] = _("Missing")
         rows.append(cells)
     bold = tuple(i for i, key in enumerate(table.row_keys) if key in ("mean", "total"))
     widths = _column_widths([c.heading for c in table.columns], first_width, rows)
@@ -425,7 +425,7 @@ def provider_flowables(result: ResultTable, labels: Labels, figures: GroupFigure
         _("NKI: %(nki)s (95 %% interval %(low)s to %(high)s, from %(n)s answers)",
           nki=shown(total[1], kinds[1]), low=shown(total[2], kinds[2]),
           high=shown(total[3], kinds[3]), n=shown(total[4], "integer"))
-        if isinstance(total[1], Decimal) else f"{_('NKI')}: {shown(total[1], kinds[1]) or _('missing')}",
+        if isinstance(total[1], Decimal) else f"{_('NKI')}: {shown(total[1], kinds[1]) or _('Missing')}",
         _("Response rate: %(rate)s", rate=shown(total[6], "percent") or "–"),
     ]
     rows = []
