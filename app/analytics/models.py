@@ -141,7 +141,6 @@ class StoredPlan(Base):
     """
 
     __tablename__ = "stored_plan"
-    __table_args__ = ({"sqlite_with_rowid": False},)
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id", ondelete="CASCADE"), primary_key=True)
     #: What the plan is for: k and the question keys planned (linked.plan_key, a SHA-256 in hex).

@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["campaign_id"], ["campaign.id"], name=op.f("fk_stored_plan_campaign_id_campaign"),
                                 ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("campaign_id", "plan_key", name=op.f("pk_stored_plan")),
-        sqlite_with_rowid=False,
     )
 
 
