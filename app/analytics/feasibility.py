@@ -14,9 +14,10 @@ This is the audit statistical offices run on a suppression pattern: the
 audit).
 
 `pinned` finds, for one column of the plan, a hidden count of 1..k-1
-whose feasibility interval is a single value, and the shown counts its
-proof uses (the programs' dual values); the plan hides the smallest of
-them and solves again, until no such count is left.
+whose feasibility interval holds no other whole number (it cannot move by
+one answer either way), and the shown counts its proof uses (the
+programs' dual values); the plan hides the smallest of them and solves
+again, until no such count is left.
 
 The unknowns (`unknowns`): the combinations that hold answers, and - as
 many as `UNKNOWNS_KEPT` allows - every other combination no shown empty
@@ -89,8 +90,9 @@ def pinned(cube: Cube, counts: Mapping[tuple, int], hidden: frozenset, k: int) -
     (> 0), the same at every call for one `cube`; `hidden` those hidden.
     Every shown cell, and the campaign's total, is an equation over the
     unknowns (`unknowns`); every hidden cell of 1..k-1 answers a target.
-    The first target (in `counts` order) whose least and most possible
-    values agree gives the shown cells the proof of its value uses (`_Program.pin_proof`).
+    The first target (in `counts` order) that can move by no whole answer
+    either way gives the shown cells the proof of its value uses
+    (`_Program.pin_proof`). Raises AuditError (a fault of the code).
     """
     targets = [cell for cell in counts if cell in hidden and counts[cell] < k and not _known_free(cube, cell, hidden)]
     if not targets:
