@@ -44,6 +44,7 @@ tallies the mixing step keeps for every dimension and pair of dimensions
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections import OrderedDict
@@ -436,9 +437,7 @@ def component_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pair
     are returned. A block of the whole table says nothing and is skipped.
     """
     pair_of = {frozenset(pair): pair for pair in pairs}
-
-    def cell(dimension, value, third, z):
-        return _crossed_cell(pair_of, dimension, value, third, z)
+    cell = functools.partial(_crossed_cell, pair_of)
 
     by_pair: dict[tuple, list] = {}
     for item in counts:
@@ -485,9 +484,7 @@ def nested_leaks(counts: Mapping[tuple, int], hidden: frozenset, k: int, pairs: 
     hidden. Empty: none found.
     """
     pair_of = {frozenset(pair): pair for pair in pairs}
-
-    def cell(dimension, value, other, other_value):
-        return _crossed_cell(pair_of, dimension, value, other, other_value)
+    cell = functools.partial(_crossed_cell, pair_of)
 
     # (pair, one of its dimensions) -> a value of that dimension -> the other dimension's values it has answers with
     partners: dict[tuple, dict] = {}
