@@ -41,6 +41,14 @@ def _definition(campaign_id: int):
     return db_session.get(Campaign, campaign_id).survey_version.definition
 
 
+def _keep(app, campaign_id: int, definition, questions) -> None:
+    """Keep the campaign's current plan as the mixing step does (linked.plan_to_store, then store_plan)."""
+    row = linked.plan_to_store(db_session, campaign_id, definition, K, questions)
+    assert row is not None
+    with app.extensions["kundrost.db"].engine.begin() as connection:
+        linked.store_plan(connection, row)
+
+
 def _made_here(monkeypatch) -> list[int]:
     """Counts the plans this process makes itself (linked._made), made as before."""
     made: list[int] = []
@@ -73,10 +81,7 @@ def test_a_fresh_worker_reads_the_plan_kept_and_makes_none(app, monkeypatch):
     with app.app_context():
         definition = _definition(campaign_id)
         questions = figure_questions(definition)
-        row = linked.plan_to_store(db_session, campaign_id, definition, K, questions)
-        assert row is not None
-        with app.extensions["kundrost.db"].engine.begin() as connection:
-            linked.store_plan(connection, row)
+        _keep(app, campaign_id, definition, questions)
         expected = linked.plan(db_session, campaign_id, definition, K, questions)
         # Kept and current: nothing more to store.
         assert linked.plan_to_store(db_session, campaign_id, definition, K, questions) is None
@@ -96,8 +101,7 @@ def test_a_plan_kept_from_other_counts_is_not_read(app, monkeypatch):
     with app.app_context():
         definition = _definition(campaign_id)
         questions = figure_questions(definition)
-        with app.extensions["kundrost.db"].engine.begin() as connection:
-            linked.store_plan(connection, linked.plan_to_store(db_session, campaign_id, definition, K, questions))
+        _keep(app, campaign_id, definition, questions)
     add(app, world, "P2", {"a": 2, "gender": "man"}, times=2, programme="JPG", month=APR, language="ar")
     linked.forget_plans()
     made = _made_here(monkeypatch)
@@ -120,8 +124,8 @@ def test_a_kept_plan_that_does_not_read_is_made_again(app, monkeypatch, payload)
         definition = _definition(campaign_id)
         questions = figure_questions(definition)
         expected = linked.plan(db_session, campaign_id, definition, K, questions)
+        _keep(app, campaign_id, definition, questions)
         with app.extensions["kundrost.db"].engine.begin() as connection:
-            linked.store_plan(connection, linked.plan_to_store(db_session, campaign_id, definition, K, questions))
             connection.execute(update(StoredPlan).values(payload=payload))
     linked.forget_plans()
     made = _made_here(monkeypatch)
