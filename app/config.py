@@ -20,6 +20,8 @@ MIN_CELL_SIZE_FLOOR = 5
 #: ("Upplands Väsby kommun") have about 20; the limit only guards the phone's
 #: header (and every page's title) against a mistake such as a pasted sentence.
 MUNICIPALITY_NAME_MAX = 60
+#: The longest RESULTS_PLAN_WAIT_SECONDS: room below gunicorn's 30 s worker timeout for the page itself.
+PLAN_WAIT_MAX = timedelta(seconds=25)
 
 
 class ConfigError(ValueError):
@@ -97,6 +99,12 @@ class Config:
     #: k: the smallest anonymity set of a stored response, and the fewest
     #: answers behind any figure shown to staff (docs/anonymity.md). At least 5.
     min_cell_size: int = MIN_CELL_SIZE_FLOOR
+    #: How long a results page, export or API request waits for its campaign's
+    #: suppression plan when it must make it itself (between a mixing and the
+    #: mixer keeping the new plan: app/analytics/plan_maker.py); past it the
+    #: visitor gets 503 "being worked out, try again" while the plan is made on.
+    #: Below gunicorn's 30 s worker timeout, which would turn the wait into a 500.
+    plan_wait: timedelta = timedelta(seconds=20)
     #: IANA time zone of the municipality: every date decision (a campaign's
     #: first and last day, the month a response keeps) is made in it.
     timezone: str = "Europe/Stockholm"
@@ -149,6 +157,7 @@ class Config:
             bind=env.get("BIND", "") or cls.bind,
             web_concurrency=_count(env, "WEB_CONCURRENCY", 0),
             min_cell_size=int(env.get("MIN_CELL_SIZE", str(MIN_CELL_SIZE_FLOOR))),
+            plan_wait=timedelta(seconds=float(env.get("RESULTS_PLAN_WAIT_SECONDS", "20"))),
             timezone=env.get("MUNICIPALITY_TIMEZONE", cls.timezone),
             mixer_key_dir=env.get("MIXER_KEY_DIR", ""),
             mixer_interval=timedelta(seconds=float(env.get("MIXER_INTERVAL_SECONDS", "60"))),
@@ -167,6 +176,9 @@ class Config:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ConfigError(f"MUNICIPALITY_TIMEZONE {self.timezone!r} is not a known time zone") from error
+        if not timedelta(0) <= self.plan_wait <= PLAN_WAIT_MAX:
+            raise ConfigError(f"RESULTS_PLAN_WAIT_SECONDS must be 0 to {PLAN_WAIT_MAX.seconds}: gunicorn ends a "
+                              "worker that answers nothing for 30 s")
         if self.links_shown < timedelta(minutes=1):
             raise ConfigError("LINKS_SHOWN_MINUTES must be at least 1: new links must be shown at least once")
         if self.key_rotation <= self.key_cache * 2:

@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .accounts.views import settled_without_csrf
+from .analytics.plan_maker import PlanPending
 from .logs import is_respondent_path
 from .web import is_api_path
 from .respond.views import form_unreadable_page, handle_csrf_error, use_respondent_language
@@ -22,10 +23,15 @@ def init_app(app: Flask) -> None:
     with 400 or 413 gets the respondent page saying its answers could not be
     read. A refused CSRF token gets 400 "the form had expired" (on a
     respondent page, the answers typed are kept as a draft), except that a
-    sign-in or sign-out already done gets the 303 the first one got.
+    sign-in or sign-out already done gets the 303 the first one got. A
+    results page, export or API request whose suppression plan is still
+    being made (PlanPending) gets 503 with Retry-After: a page that says so
+    with a link to try again (no timed reload: WCAG 2.2.1), or the API's
+    JSON error "being_prepared".
     """
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(PlanPending, _plan_pending)
 
 
 def _messages(status: int) -> tuple[str, str]:
@@ -87,6 +93,20 @@ def _wait_text() -> tuple[str, str]:
     minutes = -(-seconds // 60)
     return ngettext_digits("Wait %(minutes)s minute and try again.", "Wait %(minutes)s minutes and try again.",
                            minutes, minutes=minutes), str(seconds)
+
+
+def _plan_pending(error: PlanPending):
+    heading = _("The figures are being worked out")
+    text = _("New answers have come in, so the figures are being worked out again, hiding every group too "
+             "small to be shown. This takes up to a minute or two: then try again.")
+    headers = {"Retry-After": str(error.retry_after)}
+    if is_api_path(request.path):
+        from .api.responses import json_error
+
+        return json_error(503, "being_prepared", _("The figures are being worked out. Try again in a minute."),
+                          headers)
+    return render_template("analytics/pending.html", heading=heading, text=text,
+                           retry_after=error.retry_after), 503, headers
 
 
 def _csrf_error(error: CSRFError):

@@ -48,9 +48,8 @@ from ..mixing.queries import waiting_in
 from ..organisation.models import Programme, Provider
 from ..respond.models import Answer, Response as StoredResponse
 from ..surveys.definition import ChoiceQuestion, SurveyDefinition, TextQuestion
-from . import access
+from . import access, linked
 from .presentation import Labels, Table, pool_notes, question_table, rates_table, refusal_text, summary_table
-from .linked import plan as linked_plan
 from .results import (HIDDEN, MAX_FILTERS, TOTAL, ResultTable, SelectionRefused, figure_questions, result_table,
                       text_questions)
 from .scope import Breakdown, Selection, period_of
@@ -484,7 +483,7 @@ def _pair_hidden_cells(session: Session, campaign: Campaign, cells: list[tuple],
     dimensions a cell holds: a table filtered by one and broken down by the other hides that group, and
     exporting its rows would show it (provider x programme once the export carried no finer scope)."""
     definition = campaign.survey_version.definition
-    plan = linked_plan(session, campaign.id, definition, k, figure_questions(definition))
+    plan = linked.plan(session, campaign.id, definition, k, figure_questions(definition), linked.request_wait())
     hidden_per_pair: dict[tuple, set] = defaultdict(set)  # every column's hidden cells, per pair of positions
     for pairs in plan.cells.values():
         for (first, second), hidden in pairs.items():

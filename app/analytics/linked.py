@@ -54,6 +54,7 @@ from functools import cached_property
 from itertools import combinations
 from threading import Lock
 
+from flask import current_app, has_request_context
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -61,7 +62,7 @@ from sqlalchemy.orm import Session
 
 from ..campaigns.models import Campaign
 from ..surveys.definition import SurveyDefinition
-from . import aggregates, feasibility, summaries
+from . import aggregates, feasibility, plan_maker, summaries
 from .aggregates import StatusCounts
 from .models import ResponseTally, StoredPlan
 from .statistics import Moments
@@ -117,7 +118,7 @@ PLANS_KEPT = 64
 
 
 def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int,
-         questions: Sequence[str]) -> LinkedPlan:
+         questions: Sequence[str], wait: float | None = None) -> LinkedPlan:
     """The linked suppression of one campaign's tables (module docstring), in LINKED_COLUMNS and `questions`.
 
     `questions` are the keys of the questions with figures (every one the
@@ -129,8 +130,13 @@ def plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: in
     the full combinations, and the audits (seconds at 100,000 responses). The claimed links ("links")
     are planned apart (`_links_plan`): a customer claims a link when they
     answer, long before the mixing step stores the answers.
+
+    `wait`: None makes a plan in the caller's thread (the mixer, the CLI);
+    a number of seconds makes it in the process's plan thread
+    (plan_maker.py) and raises plan_maker.PlanPending if it is not ready
+    by then - a web request passes `request_wait()`.
     """
-    made = _answers_plan(session, campaign_id, definition, k, questions)[2]
+    made = _answers_plan(session, campaign_id, definition, k, questions, wait)[2]
     links = _links_plan(session, Selection((campaign_id,)), k)
     return LinkedPlan({**made.margins, "links": links.margins.get("links", {})},
                       {**made.cells, "links": links.cells.get("links", {})})
@@ -163,17 +169,33 @@ def store_plan(connection: Connection, row: Mapping) -> None:
 
 
 def _answers_plan(session: Session, campaign_id: int, definition: SurveyDefinition, k: int,
-                  questions: Sequence[str]) -> tuple[str, str, LinkedPlan]:
+                  questions: Sequence[str], wait: float | None = None) -> tuple[str, str, LinkedPlan]:
     """(plan_key, counts_signature, the plan of every column but the links): kept in this process, else read
-    from StoredPlan where it was made from the current one-way counts, else made."""
+    from StoredPlan where it was made from the current one-way counts, else made (`plan` says where)."""
     selection = Selection((campaign_id,))
     dimensions = linked_dimensions(definition)
     one_way = _one_way(session, campaign_id, dimensions)
     key, signature = plan_key(k, questions), counts_signature(one_way)
-    made = _kept(("answers", campaign_id, key, signature),
-                 lambda: _stored(session, campaign_id, key, signature)
-                 or _made(session, selection, dimensions, one_way, k, definition, tuple(questions)))
+    kept_as = ("answers", campaign_id, key, signature)
+    made = _kept_plan(kept_as)
+    if made is None:
+        made = _stored(session, campaign_id, key, signature)
+        if made is not None:
+            _keep(kept_as, made)
+    if made is None:
+        def make(in_session: Session) -> LinkedPlan:
+            return _keep(kept_as, _made(in_session, selection, dimensions, one_way, k, definition, tuple(questions)))
+        made = make(session) if wait is None else plan_maker.made_within(
+            kept_as, campaign_id, session.get_bind(), make, wait)
     return key, signature, made
+
+
+def request_wait() -> float | None:
+    """The seconds a web request waits for a plan being made (Config.plan_wait); None outside a request
+    (the mixer, the CLI, tests calling the results layer), where the plan is made in the caller's thread."""
+    if not has_request_context():
+        return None
+    return current_app.config["KUNDROST"].plan_wait.total_seconds()
 
 
 def plan_key(k: int, questions: Sequence[str]) -> str:
@@ -260,11 +282,21 @@ def _one_way(session: Session, campaign_id: int, dimensions: list[Breakdown]) ->
 
 def _kept(key: tuple, make) -> LinkedPlan:
     """The plan kept under `key` in this process, or `make()`'s, kept (the PLANS_KEPT most recent)."""
+    made = _kept_plan(key)
+    return made if made is not None else _keep(key, make())
+
+
+def _kept_plan(key: tuple) -> LinkedPlan | None:
+    """The plan kept under `key` in this process, or None."""
     with _PLANS_LOCK:
         if key in _PLANS:
             _PLANS.move_to_end(key)
             return _PLANS[key]
-    made = make()
+    return None
+
+
+def _keep(key: tuple, made: LinkedPlan) -> LinkedPlan:
+    """Keep `made` under `key` (the PLANS_KEPT most recent plans) and return it."""
     with _PLANS_LOCK:
         _PLANS[key] = made
         while len(_PLANS) > PLANS_KEPT:

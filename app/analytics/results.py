@@ -414,7 +414,8 @@ def _linked_plan(session: Session, selection: Selection, definition: SurveyDefin
     (the responses, the NKI, each question with figures), made once per call tree."""
     key = ("linked", selection.campaign_ids)
     if key not in memo:
-        memo[key] = linked.plan(session, selection.campaign_ids[0], definition, k, figure_questions(definition))
+        memo[key] = linked.plan(session, selection.campaign_ids[0], definition, k, figure_questions(definition),
+                                linked.request_wait())
     return memo[key]
 
 
