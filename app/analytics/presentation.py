@@ -315,8 +315,12 @@ def rates_table(result: ResultTable, labels: Labels) -> Table:
                 "mixed included; “%(complete)s” and “%(partial)s” count the answers mixed into the results, from "
                 "every channel, open links (QR codes) without a handed-out count included. So they need not agree.",
                 answered=_("Answered"), complete=_("Complete responses"), partial=_("Partial responses"))
+    # Only the unfiltered total is split (results._total_split): say why the groups' cells are empty.
+    split = _("“%(complete)s” and “%(partial)s” are given for all answers only: a group's complete responses "
+              "would give away how many of it answered a required question, which may be hidden.",
+              complete=_("Complete responses"), partial=_("Partial responses"))
     return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k,
-                 (counted, *merged_notes(result, labels)))
+                 (counted, split, *merged_notes(result, labels)))
 
 
 def question_columns(definition: SurveyDefinition, question_key: str, labels: Labels) -> tuple[Column, ...]:

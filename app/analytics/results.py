@@ -138,8 +138,8 @@ class GroupFigures:
 
     key: object
     responses: int | Hidden
-    complete: int | Hidden
-    partial: int | Hidden
+    complete: int | Hidden | None  # None in a group row: only the total is split (`_total_split`)
+    partial: int | Hidden | None
     nki: Summary | Hidden | None
     handed_out: int | Hidden | None
     answered: int | Hidden | None
@@ -306,7 +306,8 @@ def _result_table(session: Session, selection: Selection, breakdown: Breakdown, 
     # what is hidden in one of them must be hidden in the NKI and the others (see below).
     linked = tuple(definition.index.questions)
     tallied = tuple(dict.fromkeys((*questions, *linked)))
-    tallies = _tally(session, selection, breakdown, questions, counted=linked)
+    # The required questions are counted too: the total's complete/partial split hides with them.
+    tallies = _tally(session, selection, breakdown, questions, counted=(*linked, *_required(definition)))
     parents = [_tally(session, selection.without(i), breakdown, (), counted=tallied)
                for i in range(len(selection.filters))]
     _check_selection(_responses_in(tallies), [_responses_in(parent) for parent in parents], k)
@@ -666,8 +667,10 @@ def _group_figures(key, tallies: _Tallies, definition: SurveyDefinition, questio
     return GroupFigures(
         key=key,
         responses=HIDDEN if row_hidden else statuses.responses,
-        complete=HIDDEN if row_hidden else statuses.complete,
-        partial=HIDDEN if row_hidden else statuses.partial,
+        # Not split per group: with one required question a group's complete responses are its answers to
+        # it ("don't know" included), which that question's column may hide (`_total_split`).
+        complete=None,
+        partial=None,
         nki=HIDDEN if index_hidden else (index_summary(definition, index) if index and index.n else None),
         handed_out=_handed_out(links, tallies.links),
         answered=None if links is None else HIDDEN if links_hidden else links.answered,
@@ -711,15 +714,42 @@ def _total_figures(session: Session, selection: Selection, definition: SurveyDef
 
     links_hidden = total_links is not None and hidden("links", total_links.answered)
     figures = {question: question_figures(definition, question, answers.get(question, {})) for question in questions}
+    complete, partial = _total_split(selection, definition, tallies, statuses, k)
     return GroupFigures(
         key=TOTAL,
-        responses=statuses.responses, complete=statuses.complete, partial=statuses.partial,
+        responses=statuses.responses, complete=complete, partial=partial,
         nki=HIDDEN if hidden("index", index.n) else index_summary(definition, index) if index.n else None,
         handed_out=None if links is None else (total_links.handed_out if total_links else 0),
         answered=None if links is None else HIDDEN if links_hidden else (total_links.answered if total_links else 0),
         response_rate=None if links is None or not total_links else HIDDEN if links_hidden else total_links.rate,
         questions={question: HIDDEN if hidden(question, shown.n) else shown for question, shown in figures.items()},
     )
+
+
+def _total_split(selection: Selection, definition: SurveyDefinition, tallies: _Tallies, statuses: StatusCounts,
+                 k: int) -> tuple[int | Hidden | None, int | Hidden | None]:
+    """(complete, partial) of the total row: the campaign's split, never a group's.
+
+    "Complete" is every required question answered, "don't know"
+    included, so a group's complete responses are at most its answers to
+    each required question, and with one required question exactly those
+    (the third breaker of 2026-12-01: P2's 3 hidden answers to the one
+    required question came back as its 3 complete responses). A required
+    question's count is suppressed by its own column's rules, so the split
+    is given only where no group's is: for the unfiltered selection's total
+    (a filter's total is a group of its parent), None otherwise - and HIDDEN
+    there when a required question has 1..k-1 answers in all.
+    """
+    if selection.filters:
+        return None, None
+    if any(0 < sum(tallies.counts(question).values()) < k for question in _required(definition)):
+        return HIDDEN, HIDDEN
+    return statuses.complete, statuses.partial
+
+
+def _required(definition: SurveyDefinition) -> tuple[str, ...]:
+    """The keys of the survey's required questions: those a complete response answered."""
+    return tuple(question.key for question in definition.questions if question.required)
 
 
 def question_figures(definition: SurveyDefinition, question_key: str,
@@ -867,8 +897,8 @@ def _pooled_row(key, parts: Sequence[GroupFigures | None], links_known: bool, de
     return GroupFigures(
         key=key,
         responses=_pooled_count([row.responses for row in rows], 0),
-        complete=_pooled_count([row.complete for row in rows], 0),
-        partial=_pooled_count([row.partial for row in rows], 0),
+        complete=_pooled_count([row.complete for row in rows]),
+        partial=_pooled_count([row.partial for row in rows]),
         nki=_pooled_index(definition, [row.nki for row in rows]),
         handed_out=handed_out,
         answered=answered if links_known else None,

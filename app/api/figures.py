@@ -94,11 +94,18 @@ def summary_json(summary: Summary | None | object) -> dict:
 
 
 def responses_json(figures: GroupFigures) -> dict:
-    """{suppressed, total, complete, partial}: the group's responses (hidden together, or shown together)."""
+    """{suppressed, total, complete, partial}: the group's responses. `complete` and `partial` are null but
+    in the unfiltered selection's total, and there too when a required question's answers are hidden
+    (results._total_split)."""
     if figures.responses is HIDDEN:
         return {"suppressed": True, "total": None, "complete": None, "partial": None}
-    return {"suppressed": False, "total": figures.responses, "complete": figures.complete,
-            "partial": figures.partial}
+    return {"suppressed": False, "total": figures.responses, "complete": _count_or_null(figures.complete),
+            "partial": _count_or_null(figures.partial)}
+
+
+def _count_or_null(count: int | object | None) -> int | None:
+    """A count as JSON: null where it is not given or is hidden."""
+    return None if count is None or count is HIDDEN else count
 
 
 def response_rate_json(figures: GroupFigures) -> dict:
