@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TypeVar
 
-from scipy.stats import t as student_t
-from scipy.stats import ttest_ind_from_stats
+# scipy.stats is imported where it is used, not here: importing it parses ~600 docstrings (1.5-2.5 s
+# here), and every process that loads the app - each `flask mixer once`, CLI command and gunicorn
+# worker - paid for it, though only results pages use it (once per process).
 
 K = TypeVar("K", bound=Hashable)
 
@@ -135,6 +136,8 @@ def confidence_interval(m: Moments, level: float = 0.95) -> tuple[float, float] 
 @functools.lru_cache(maxsize=4096)
 def _t_quantile(probability: float, degrees_of_freedom: int) -> float:
     """Student's t quantile (scipy.stats.t.ppf), remembered: a page asks for the same few hundred, ~1 ms each."""
+    from scipy.stats import t as student_t
+
     return float(student_t.ppf(probability, degrees_of_freedom))
 
 
@@ -188,6 +191,8 @@ def welch_p_value(a: Moments, b: Moments) -> float | None:
         return None
     if sd_a == 0 and sd_b == 0:
         return None
+    from scipy.stats import ttest_ind_from_stats
+
     result = ttest_ind_from_stats(mean_a, sd_a, a.n, mean_b, sd_b, b.n, equal_var=False)
     return float(result.pvalue)
 
