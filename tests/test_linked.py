@@ -181,3 +181,20 @@ def test_nested_leaks_finds_a_three_way_count_between_two_tables_by_hand():
     # A hidden cell is not subtracted: with (Tre, None) hidden, only the way through (SO, None) is left.
     assert linked.nested_leaks(counts, frozenset({tre_none}), 5, pairs) == {tre_so, so_none}
     assert linked.nested_leaks(counts, frozenset({tre_none, so_none}), 5, pairs) == set()
+
+
+def test_a_mixing_keeps_what_protected_a_count_still_small_and_nothing_else():
+    """linked.sticky_cells on lines written by hand: A (3, still small) was hidden with B (its line's
+    complement); B was a hidden total, so C was hidden in B's row; E and F were hidden together in a line of
+    their own with nothing small left (7 and 8). Kept: A, B and C - the chain that protects A. D shares
+    B's row but was shown, so it stays out; E and F are shown again."""
+    a, b, c, d, e, f = (("m", PROVIDER, name) for name in "ABCDEF")
+    counts = {a: 3, b: 9, c: 6, d: 3, e: 7, f: 8}
+    lines = [linked.SumLine((a, b)), linked.SumLine((c, d), total=b), linked.SumLine((e, f))]
+    column = linked._Column(counts, lines)
+    assert linked.sticky_cells(column, frozenset({a, b, c, e, f}), K) == {a, b, c}
+    # Once A has grown past k - 1, nothing small is left: nothing is kept.
+    grown = linked._Column({**counts, a: 5}, lines)
+    assert linked.sticky_cells(grown, frozenset({a, b, c, e, f}), K) == frozenset()
+    # A cell hidden before that has no answers in the new counts' cells is not kept (no such cell now).
+    assert linked.sticky_cells(column, frozenset({a, ("m", PROVIDER, "gone")}), K) == {a}

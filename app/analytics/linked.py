@@ -184,7 +184,9 @@ def _answers_plan(session: Session, campaign_id: int, definition: SurveyDefiniti
             _keep(kept_as, made)
     if made is None:
         def make(in_session: Session) -> LinkedPlan:
-            return _keep(kept_as, _made(in_session, selection, dimensions, one_way, k, definition, tuple(questions)))
+            previous = _previous(in_session, campaign_id, key)
+            return _keep(kept_as, _made(in_session, selection, dimensions, one_way, k, definition, tuple(questions),
+                                        previous))
         made = make(session) if wait is None else plan_maker.made_within(
             kept_as, campaign_id, session.get_bind(), make, wait)
     return key, signature, made
@@ -214,6 +216,18 @@ def _stored(session: Session, campaign_id: int, key: str, signature: str) -> Lin
     for a row that does not read as a plan: the plan is then made again, as if none were kept)."""
     kept = session.get(StoredPlan, (campaign_id, key))
     if kept is None or kept.signature != signature:
+        return None
+    try:
+        return decoded_plan(kept.payload)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def _previous(session: Session, campaign_id: int, key: str) -> LinkedPlan | None:
+    """The plan StoredPlan keeps for `key` whatever counts it was made from - the one shown before the last
+    mixing, which the new plan keeps some hidden cells of (`sticky_cells`) - or None (none kept, or unreadable)."""
+    kept = session.get(StoredPlan, (campaign_id, key))
+    if kept is None:
         return None
     try:
         return decoded_plan(kept.payload)
@@ -348,8 +362,9 @@ def _signature(one_way: Mapping[Breakdown, Mapping]) -> tuple:
 
 
 def _made(session: Session, selection: Selection, dimensions: list[Breakdown], one_way: Mapping, k: int,
-          definition: SurveyDefinition, questions: tuple[str, ...]) -> LinkedPlan:
-    """`plan`'s work: the two-way counts, then each column's hidden cells (`_hidden_per_column`)."""
+          definition: SurveyDefinition, questions: tuple[str, ...], previous: LinkedPlan | None = None) -> LinkedPlan:
+    """`plan`'s work: the two-way counts, then each column's hidden cells (`_hidden_per_column`), keeping
+    those of the `previous` plan that still protect a small count (`sticky_cells`)."""
     pairs = [canonical_pair(first, second) for first, second in combinations(dimensions, 2)]
     two_way = {pair: aggregates.response_tallies(session, selection, pair) for pair in pairs}
     answered_one_way = {dimension: aggregates.answered_counts(session, selection, dimension, questions)
@@ -377,7 +392,8 @@ def _made(session: Session, selection: Selection, dimensions: list[Breakdown], o
         return _Column(counts, published_lines(counts, dimensions, pairs), tuple(pairs), cube)
 
     columns = {name: column(name) for name in (*_RESPONSE_COLUMNS, *questions)}
-    hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions))
+    sticky = {name: sticky_cells(column, _cells_of(previous, name), k) for name, column in columns.items()}
+    hidden = _hidden_per_column(columns, k, tuple(q for q in definition.index.questions if q in questions), sticky)
     margins = {name: {d: frozenset(key for kind, part, key in cells if kind == "m" and part == d)
                       for d in dimensions} for name, cells in hidden.items()}
     crossed = {name: {p: frozenset(key for kind, part, key in cells if kind == "x" and part == p) for p in pairs}
@@ -585,8 +601,51 @@ def _hidden_by_pair(counts: Mapping[tuple, int], hidden: frozenset) -> dict[tupl
     return by_pair
 
 
-def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: tuple[str, ...]) -> dict[str, frozenset]:
-    """Column name -> its hidden cells: each column on its own, but the NKI with its index questions.
+def _cells_of(made: LinkedPlan | None, column: str) -> frozenset:
+    """A plan's hidden cells of one column as cell ids (`_counts`): ("m", dimension, key), ("x", pair, (a, b))."""
+    if made is None:
+        return frozenset()
+    return frozenset({("m", dimension, key) for dimension, keys in made.margins.get(column, {}).items() for key in keys}
+                     | {("x", pair, key) for pair, keys in made.cells.get(column, {}).items() for key in keys})
+
+
+def sticky_cells(column: _Column, previously_hidden: frozenset, k: int) -> frozenset:
+    """The cells of the plan shown before the last mixing (`previously_hidden`) that the new plan keeps hidden:
+    every one joined, through lines among those cells, to a cell hidden then and still 1..k-1 now.
+
+    The third breaker of 2026-12-01 (tests/test_results_mixing_patterns.py):
+    P2's 3 answers to y were hidden with P1 (9) as the complement; a batch of
+    k in P1's cell made P3 the smaller, so P3 was hidden instead and P1
+    shown. The batch shows where it went and what it held, so P1 before =
+    P1 after less the batch, and the total before less P3 less P1 gave P2
+    back. A count hidden then and still small keeps what protected it then:
+    its complement, and through shared lines whatever protected that (a
+    hidden margin's hidden cell in its row) - a cell shown now whose change
+    the batch explains would give its old value, and with it the small one.
+    Once no small count is left in such a group, it is shown again (what it
+    then gives back is the mixing's own batches, docs/analytics.md).
+    """
+    hidden = {cell for cell in previously_hidden if cell in column.counts}
+    small = [cell for cell in hidden if 0 < column.counts[cell] < k]
+    if not small:
+        return frozenset()
+    neighbours: dict[tuple, set] = {cell: set() for cell in hidden}
+    for line in column.lines:
+        joined = [cell for cell in (*line.members, line.total) if cell in neighbours]
+        for cell in joined:
+            neighbours[cell].update(joined)
+    kept, waiting = set(small), list(small)
+    while waiting:
+        for cell in neighbours[waiting.pop()] - kept:
+            kept.add(cell)
+            waiting.append(cell)
+    return frozenset(kept)
+
+
+def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: tuple[str, ...],
+                       sticky: Mapping[str, frozenset] | None = None) -> dict[str, frozenset]:
+    """Column name -> its hidden cells: each column on its own, but the NKI with its index questions;
+    each from its `sticky` cells (`sticky_cells`) on.
 
     A column is not seeded with the cells hidden for their responses: each
     column's plan protects its own small counts, and a cell seeded where
@@ -604,14 +663,16 @@ def _hidden_per_column(columns: Mapping[str, _Column], k: int, index_questions: 
     column instead of opening lines in all of them. Repeated until no
     question is given another cell (each pass only hides, so it ends).
     """
-    hidden = {name: column.solve(k) for name, column in columns.items()
+    sticky = {name: frozenset() for name in columns} | dict(sticky or {})
+    hidden = {name: column.solve(k, sticky[name]) for name, column in columns.items()
               if name != "index" and name not in index_questions}
-    in_index = columns["index"].solve(k, hidden["partly_scored"])
+    in_index = columns["index"].solve(k, hidden["partly_scored"] | sticky["index"])
     given: dict[str, set] = {question: set() for question in index_questions}
     while True:
         # Each question starts from what the NKI hides (not where that would hide a total for nothing), so
         # that a small answer count finds its complement there instead of hiding a complete provider's NKI.
-        in_questions = {question: columns[question].solve(k, (in_index - columns[question].lone) | given[question])
+        in_questions = {question: columns[question].solve(
+                            k, (in_index - columns[question].lone) | given[question] | sticky[question])
                         for question in index_questions}
         again = columns["index"].solve(k, in_index.union(hidden["partly_scored"], *in_questions.values()))
         more = False
