@@ -99,12 +99,13 @@ class Config:
     #: k: the smallest anonymity set of a stored response, and the fewest
     #: answers behind any figure shown to staff (docs/anonymity.md). At least 5.
     min_cell_size: int = MIN_CELL_SIZE_FLOOR
-    #: How long a results page, export or API request waits for its campaign's
-    #: suppression plan when it must make it itself (between a mixing and the
-    #: mixer keeping the new plan: app/analytics/plan_maker.py); past it the
-    #: visitor gets 503 "being worked out, try again" while the plan is made on.
-    #: Below gunicorn's 30 s worker timeout, which would turn the wait into a 500.
-    plan_wait: timedelta = timedelta(seconds=20)
+    #: How long a results page, export or API request waits, in all, for the
+    #: suppression plans it must make itself (between a mixing and the mixer
+    #: keeping the new plan: app/analytics/plan_maker.py); past it the visitor
+    #: gets 503 "being worked out, try again" while the plans are made on.
+    #: Below gunicorn's 30 s worker timeout, which would turn the wait into a
+    #: 500; short, since a waiting request holds one of the few sync workers.
+    plan_wait: timedelta = timedelta(seconds=10)
     #: IANA time zone of the municipality: every date decision (a campaign's
     #: first and last day, the month a response keeps) is made in it.
     timezone: str = "Europe/Stockholm"
@@ -157,7 +158,7 @@ class Config:
             bind=env.get("BIND", "") or cls.bind,
             web_concurrency=_count(env, "WEB_CONCURRENCY", 0),
             min_cell_size=int(env.get("MIN_CELL_SIZE", str(MIN_CELL_SIZE_FLOOR))),
-            plan_wait=timedelta(seconds=float(env.get("RESULTS_PLAN_WAIT_SECONDS", "20"))),
+            plan_wait=timedelta(seconds=float(env.get("RESULTS_PLAN_WAIT_SECONDS", "10"))),
             timezone=env.get("MUNICIPALITY_TIMEZONE", cls.timezone),
             mixer_key_dir=env.get("MIXER_KEY_DIR", ""),
             mixer_interval=timedelta(seconds=float(env.get("MIXER_INTERVAL_SECONDS", "60"))),

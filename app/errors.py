@@ -97,8 +97,8 @@ def _wait_text() -> tuple[str, str]:
 
 def _plan_pending(error: PlanPending):
     heading = _("The figures are being worked out")
-    text = _("New answers have come in, so the figures are being worked out again, hiding every group too "
-             "small to be shown. This takes up to a minute or two: then try again.")
+    text = _("The figures are being worked out, hiding every group too small to be shown. This takes up to a "
+             "minute or two: then try again.")
     headers = {"Retry-After": str(error.retry_after)}
     if is_api_path(request.path):
         from .api.responses import json_error

@@ -124,7 +124,7 @@ ADMIN, ANALYST, ENTRY, PROVIDER = Role.ADMIN, Role.ANALYST, Role.ENTRY, Role.PRO
 STAFF_MATRIX = [
     ("GET", "/staff/login", 302, 302, 302, 302),  # signed in already: on to the staff home
     ("POST", "/staff/login", 303, 303, 303, 303),  # sent again when signed in: the first answer (kind 7)
-    ("GET", "/staff/", 302, 302, 200, 200),       # those with a first page are sent to it
+    ("GET", "/staff/", 302, 302, 200, 302),       # those with a first page are sent to it
     ("GET", "/staff/password", 200, 200, 200, 200),
     ("GET", "/staff/campaigns/", 200, 200, 403, 403),
     ("GET", "/staff/campaigns/new", 200, 200, 403, 403),
@@ -305,7 +305,8 @@ def test_provider_accounts_need_their_provider(app, runner, world):
 
 @pytest.mark.parametrize(
     ("role", "lands_on"),
-    [(Role.ADMIN, "/staff/campaigns/"), (Role.ANALYST, "/staff/campaigns/"), (Role.ENTRY, None), (Role.PROVIDER, None)],
+    [(Role.ADMIN, "/staff/campaigns/"), (Role.ANALYST, "/staff/campaigns/"), (Role.ENTRY, None),
+     (Role.PROVIDER, "/staff/results/")],
 )
 def test_signing_in_leads_to_a_page_the_role_may_see(client, world, make_user, role, lands_on):
     make_user(role, "person", provider_id=world.provider_ids[0] if role is Role.PROVIDER else None)

@@ -7,7 +7,8 @@ that question: by provider, P2's 3 answers to the required a were hidden
 and the total had no "don't know" - the 3 came back. Now no group is split
 into complete and partial; the unfiltered total is (a filter's total is a
 group of its parent), and is hidden too where a required question has
-1..k-1 answers in all (results._total_split).
+1..k-1 answers in all, or when the survey has two or more required
+questions (results._total_split).
 
 World (the test survey: a required, b and y optional; k = 5): P1 12
 responses, 9 answering a; P2 10 responses, 3 answering a; P3 8, all answering a.
@@ -24,6 +25,7 @@ from app.analytics.scope import Breakdown, Filter, Selection
 from app.db import db_session
 
 from .conftest import login
+from . import results_fixtures
 from .results_fixtures import add, build_results_world
 from .test_api import RESULTS, assert_conforms, bearer, make_token
 
@@ -98,3 +100,30 @@ def test_the_page_and_the_api_show_no_groups_split(app, make_user, client):
     p2_json = next(group for group in body["groups"] if group["label"] == "P2")
     assert p2_json["responses"] == {"suppressed": False, "total": 10, "complete": None, "partial": None}
     assert body["total"]["responses"] == {"suppressed": False, "total": 30, "complete": 20, "partial": 10}
+
+
+def test_with_two_required_questions_the_total_is_not_split_either(app, monkeypatch):
+    """The fourth breaker of 2026-12-01: a and y both required. P1 7 answered a and b, never y (so 0
+    complete: its y's 0 is shown); P2 3 answered a, b and y, 7 only y (a: 3, hidden; y: 10); P3 8 answered
+    everything (a = y = 8, shown). The total's 11 complete less P1's 0 less P3's 8 was P2's 3 - its hidden
+    count of a, since all 10 of P2 answered y. The split is hidden in the total now."""
+    original = results_fixtures.survey_document
+
+    def two_required(key="results-test", method="mean"):
+        document = original(key, method)
+        for question in document["sections"][0]["questions"]:
+            if question["key"] == "y":
+                question["required"] = True
+        return document
+
+    monkeypatch.setattr(results_fixtures, "survey_document", two_required)
+    world = build_results_world(app, providers=("P1", "P2", "P3"))
+    add(app, world, "P1", {"a": 4, "b": 4}, times=7, status="partial")
+    add(app, world, "P2", {"a": 2, "b": 2, "y": 0}, times=3, status="complete")
+    add(app, world, "P2", {"y": 0}, times=7, status="partial")
+    add(app, world, "P3", {"a": 5, "b": 5, "y": 1}, times=8, status="complete")
+    table = _table(app, world)
+    assert _row(table, world, "P2").questions["a"] is HIDDEN
+    assert _row(table, world, "P3").questions["y"].n == 8 and _row(table, world, "P1").questions["y"].n == 0
+    assert (table.total.complete, table.total.partial) == (HIDDEN, HIDDEN)
+    assert table.total.responses == 25

@@ -123,7 +123,8 @@ def home():
     """Where signing in leads: the first page the account's role may use."""
     if can(Permission.MANAGE_CAMPAIGNS):
         return redirect(url_for("campaigns.index"))
-    if can(Permission.VIEW_ALL_RESULTS):
+    if can(Permission.VIEW_ALL_RESULTS) or can(Permission.VIEW_OWN_RESULTS):
+        # A provider account's results too (the new user of 2026-12-01 met "no pages for your role").
         return redirect(url_for("analytics.index"))
     return render_template("accounts/home.html")
 

@@ -47,6 +47,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -54,7 +55,7 @@ from functools import cached_property
 from itertools import combinations
 from threading import Lock
 
-from flask import current_app, has_request_context
+from flask import current_app, g, has_request_context
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -183,21 +184,59 @@ def _answers_plan(session: Session, campaign_id: int, definition: SurveyDefiniti
         if made is not None:
             _keep(kept_as, made)
     if made is None:
-        def make(in_session: Session) -> LinkedPlan:
-            previous = _previous(in_session, campaign_id, key)
-            return _keep(kept_as, _made(in_session, selection, dimensions, one_way, k, definition, tuple(questions),
-                                        previous))
-        made = make(session) if wait is None else plan_maker.made_within(
-            kept_as, campaign_id, session.get_bind(), make, wait)
+        def make(in_session: Session) -> tuple[str, LinkedPlan]:
+            return _made_still(in_session, campaign_id, key, selection, dimensions, k, definition, tuple(questions))
+        if wait is None:
+            signature, made = make(session)
+        else:
+            made_from, made = plan_maker.made_within(kept_as, campaign_id, session.get_bind(), make, wait)
+            if made_from != signature:
+                # A mixing came in meanwhile: the plan is of newer counts than this request's tables.
+                raise plan_maker.PlanPending(campaign_id)
     return key, signature, made
 
 
+#: How often `_made_still` starts again when a mixing changes the counts while it reads them.
+_ATTEMPTS = 3
+
+
+def _made_still(session: Session, campaign_id: int, key: str, selection: Selection, dimensions: list[Breakdown],
+                k: int, definition: SurveyDefinition, questions: tuple[str, ...]) -> tuple[str, LinkedPlan]:
+    """(counts_signature, plan) of the campaign's counts as they stand, kept in this process.
+
+    A plan's queries run one after another, seconds apart when the audit
+    is long, and a plan in the background may wait behind others first: a
+    mixing committed in between would give it one-way counts of before and
+    combinations of after (the breaker of 2026-12-01: an AuditError, a
+    500). So the one-way counts are read again at the end; if a mixing
+    changed them, the plan is made again (at most _ATTEMPTS times, then
+    PlanPending). An AuditError with the counts unchanged is a fault and is
+    raised.
+    """
+    for _attempt in range(_ATTEMPTS):
+        signature = counts_signature(one_way := _one_way(session, campaign_id, dimensions))
+        try:
+            made = _made(session, selection, dimensions, one_way, k, definition, questions,
+                         _previous(session, campaign_id, key))
+        except feasibility.AuditError:
+            if counts_signature(_one_way(session, campaign_id, dimensions)) == signature:
+                raise
+            continue
+        if counts_signature(_one_way(session, campaign_id, dimensions)) == signature:
+            return signature, _keep(("answers", campaign_id, key, signature), made)
+    raise plan_maker.PlanPending(campaign_id)
+
+
 def request_wait() -> float | None:
-    """The seconds a web request waits for a plan being made (Config.plan_wait); None outside a request
-    (the mixer, the CLI, tests calling the results layer), where the plan is made in the caller's thread."""
+    """The seconds this web request may still wait for plans being made: Config.plan_wait in all, counted
+    from its first plan (a provider page's trend or a pool asks for one per campaign, and waits one after
+    another would add up past gunicorn's timeout: the breaker of 2026-12-01). None outside a request (the
+    mixer, the CLI, tests calling the results layer), where the plan is made in the caller's thread."""
     if not has_request_context():
         return None
-    return current_app.config["KUNDROST"].plan_wait.total_seconds()
+    if "plan_deadline" not in g:
+        g.plan_deadline = time.monotonic() + current_app.config["KUNDROST"].plan_wait.total_seconds()
+    return max(0.0, g.plan_deadline - time.monotonic())
 
 
 def plan_key(k: int, questions: Sequence[str]) -> str:

@@ -12,9 +12,11 @@ So a request hands the making to one background thread per worker process
 and waits at most `Config.plan_wait` for it. A plan ready in time is used
 as before; otherwise the request raises PlanPending, which the error
 handler (app/errors.py) answers with 503 and Retry-After - a page saying
-in the visitor's language that the figures are being worked out and
-reloading itself, or the API's JSON error. The thread goes on; the next
-request finds the plan kept in the process (linked._PLANS).
+in the visitor's language that the figures are being worked out, with a
+link to try again, or the API's JSON error. The thread goes on; the next
+request to this worker finds the plan kept in the process (linked._PLANS);
+another worker makes its own, unless the mixing step has kept it by then
+(StoredPlan), as it does after every round.
 
 Nothing partial is ever shown: a page shows the figures of a whole plan or
 none, so the two suppression patterns of the same counts can never be laid

@@ -316,9 +316,10 @@ def rates_table(result: ResultTable, labels: Labels) -> Table:
                 "every channel, open links (QR codes) without a handed-out count included. So they need not agree.",
                 answered=_("Answered"), complete=_("Complete responses"), partial=_("Partial responses"))
     # Only the unfiltered total is split (results._total_split): say why the groups' cells are empty.
-    split = _("“%(complete)s” and “%(partial)s” are given for all answers only: a group's complete responses "
-              "would give away how many of it answered a required question, which may be hidden.",
-              complete=_("Complete responses"), partial=_("Partial responses"))
+    split = _("“%(complete)s” and “%(partial)s” are given only in the row “%(total)s” of a table without a filter, "
+              "and only for a survey with at most one required question: more would give away how many of a group "
+              "answered a required question, which may be hidden.",
+              complete=_("Complete responses"), partial=_("Partial responses"), total=_("All answers"))
     return Table("rates", _("Response rate"), columns, tuple(rows), tuple(keys), result.k,
                  (counted, split, *merged_notes(result, labels)))
 

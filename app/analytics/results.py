@@ -737,12 +737,21 @@ def _total_split(selection: Selection, definition: SurveyDefinition, tallies: _T
     required question came back as its 3 complete responses). A required
     question's count is suppressed by its own column's rules, so the split
     is given only where no group's is: for the unfiltered selection's total
-    (a filter's total is a group of its parent), None otherwise - and HIDDEN
-    there when a required question has 1..k-1 answers in all.
+    (a filter's total is a group of its parent), None otherwise.
+
+    And there only with at most one required question, where it is that
+    question's answers and "don't know" in all, both shown (HIDDEN where
+    they have 1..k-1 answers). With two or more, the groups' own figures
+    pin many a group's complete count (a group that answered every required
+    question: all its responses; one that never answered one: 0), and the
+    total less those gave the one left - with its other required questions
+    answered by all, its hidden count of the first (the fourth breaker of
+    2026-12-01): HIDDEN.
     """
     if selection.filters:
         return None, None
-    if any(0 < sum(tallies.counts(question).values()) < k for question in _required(definition)):
+    required = _required(definition)
+    if len(required) > 1 or any(0 < sum(tallies.counts(question).values()) < k for question in required):
         return HIDDEN, HIDDEN
     return statuses.complete, statuses.partial
 
