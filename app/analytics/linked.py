@@ -254,20 +254,18 @@ def _stored(session: Session, campaign_id: int, key: str, signature: str) -> Lin
     """The plan StoredPlan keeps for `key`, if it was made from the one-way counts `signature`; else None (also
     for a row that does not read as a plan: the plan is then made again, as if none were kept)."""
     kept = session.get(StoredPlan, (campaign_id, key))
-    if kept is None or kept.signature != signature:
-        return None
-    try:
-        return decoded_plan(kept.payload)
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
+    return _readable(kept) if kept is not None and kept.signature == signature else None
 
 
 def _previous(session: Session, campaign_id: int, key: str) -> LinkedPlan | None:
     """The plan StoredPlan keeps for `key` whatever counts it was made from - the one shown before the last
     mixing, which the new plan keeps some hidden cells of (`sticky_cells`) - or None (none kept, or unreadable)."""
     kept = session.get(StoredPlan, (campaign_id, key))
-    if kept is None:
-        return None
+    return _readable(kept) if kept is not None else None
+
+
+def _readable(kept: StoredPlan) -> LinkedPlan | None:
+    """A kept row's plan, or None for a payload that does not read as one (made again, as if none were kept)."""
     try:
         return decoded_plan(kept.payload)
     except (ValueError, KeyError, TypeError, AttributeError):
@@ -661,8 +659,10 @@ def sticky_cells(column: _Column, previously_hidden: frozenset, k: int) -> froze
     its complement, and through shared lines whatever protected that (a
     hidden margin's hidden cell in its row) - a cell shown now whose change
     the batch explains would give its old value, and with it the small one.
-    Once no small count is left in such a group, it is shown again (what it
-    then gives back is the mixing's own batches, docs/analytics.md).
+    Once no small count is left in such a group, it is shown again - and
+    the batch that grew the small count then gives it back as it was
+    (docs/analytics.md, "Before and after a mixing"): this closes the leak
+    of a group the mixing did not touch, and puts off that of one it did.
     """
     hidden = {cell for cell in previously_hidden if cell in column.counts}
     small = [cell for cell in hidden if 0 < column.counts[cell] < k]
