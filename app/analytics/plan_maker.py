@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
-#: Seconds a visitor is told to wait before the page asks again (Retry-After, the page's own reload).
+#: Seconds a visitor (or a BI tool) is told to wait before asking again: Retry-After.
 RETRY_AFTER_SECONDS = 10
 
 
@@ -81,8 +81,8 @@ def made_within(key: Hashable, campaign_id: int, engine: Engine, make: Callable[
 
 
 def wait_for_plans(timeout: float) -> bool:
-    """Wait up to `timeout` seconds for every plan being made in this process; True when none is left.
-    For tests and for a worker's orderly exit."""
+    """Wait up to `timeout` seconds for every plan being made in this process; True when none is left
+    (tests: the figures a retry will show)."""
     with _LOCK:
         futures = list(_MAKING.values())
     for future in futures:
