@@ -153,6 +153,9 @@ def config(migrated, tmp_path) -> Config:
         secure_cookies=False,
         ratelimit_link_open="1000 per minute",
         mixer_key_dir=str(tmp_path / "mixer-keys"),
+        # The longest wait for a results page's plan: a loaded CI machine must not turn a small plan into a
+        # 503 (tests/test_plan_pending.py sets its own waits).
+        plan_wait=timedelta(seconds=25),
     )
 
 

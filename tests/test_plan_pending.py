@@ -123,7 +123,7 @@ def test_requests_waiting_for_one_plan_make_it_once(app, make_user, world, no_wa
 
 
 def test_a_request_with_time_to_wait_gets_the_figures_at_once(app, make_user, world):
-    """The default wait (10 s) is far longer than this small campaign's plan: no 503 at all."""
+    """The tests' wait (25 s, conftest.py) is far longer than this small campaign's plan: no 503 at all."""
     linked.forget_plans()
     client = _analyst(app, make_user)
     assert client.get(f"/staff/results/{_campaign(world)}").status_code == 200
