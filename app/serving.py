@@ -82,19 +82,3 @@ def on_exit(server) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
 
-
-def post_worker_init(worker) -> None:
-    """Import what the results pages need beside the worker's first requests, not in the first results page.
-
-    app/analytics/statistics.py imports scipy.stats where it is used, so
-    that the mixer and CLI processes skip its 1.5-2.5 s; a worker imports
-    it here in a background thread instead, so that the first results page
-    a worker serves does not take 2-4 s (the new user of 2026-12-01). A
-    request that needs it earlier waits on the import lock: never longer
-    than before.
-    """
-    import importlib
-    import threading
-
-    threading.Thread(target=importlib.import_module, args=("scipy.stats",), name="import-scipy-stats",
-                     daemon=True).start()
