@@ -105,8 +105,7 @@ def _plan_pending(error: PlanPending):
 
         return json_error(503, "being_prepared", _("The figures are being worked out. Try again in a minute."),
                           headers)
-    return render_template("analytics/pending.html", heading=heading, text=text,
-                           retry_after=error.retry_after), 503, headers
+    return render_template("analytics/pending.html", heading=heading, text=text), 503, headers
 
 
 def _csrf_error(error: CSRFError):
