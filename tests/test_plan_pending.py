@@ -22,6 +22,7 @@ from app.config import Config, ConfigError
 from .conftest import login
 from .test_api import SUMMARY, assert_conforms, bearer, make_token
 from .results_fixtures import add, build_results_world
+from .test_stored_plans import _made_here
 
 NORDLJUS, BRO = "Nordljus AB", "Bro Coachning"
 
@@ -104,14 +105,7 @@ def test_the_api_answers_503_being_prepared_as_its_openapi_file_says(app, client
 
 
 def test_requests_waiting_for_one_plan_make_it_once(app, make_user, world, no_wait, monkeypatch):
-    made: list[int] = []
-    original = linked._made
-
-    def counting(*args, **kwargs):
-        made.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(linked, "_made", counting)
+    made = _made_here(monkeypatch)
     client = _analyst(app, make_user)
     address = f"/staff/results/{_campaign(world)}"
     statuses = [client.get(address).status_code for _ in range(3)]

@@ -185,6 +185,7 @@ def _answers_plan(session: Session, campaign_id: int, definition: SurveyDefiniti
             _keep(kept_as, made)
     if made is None:
         def make(in_session: Session) -> tuple[str, LinkedPlan]:
+            """(counts_signature, plan) made in `in_session` (`_made_still`): here, or in the plan thread."""
             return _made_still(in_session, campaign_id, key, selection, dimensions, k, definition, tuple(questions))
         if wait is None:
             signature, made = make(session)
